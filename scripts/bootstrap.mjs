@@ -1,0 +1,75 @@
+#!/usr/bin/env node
+// Installs what `npm start`, `npm test`, `npm run demo` and `npm run bench` need
+// on a fresh Debian machine: system packages through apt (when root), then the
+// node modules. Plain Node, no dependencies: it runs before node_modules exists.
+//
+//   node scripts/bootstrap.mjs           runtime needs (npm start, npm run demo)
+//   node scripts/bootstrap.mjs --test    + what the test suite drives (Chromium, Prometheus, netns)
+//   node scripts/bootstrap.mjs --bench   + what the benchmarks build and compare against
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const mode = process.argv[2] ?? '--start';
+
+/** Debian package → why flowbridge needs it. */
+const RUNTIME = {
+  'libpcap-dev': 'live capture (the `cap` addon builds against it)',
+  libzmq5: 'the collector receives ZMQ through libzmq directly',
+  iproute2: 'interface discovery',
+};
+const TEST = {
+  chromium: 'browser tests of the web pages',
+  prometheus: 'a real Prometheus scrapes /metrics; promtool checks the metric text',
+  tcpdump: 'capture tests compare against tcpdump',
+};
+const BENCH = {
+  'libzmq3-dev': 'the C load generator and the C subscriber baseline',
+  gcc: 'compiles the C load generator',
+  tcpdump: 'capture baseline',
+};
+
+const wanted = { ...RUNTIME, ...(mode === '--test' ? TEST : {}), ...(mode === '--bench' ? { ...TEST, ...BENCH } : {}) };
+
+function installed(pkg) {
+  const r = spawnSync('dpkg-query', ['-W', '-f=${Status}', pkg], { encoding: 'utf8' });
+  return r.status === 0 && r.stdout.includes('install ok installed');
+}
+
+function ensureSystemPackages() {
+  if (!existsSync('/usr/bin/dpkg-query')) {
+    console.warn('[bootstrap] not a Debian system: make sure these are installed: ' + Object.keys(wanted).join(' '));
+    return;
+  }
+  const missing = Object.keys(wanted).filter((p) => !installed(p));
+  if (missing.length === 0) return;
+  if (process.getuid?.() !== 0) {
+    console.error('[bootstrap] missing system packages; install them as root and run again:\n');
+    console.error(`  sudo apt-get install -y ${missing.join(' ')}\n`);
+    for (const p of missing) console.error(`  ${p}: ${wanted[p]}`);
+    process.exit(1);
+  }
+  console.log(`[bootstrap] installing system packages: ${missing.join(' ')}`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+  execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { stdio: 'inherit', env });
+}
+
+function ensureNodeModules() {
+  const marker = join(root, 'node_modules', '.package-lock.json');
+  const lock = join(root, 'package-lock.json');
+  const stale = !existsSync(marker) || (existsSync(lock) && statSync(lock).mtimeMs > statSync(marker).mtimeMs);
+  const capBuilt = existsSync(join(root, 'node_modules', 'cap', 'build', 'Release', 'cap.node'));
+  if (stale) {
+    console.log('[bootstrap] installing node modules (npm ci)');
+    execFileSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
+  } else if (!capBuilt) {
+    console.log('[bootstrap] building the capture addon (npm rebuild cap)');
+    execFileSync('npm', ['rebuild', 'cap'], { cwd: root, stdio: 'inherit' });
+  }
+}
+
+ensureSystemPackages();
+ensureNodeModules();

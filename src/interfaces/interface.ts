@@ -1,0 +1,54 @@
+// What every monitored interface offers to dispatch, the API and the exporters.
+import type { CountersEvent, SocketEvent } from '../model/event.ts';
+import type { FlowQuery, FlowQueryResult, FlowTableStats, ProcessTraffic } from '../model/flow.ts';
+
+export type InterfaceKind = 'zmq' | 'packet';
+
+/** Flow table operations every interface supports (implemented by flow-table.ts). */
+export interface FlowTableApi {
+  /** Merges a socket event into the flow with the same direction-free key (creating it if needed). */
+  applyEvent(event: SocketEvent, via: string, nowMs?: number): void;
+  query(q: FlowQuery): FlowQueryResult;
+  stats(): FlowTableStats;
+  /** Top processes by bytes; the rest summed under `other` when `top` is given. */
+  processTraffic(top?: number): ProcessTraffic[];
+  /** Drops flows past their idle timeout / grace period. Called periodically. */
+  expire(nowMs?: number): void;
+}
+
+/** Counters of a capture (packet interfaces). */
+export interface CaptureCounters {
+  packets: number;
+  bytes: number;
+  /** Packets libpcap or the decoder could not use, by reason. */
+  errors: Record<string, number>;
+  /** Packets the kernel dropped (pcap_stats ps_drop) when known. */
+  kernelDrops?: number;
+}
+
+export interface InterfaceStatus {
+  state: 'starting' | 'running' | 'error' | 'stopped';
+  /** A clear sentence when state is `error` (e.g. "cannot open eth9: no such device"). */
+  error?: string;
+}
+
+export interface MonitoredInterface {
+  /** Small stable numeric id (like ntopng's ifid), assigned in CLI order. */
+  readonly id: number;
+  /** The name as given (`tcp://*:5556c`, `lo`, `pcap:/tmp/x.pcap`). */
+  readonly name: string;
+  readonly kind: InterfaceKind;
+  readonly flows: FlowTableApi;
+  status(): InterfaceStatus;
+  /** Latest counters events whose ifName is this interface (or, for ZMQ, all its exporters'). */
+  readonly hostCounters: Map<string, CountersEvent>;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface PacketInterface extends MonitoredInterface {
+  readonly kind: 'packet';
+  /** The capture device name (`lo`), or the file of a `pcap:` interface. */
+  readonly device: string;
+  capture(): CaptureCounters;
+}

@@ -1,0 +1,63 @@
+// The "exporters" view: what the collector knows about each producer feeding a ZMQ interface.
+
+/** Why a message or event was not accepted. Counted per ZMQ interface. */
+export type RejectReason =
+  | 'frame-count' // not exactly two frames
+  | 'header-length' // header frame of an unknown length
+  | 'header-version' // unsupported publisher version
+  | 'topic' // a topic we do not handle
+  | 'oversize' // payload over the 128 KiB limit
+  | 'inflate' // zlib stream broken
+  | 'inflate-bomb' // inflated past the hard output cap
+  | 'utf8' // payload is not valid UTF-8
+  | 'json' // not JSON, or JSON too deep
+  | 'tlv' // malformed nDPI TLV
+  | 'schema' // JSON fine, but not a valid event of its topic
+  | 'handoff-full'; // the collector→dispatch queue was full
+
+export interface RejectedSample {
+  /** Epoch milliseconds. */
+  at: number;
+  interfaceId: number;
+  source: string;
+  topic: string;
+  reason: RejectReason;
+  /** Human-readable detail (schema path and message, zlib error, ...). */
+  detail: string;
+  /** The first bytes of the payload, printable (at most 512 characters). */
+  excerpt: string;
+}
+
+export interface ExporterStats {
+  interfaceId: number;
+  /** The endpoint the messages arrived on. */
+  endpoint: string;
+  /** `source_id` of v1–v3 headers; `endpoint` itself for v0 (no source id on the wire). */
+  sourceId: string;
+  headerVersion: number;
+  messages: number;
+  events: number;
+  /** Messages lost according to msg_id gaps. */
+  lostMessages: number;
+  /** Times the msg_id went backwards (producer restart). */
+  restarts: number;
+  /** Epoch milliseconds. */
+  firstSeen: number;
+  lastSeen: number;
+}
+
+/** Per ZMQ interface totals (for /metrics and the API). */
+export interface CollectorStats {
+  interfaceId: number;
+  /** Messages received, by topic. */
+  messages: Record<string, number>;
+  /** Events accepted, by kind. */
+  events: Record<string, number>;
+  /** Rejections by reason. */
+  rejected: Partial<Record<RejectReason, number>>;
+  lostMessages: number;
+  exporters: ExporterStats[];
+  samples: RejectedSample[];
+  /** The CURVE public key (Z85) when encryption is on. */
+  curvePublicKey?: string;
+}
