@@ -1,5 +1,6 @@
 // What every monitored interface offers to dispatch, the API and the exporters.
-import type { CountersEvent, SocketEvent } from '../model/event.ts';
+import type { CountersEvent, ListeningPortsEvent, SocketEvent } from '../model/event.ts';
+import type { CollectorStats } from '../model/exporter.ts';
 import type { FlowQuery, FlowQueryResult, FlowTableStats, ProcessTraffic } from '../model/flow.ts';
 
 export type InterfaceKind = 'zmq' | 'packet';
@@ -51,4 +52,14 @@ export interface PacketInterface extends MonitoredInterface {
   /** The capture device name (`lo`), or the file of a `pcap:` interface. */
   readonly device: string;
   capture(): CaptureCounters;
+}
+
+export interface ZmqInterface extends MonitoredInterface {
+  readonly kind: 'zmq';
+  /** The ntopng-style endpoint list it was started with (`tcp://*:5556c,ipc:///tmp/x`). */
+  readonly endpoints: string;
+  /** Collector counters, exporters and rejected samples (latest snapshot). */
+  collectorStats(): CollectorStats;
+  /** Latest listening-ports announcement per host (instance name or first address). */
+  readonly listeningPorts: Map<string, ListeningPortsEvent>;
 }
