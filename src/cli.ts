@@ -1,0 +1,141 @@
+// Command-line flags, modelled on ntopng's (-i repeated), turned into the same
+// shape as the config file so one resolver applies both.
+import { parseArgs } from 'node:util';
+import { ConfigError, DEFAULTS, DEFAULT_INTERFACES, type ConfigFile } from './config.ts';
+
+export const USAGE = `flowbridge: process-aware flows from eBPF events (ZMQ) merged with captured traffic
+
+Usage: flowbridge [options]          (npm start -- [options])
+
+Interfaces (repeat -i; ids are assigned in this order, from 0):
+  -i, --interface <value>      a ZMQ interface: endpoint list as in ntopng, comma separated
+                                 tcp://*:5556c   trailing 'c': bind, producers connect (collector mode)
+                                 tcp://host:5556 connect to a producer that binds
+                                 ipc:///run/flows.sock, zmq://... (alias of tcp://)
+                               a packet interface: a capture device (lo, eth0, veth1)
+                               or pcap:<file> to replay a capture file as an interface
+                               default: ${DEFAULT_INTERFACES.join(' and ')}
+      --bpf <iface>=<filter>   BPF capture filter of a packet interface (libpcap syntax)
+      --mirrored <iface>       mark a packet interface "Mirrored Traffic" (repeatable)
+      --companion <zmq>=<iface>  deliver the events of a ZMQ interface to a mirrored interface
+                               too (loopback events excepted); repeatable
+
+Collector:
+      --curve                  encrypt ZMQ with CURVE; the key pair is created once in the
+                               data directory and the public key is printed for producers
+      --max-flows <n>          flows per interface table (default ${DEFAULTS.flowTable.maxFlows})
+      --idle-timeout <s>       flow idle timeout in seconds (default ${DEFAULTS.flowTable.idleTimeoutSeconds})
+      --grace <s>              how long closed flows stay resolvable by late events (default ${DEFAULTS.flowTable.graceSeconds})
+      --queue-bound <n>        events waiting per interface before drops are counted (default ${DEFAULTS.dispatch.queueBound})
+
+Web and API:
+      --http <host:port>       REST API, web pages and /metrics (default ${DEFAULTS.http})
+      --api-token <token>      require "Authorization: Bearer <token>" for changes
+                               (also FLOWBRIDGE_API_TOKEN)
+      --protect-reads          with a token: reads need it too (except /healthz)
+      --top-processes <n>      per-process metric series kept, the rest summed as "other"
+                               (default ${DEFAULTS.metrics.topProcesses})
+
+General:
+      --data-dir <dir>         settings and keys (default ${DEFAULTS.dataDir})
+      --config <file>          JSON configuration (schemas/config.schema.json); flags override it
+  -h, --help                   this text
+  -V, --version                the version
+
+Examples:
+  flowbridge -i tcp://*:5556c -i lo -i eth1 --mirrored eth1 --companion 'tcp://*:5556c=eth1'
+  ebpflowexport -z tcp://127.0.0.1:5556c     (the producer side)
+`;
+
+export interface CliRequest {
+  help: boolean;
+  version: boolean;
+  configFile?: string;
+  flags: ConfigFile;
+}
+
+function pairs(values: string[] | undefined, flag: string, example: string): Record<string, string> | undefined {
+  if (!values) return undefined;
+  const out: Record<string, string> = {};
+  for (const v of values) {
+    // Split at the last '=' that follows the name: ZMQ names contain no '=', filters may.
+    const at = v.indexOf('=');
+    if (at <= 0 || at === v.length - 1) throw new ConfigError(`${flag} ${JSON.stringify(v)}: expected <name>=<value>, as in ${flag} ${example}`);
+    out[v.slice(0, at)] = v.slice(at + 1);
+  }
+  return out;
+}
+
+function positiveInt(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new ConfigError(`${flag} ${JSON.stringify(value)}: expected a whole number of at least 1`);
+  return Number(value);
+}
+
+function seconds(value: string | undefined, flag: string, allowZero: boolean): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || (!allowZero && n === 0)) {
+    throw new ConfigError(`${flag} ${JSON.stringify(value)}: expected a number of seconds${allowZero ? '' : ' above 0'}`);
+  }
+  return n;
+}
+
+/** The keys that were given, or undefined when none was: so the file's values show through. */
+function definedOnly<T extends object>(group: T): Partial<T> | undefined {
+  const entries = Object.entries(group).filter(([, value]) => value !== undefined);
+  return entries.length ? (Object.fromEntries(entries) as Partial<T>) : undefined;
+}
+
+export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): CliRequest {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        interface: { type: 'string', short: 'i', multiple: true },
+        bpf: { type: 'string', multiple: true },
+        mirrored: { type: 'string', multiple: true },
+        companion: { type: 'string', multiple: true },
+        curve: { type: 'boolean' },
+        'max-flows': { type: 'string' },
+        'idle-timeout': { type: 'string' },
+        grace: { type: 'string' },
+        'queue-bound': { type: 'string' },
+        http: { type: 'string' },
+        'api-token': { type: 'string' },
+        'protect-reads': { type: 'boolean' },
+        'top-processes': { type: 'string' },
+        'data-dir': { type: 'string' },
+        config: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'V' },
+      },
+    });
+  } catch (err) {
+    throw new ConfigError(`${(err as Error).message}. Run with --help for the accepted options.`);
+  }
+  const v = parsed.values;
+  const maxFlows = positiveInt(v['max-flows'], '--max-flows');
+  const idle = seconds(v['idle-timeout'], '--idle-timeout', false);
+  const grace = seconds(v.grace, '--grace', true);
+  const queueBound = positiveInt(v['queue-bound'], '--queue-bound');
+  const top = positiveInt(v['top-processes'], '--top-processes');
+  const flags: ConfigFile = {
+    interfaces: v.interface,
+    bpf: pairs(v.bpf, '--bpf', "eth0='tcp port 443'"),
+    mirrored: v.mirrored,
+    companions: pairs(v.companion, '--companion', "'tcp://*:5556c=eth1'"),
+    curve: v.curve,
+    http: v.http,
+    apiToken: v['api-token'] ?? (env.FLOWBRIDGE_API_TOKEN || undefined),
+    protectReads: v['protect-reads'],
+    dataDir: v['data-dir'],
+    flowTable: definedOnly({ maxFlows, idleTimeoutSeconds: idle, graceSeconds: grace }),
+    dispatch: queueBound ? { queueBound } : undefined,
+    metrics: top ? { topProcesses: top } : undefined,
+  };
+  return { help: v.help ?? false, version: v.version ?? false, configFile: v.config, flags };
+}

@@ -1,0 +1,145 @@
+// The collector's configuration: defaults, the --config file (checked against
+// schemas/config.schema.json) and the command-line flags on top, resolved into one
+// value the pipeline is built from. Bad input says what was wrong and what is accepted.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Ajv } from 'ajv';
+import configSchema from '../schemas/config.schema.json' with { type: 'json' };
+
+export type InterfaceSpec =
+  | { kind: 'zmq'; name: string; endpoints: string }
+  | { kind: 'packet'; name: string; device: string; filter?: string }
+  | { kind: 'pcap-file'; name: string; file: string; filter?: string };
+
+export interface FlowbridgeConfig {
+  interfaces: InterfaceSpec[];
+  http: { host: string; port: number };
+  dataDir: string;
+  mirrored: string[];
+  companions: Record<string, string>;
+  curve: boolean;
+  apiToken?: string;
+  protectReads: boolean;
+  flowTable: { maxFlows: number; idleTimeoutSeconds: number; graceSeconds: number };
+  dispatch: { queueBound: number };
+  metrics: { topProcesses: number };
+}
+
+/** The file's shape (every key optional); the schema is what enforces it. */
+export interface ConfigFile {
+  interfaces?: string[];
+  http?: string;
+  dataDir?: string;
+  mirrored?: string[];
+  companions?: Record<string, string>;
+  bpf?: Record<string, string>;
+  curve?: boolean;
+  apiToken?: string;
+  protectReads?: boolean;
+  flowTable?: Partial<FlowbridgeConfig['flowTable']>;
+  dispatch?: Partial<FlowbridgeConfig['dispatch']>;
+  metrics?: Partial<FlowbridgeConfig['metrics']>;
+}
+
+/** What `npm start` runs with no flags: a ZMQ collector endpoint and capture on loopback. */
+export const DEFAULT_INTERFACES = ['tcp://*:5556c', 'lo'];
+
+export const DEFAULTS = {
+  http: '127.0.0.1:3000',
+  dataDir: './data',
+  flowTable: { maxFlows: 1_000_000, idleTimeoutSeconds: 180, graceSeconds: 30 },
+  dispatch: { queueBound: 65_536 },
+  metrics: { topProcesses: 20 },
+} as const;
+
+/** A configuration a person got wrong: the message says what and what is accepted. */
+export class ConfigError extends Error {}
+
+const validateFile = new Ajv({ allErrors: true, strict: true }).compile<ConfigFile>(configSchema);
+
+export function readConfigFile(path: string): ConfigFile {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`config file ${path} is not valid JSON: ${(err as Error).message}`);
+  }
+  if (!validateFile(parsed)) {
+    const problems = (validateFile.errors ?? []).map((e) => {
+      const where = e.instancePath || '(top level)';
+      const extra = e.keyword === 'additionalProperties' ? ` '${(e.params as { additionalProperty: string }).additionalProperty}'` : '';
+      return `${where} ${e.message}${extra}`;
+    });
+    const accepted = Object.keys(configSchema.properties).join(', ');
+    throw new ConfigError(`config file ${path} is invalid: ${problems.join('; ')} (accepted keys: ${accepted})`);
+  }
+  return parsed;
+}
+
+const ZMQ_SCHEMES = /^(tcp|ipc|zmq):\/\//;
+
+/** Classifies an -i value the way ntopng does: endpoint list, pcap:<file>, or a device name. */
+export function interfaceSpec(value: string, bpf: Record<string, string>): InterfaceSpec {
+  const v = value.trim();
+  if (v === '') throw new ConfigError('an interface (-i) cannot be empty: give a ZMQ endpoint (tcp://*:5556c), a device (lo) or pcap:<file>');
+  if (ZMQ_SCHEMES.test(v)) return { kind: 'zmq', name: v, endpoints: v };
+  if (v.includes('://')) {
+    throw new ConfigError(`interface ${v}: unknown scheme; ZMQ endpoints start with tcp://, ipc:// or zmq://`);
+  }
+  if (v.startsWith('pcap:')) {
+    const file = v.slice('pcap:'.length);
+    if (!file) throw new ConfigError('interface pcap: needs a file name, as in pcap:/tmp/trace.pcap');
+    return { kind: 'pcap-file', name: v, file: resolve(file), filter: bpf[v] };
+  }
+  if (!/^[A-Za-z0-9_.:@-]{1,15}$/.test(v)) {
+    throw new ConfigError(`interface ${v} is not a valid device name (at most 15 letters, digits, '.', '-', '_', '@', ':')`);
+  }
+  return { kind: 'packet', name: v, device: v, filter: bpf[v] };
+}
+
+export function parseHostPort(value: string, what: string): { host: string; port: number } {
+  const m = /^(\[([0-9a-fA-F:.]+)\]|[^:\s]+):(\d{1,5})$/.exec(value);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port < 0 || port > 65535) {
+    throw new ConfigError(`${what} ${JSON.stringify(value)} is not host:port (e.g. 127.0.0.1:3000, [::1]:3000, 0.0.0.0:3000)`);
+  }
+  return { host: m[2] ?? m[1], port };
+}
+
+/** Merges defaults, file and flags (flags win) into the configuration the pipeline runs with. */
+export function resolveConfig(file: ConfigFile, flags: ConfigFile): FlowbridgeConfig {
+  const pick = <K extends keyof ConfigFile>(k: K): ConfigFile[K] => (flags[k] !== undefined ? flags[k] : file[k]);
+  const bpf = { ...file.bpf, ...flags.bpf };
+  const interfaces = (pick('interfaces') ?? DEFAULT_INTERFACES).map((v) => interfaceSpec(v, bpf));
+  const names = new Set<string>();
+  for (const i of interfaces) {
+    if (names.has(i.name)) throw new ConfigError(`interface ${i.name} is given twice`);
+    names.add(i.name);
+  }
+  for (const name of Object.keys(bpf)) {
+    const spec = interfaces.find((i) => i.name === name);
+    if (!spec || spec.kind === 'zmq') throw new ConfigError(`BPF filter for ${name}: not a packet interface of this collector (${[...names].join(', ')})`);
+  }
+  const config: FlowbridgeConfig = {
+    interfaces,
+    http: parseHostPort(pick('http') ?? DEFAULTS.http, '--http'),
+    dataDir: resolve(pick('dataDir') ?? DEFAULTS.dataDir),
+    mirrored: [...(file.mirrored ?? []), ...(flags.mirrored ?? [])],
+    companions: { ...file.companions, ...flags.companions },
+    curve: pick('curve') ?? false,
+    apiToken: pick('apiToken'),
+    protectReads: pick('protectReads') ?? false,
+    flowTable: { ...DEFAULTS.flowTable, ...file.flowTable, ...flags.flowTable },
+    dispatch: { ...DEFAULTS.dispatch, ...file.dispatch, ...flags.dispatch },
+    metrics: { ...DEFAULTS.metrics, ...file.metrics, ...flags.metrics },
+  };
+  if (config.protectReads && !config.apiToken) throw new ConfigError('protectReads needs an apiToken (--api-token or FLOWBRIDGE_API_TOKEN)');
+  if (config.apiToken !== undefined && config.apiToken.length < 8) throw new ConfigError('the API token must be at least 8 characters');
+  return config;
+}
