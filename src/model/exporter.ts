@@ -32,7 +32,7 @@ export interface ExporterStats {
   interfaceId: number;
   /** The endpoint the messages arrived on. */
   endpoint: string;
-  /** `source_id` of v1–v3 headers; `endpoint` itself for v0 (no source id on the wire). */
+  /** `source_id` of v1–v3 headers; for v0 (no source id on the wire) the peer address, or the endpoint. */
   sourceId: string;
   headerVersion: number;
   messages: number;

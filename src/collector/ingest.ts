@@ -1,0 +1,134 @@
+// One ZMQ interface's ingest pipeline, free of any socket: a multipart message in,
+// normalised events out. Frames → header → inflate → JSON/TLV → field ids → schema →
+// normalise. Anything wrong is counted by reason with a sample kept; nothing throws.
+import type { CollectedEvent } from '../model/event.ts';
+import type { CollectorStats, RejectedSample, RejectReason } from '../model/exporter.ts';
+import { FieldIds } from './field-ids.ts';
+import { parseHeader } from './header.ts';
+import { NormaliseError, normaliseCounters, normaliseListeningPorts, normaliseSocketEvent } from './normalise.ts';
+import { decodePayload, MAX_PAYLOAD_BYTES } from './payload.ts';
+import { SourceTable } from './sources.ts';
+import { compileValidators, describeSchemaErrors, type Validators } from './validate.ts';
+
+/** Rejected payloads kept for operators (the most recent). */
+export const SAMPLE_COUNT = 32;
+const EXCERPT_CHARS = 512;
+
+/**
+ * Topics by first character (reference/wire-format.md, "Topic routing"), named
+ * canonically so counters keep a bounded set of labels whatever producers send.
+ */
+const TOPICS: Record<string, string> = {
+  f: 'flow', c: 'counter', l: 'listening-ports', t: 'template',
+  e: 'event', o: 'option', h: 'hello', s: 'snmp-ifaces', m: 'message',
+};
+/** Topics that carry producer information but no events for flowbridge. */
+const INFORMATIONAL = new Set(['event', 'option', 'hello', 'snmp-ifaces', 'message']);
+
+function excerptOf(payload: Buffer | undefined): string {
+  if (!payload) return '';
+  return payload.toString('latin1', 0, Math.min(payload.length, EXCERPT_CHARS)).replace(/[^\x20-\x7e]/g, '.');
+}
+
+export class Ingest {
+  readonly interfaceId: number;
+  readonly sources: SourceTable;
+  readonly #validators: Validators = compileValidators();
+  readonly #fieldIds = new FieldIds();
+  readonly #maxPayload: number;
+  readonly #messages: Record<string, number> = {};
+  readonly #events: Record<string, number> = {};
+  readonly #rejected: Partial<Record<RejectReason, number>> = {};
+  readonly #samples: RejectedSample[] = [];
+  #sampleNext = 0;
+
+  constructor(interfaceId: number, maxPayloadBytes = MAX_PAYLOAD_BYTES) {
+    this.interfaceId = interfaceId;
+    this.sources = new SourceTable(interfaceId);
+    this.#maxPayload = maxPayloadBytes;
+  }
+
+  /**
+   * Processes one multipart message received on `endpoint` from `peer` (the peer
+   * address when libzmq tells it). Accepted events are appended to `out`.
+   */
+  message(frames: Buffer[], endpoint: string, peer: string | undefined, out: CollectedEvent[], now = Date.now()): void {
+    const v0Source = peer ? `${endpoint} ${peer}` : endpoint;
+    if (frames.length !== 2) {
+      this.reject('frame-count', '', v0Source, `${frames.length} frames (a message is exactly a header and a payload)`, frames[0], now);
+      return;
+    }
+    const [headerFrame, payload] = frames;
+    const header = parseHeader(headerFrame);
+    if ('error' in header) {
+      this.reject(header.error, '', v0Source, header.detail, headerFrame, now);
+      return;
+    }
+    const route = TOPICS[header.topic.charAt(0)];
+    const sourceKey = header.sourceId === undefined ? v0Source : `${endpoint} #${header.sourceId}`;
+    if (route === undefined) {
+      this.reject('topic', header.topic, sourceKey, `topic ${JSON.stringify(header.topic)} is not one flowbridge handles`, payload, now);
+      return;
+    }
+    this.#messages[route] = (this.#messages[route] ?? 0) + 1;
+    const sourceId = header.sourceId === undefined ? peer ?? endpoint : String(header.sourceId);
+    const source = this.sources.message(sourceKey, endpoint, sourceId, header.layout, header.msgId, now);
+    if (INFORMATIONAL.has(route)) return;
+
+    const records = decodePayload(header, payload, this.#maxPayload);
+    if ('error' in records) {
+      this.reject(records.error, header.topic, sourceKey, records.detail, payload, now);
+      return;
+    }
+    for (const raw of records) {
+      const record = this.#fieldIds.resolve(raw);
+      if (route === 'template') {
+        this.#fieldIds.learn(record);
+        continue;
+      }
+      const schema = route === 'flow' ? 'socket-event' : route === 'counter' ? 'counters-event' : 'listening-ports';
+      const validate = this.#validators[schema];
+      if (!validate(record)) {
+        this.reject('schema', header.topic, sourceKey, describeSchemaErrors(validate.errors), Buffer.from(JSON.stringify(record)), now);
+        continue;
+      }
+      let event: CollectedEvent;
+      try {
+        event = route === 'flow' ? normaliseSocketEvent(record) : route === 'counter' ? normaliseCounters(record) : normaliseListeningPorts(record);
+      } catch (err) {
+        if (!(err instanceof NormaliseError)) throw err;
+        this.reject('schema', header.topic, sourceKey, err.message, Buffer.from(JSON.stringify(record)), now);
+        continue;
+      }
+      this.#events[event.kind] = (this.#events[event.kind] ?? 0) + 1;
+      source.events++;
+      out.push(event);
+    }
+  }
+
+  /** Counts a rejection by reason and keeps a sample. Also used for hand-off drops. */
+  reject(reason: RejectReason, topic: string, source: string, detail: string, payload: Buffer | undefined, now = Date.now(), count = 1): void {
+    this.#rejected[reason] = (this.#rejected[reason] ?? 0) + count;
+    const sample: RejectedSample = { at: now, interfaceId: this.interfaceId, source, topic, reason, detail, excerpt: excerptOf(payload) };
+    if (this.#samples.length < SAMPLE_COUNT) this.#samples.push(sample);
+    else this.#samples[this.#sampleNext] = sample;
+    this.#sampleNext = (this.#sampleNext + 1) % SAMPLE_COUNT;
+  }
+
+  stats(now = Date.now()): CollectorStats {
+    this.sources.expire(now);
+    // Samples newest first.
+    const samples = this.#samples.length < SAMPLE_COUNT
+      ? [...this.#samples].reverse()
+      : [...this.#samples.slice(0, this.#sampleNext).reverse(), ...this.#samples.slice(this.#sampleNext).reverse()];
+    return {
+      interfaceId: this.interfaceId,
+      messages: { ...this.#messages },
+      events: { ...this.#events },
+      rejected: { ...this.#rejected },
+      lostMessages: this.sources.lostMessages,
+      exporters: this.sources.list(),
+      samples,
+    };
+  }
+}

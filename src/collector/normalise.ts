@@ -1,0 +1,233 @@
+// Validated producer records → the one event model (src/model/event.ts).
+// Absorbs the real producers' differences: libebpfflow's SRC/DST and nprobe_mini's
+// LOCAL/REMOTE naming, IF_NAME vs INTERFACE_NAME, string or numeric timestamps,
+// Docker and Kubernetes containers. Values are shown as sent: no PID/TID "fixes".
+import { canonicalIp, ipv4FromU32 } from '../model/address.ts';
+import type {
+  ContainerInfo, CountersEvent, Endpoint, ListeningPort, ListeningPortsEvent, ProcessInfo, SideInfo, SocketEvent, SocketEventType,
+} from '../model/event.ts';
+
+type Raw = Record<string, unknown>;
+
+/** A record that passed the schema but still cannot be an event (e.g. a non-canonical address). */
+export class NormaliseError extends Error {}
+
+const SOCKET_KEYS = new Set([
+  'timestamp', 'INTERFACE_NAME', 'IF_NAME', 'IP_PROTOCOL_VERSION', 'PROTOCOL', 'TCP_EVENT_TYPE', 'UDP_EVENT_TYPE',
+  'IPV4_SRC_ADDR', 'IPV4_DST_ADDR', 'IPV6_SRC_ADDR', 'IPV6_DST_ADDR', 'L4_SRC_PORT', 'L4_DST_PORT',
+  'IPV4_LOCAL_ADDR', 'IPV4_REMOTE_ADDR', 'IPV6_LOCAL_ADDR', 'IPV6_REMOTE_ADDR', 'L4_LOCAL_PORT', 'L4_REMOTE_PORT',
+  'NW_LATENCY_MS', 'RETRAN_PKTS', 'EXPORTER_IPV4_ADDRESS', 'TID',
+  'LOCAL_PROCESS', 'REMOTE_PROCESS', 'LOCAL_FATHER_PROCESS', 'REMOTE_FATHER_PROCESS', 'LOCAL_CONTAINER', 'REMOTE_CONTAINER', 'TCP',
+]);
+
+const COUNTERS_KEYS = new Set([
+  'deviceIP', 'ifIndex', 'ifName', 'ifType', 'ifSpeed', 'ifDirection', 'ifAdminStatus', 'ifOperStatus',
+  'ifInOctets', 'ifInPackets', 'ifInErrors', 'ifOutOctets', 'ifOutPackets', 'ifOutErrors', 'ifPromiscuousMode',
+]);
+
+function extraOf(r: Raw, known: Set<string>, isKnown: (k: string) => boolean = () => false): Record<string, unknown> | undefined {
+  let extra: Record<string, unknown> | undefined;
+  for (const k in r) {
+    if (known.has(k) || isKnown(k)) continue;
+    (extra ??= {})[k] = r[k];
+  }
+  return extra;
+}
+
+function processOf(v: unknown): ProcessInfo | undefined {
+  if (v === undefined) return undefined;
+  const p = v as Raw;
+  const out: ProcessInfo = { pid: p.PID as number };
+  if (p.TID !== undefined) out.tid = p.TID as number;
+  if (p.UID !== undefined) out.uid = p.UID as number;
+  if (p.UID_NAME !== undefined) out.user = p.UID_NAME as string;
+  if (p.GID !== undefined) out.gid = p.GID as number;
+  if (p.GID_NAME !== undefined) out.group = p.GID_NAME as string;
+  if (p.PROCESS_PATH !== undefined) out.path = p.PROCESS_PATH as string;
+  if (p.PROCESS_CMDLINE !== undefined) out.cmdline = p.PROCESS_CMDLINE as string;
+  if (p.VM_SIZE !== undefined) out.vmSizeKb = p.VM_SIZE as number;
+  if (p.VM_PEAK !== undefined) out.vmPeakKb = p.VM_PEAK as number;
+  return out;
+}
+
+export function containerOf(v: unknown): ContainerInfo | undefined {
+  if (v === undefined) return undefined;
+  const c = v as Raw;
+  const out: ContainerInfo = {};
+  if (typeof c.ID === 'string') out.id = c.ID;
+  if (typeof c.NAME === 'string') out.name = c.NAME;
+  const docker = c.DOCKER as Raw | undefined;
+  const k8s = c.K8S as Raw | undefined;
+  if (docker) {
+    out.runtime = 'docker';
+    if (typeof docker.ID === 'string') out.id = docker.ID;
+    if (typeof docker.NAME === 'string') out.name = docker.NAME;
+  }
+  if (k8s) {
+    out.runtime = 'k8s';
+    if (typeof k8s.ID === 'string') out.id = k8s.ID;
+    if (typeof k8s.NAME === 'string') out.name = k8s.NAME;
+    if (typeof k8s.POD === 'string') out.pod = k8s.POD;
+    if (typeof k8s.NS === 'string') out.namespace = k8s.NS;
+  }
+  return out;
+}
+
+function sideOf(r: Raw, prefix: 'LOCAL' | 'REMOTE'): SideInfo {
+  const side: SideInfo = {};
+  const process = processOf(r[`${prefix}_PROCESS`]);
+  const parent = processOf(r[`${prefix}_FATHER_PROCESS`]);
+  const container = containerOf(r[`${prefix}_CONTAINER`]);
+  if (process) side.process = process;
+  if (parent) side.parent = parent;
+  if (container) side.container = container;
+  return side;
+}
+
+function endpoint(ip: unknown, port: unknown): Endpoint {
+  const canonical = canonicalIp(ip as string);
+  if (canonical === undefined) throw new NormaliseError(`address ${JSON.stringify(ip)} is not a valid IP address`);
+  return { ip: canonical, port: port as number };
+}
+
+/**
+ * True when `a` looks like the service side of a socket pair: a well-known port
+ * facing an ephemeral one, or else the lower port. Undefined when nothing tells.
+ */
+function looksLikeServer(a: Endpoint, b: Endpoint): boolean | undefined {
+  const aw = a.port < 1024;
+  const bw = b.port < 1024;
+  if (aw !== bw) return aw;
+  if (a.port === b.port) return undefined;
+  return a.port < b.port;
+}
+
+function timestampOf(v: unknown): number {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'string') return Number(v);
+  return Date.now() / 1000;
+}
+
+export function normaliseSocketEvent(r: Raw): SocketEvent {
+  const protocol = r.PROTOCOL as 6 | 17;
+  const eventType = (r.TCP_EVENT_TYPE ?? r.UDP_EVENT_TYPE) as SocketEventType | undefined;
+  const tcpBlock = r.TCP as Raw | undefined;
+  const kind = tcpBlock !== undefined && eventType === undefined ? 'netstat' : 'flow';
+  const srcDst = r.IPV4_SRC_ADDR !== undefined || r.IPV6_SRC_ADDR !== undefined;
+
+  // Work out which endpoint is the local host's and which is the client.
+  let local: Endpoint;
+  let remote: Endpoint;
+  let localIsClient: boolean;
+  if (srcDst) {
+    const src = endpoint(r.IPV4_SRC_ADDR ?? r.IPV6_SRC_ADDR, r.L4_SRC_PORT);
+    const dst = endpoint(r.IPV4_DST_ADDR ?? r.IPV6_DST_ADDR, r.L4_DST_PORT);
+    if (protocol === 6 && eventType !== undefined) {
+      // libebpfflow: SRC is the TCP client; for ACCEPT the local host is the server (DST).
+      const accept = eventType === 'ACCEPT';
+      local = accept ? dst : src;
+      remote = accept ? src : dst;
+      localIsClient = !accept;
+    } else {
+      // UDP (and netstat in this naming): received packets are labelled SEND too, without a local process.
+      const received = eventType === 'RECV' || (r.LOCAL_PROCESS === undefined && eventType === 'SEND');
+      local = received ? dst : src;
+      remote = received ? src : dst;
+      localIsClient = !(looksLikeServer(local, remote) ?? !received);
+    }
+  } else {
+    local = endpoint(r.IPV4_LOCAL_ADDR ?? r.IPV6_LOCAL_ADDR, r.L4_LOCAL_PORT);
+    remote = endpoint(r.IPV4_REMOTE_ADDR ?? r.IPV6_REMOTE_ADDR, r.L4_REMOTE_PORT);
+    if (protocol === 6 && eventType !== undefined) localIsClient = eventType !== 'ACCEPT';
+    else if (tcpBlock?.CONN_STATE === 'LISTEN') localIsClient = false;
+    else localIsClient = !(looksLikeServer(local, remote) ?? false);
+  }
+
+  const event: SocketEvent = {
+    kind,
+    timestamp: timestampOf(r.timestamp),
+    ipVersion: (r.IP_PROTOCOL_VERSION as 4 | 6 | undefined) ?? (local.ip.includes(':') ? 6 : 4),
+    protocol,
+    client: localIsClient ? local : remote,
+    server: localIsClient ? remote : local,
+    localSide: localIsClient ? 'client' : 'server',
+    local: sideOf(r, 'LOCAL'),
+    remote: sideOf(r, 'REMOTE'),
+  };
+  const ifName = (r.INTERFACE_NAME ?? r.IF_NAME) as string | undefined;
+  if (ifName !== undefined) event.ifName = ifName;
+  if (eventType !== undefined) event.eventType = eventType;
+  if (r.NW_LATENCY_MS !== undefined) event.latencyMs = r.NW_LATENCY_MS as number;
+  if (r.RETRAN_PKTS !== undefined) event.retransmittedPackets = r.RETRAN_PKTS as number;
+  if (r.EXPORTER_IPV4_ADDRESS !== undefined) event.exporterIp = r.EXPORTER_IPV4_ADDRESS as string;
+  if (r.TID !== undefined) event.tid = r.TID as number;
+  if (tcpBlock) {
+    event.tcp = {
+      state: tcpBlock.CONN_STATE as string | undefined,
+      segsIn: tcpBlock.SEGS_IN as number | undefined,
+      segsOut: tcpBlock.SEGS_OUT as number | undefined,
+      unackSegments: tcpBlock.UNACK_SEGMENTS as number | undefined,
+      retransmittedPackets: tcpBlock.RETRAN_PKTS as number | undefined,
+      lostPackets: tcpBlock.LOST_PKTS as number | undefined,
+      rttMs: tcpBlock.RTT as number | undefined,
+      rttVarianceMs: tcpBlock.RTT_VARIANCE as number | undefined,
+      bytesReceived: tcpBlock.BYTES_RCVD as number | undefined,
+      bytesAcked: tcpBlock.BYTES_ACKED as number | undefined,
+    };
+  }
+  const extra = extraOf(r, SOCKET_KEYS);
+  if (extra) event.extra = extra;
+  return event;
+}
+
+export function normaliseCounters(r: Raw): CountersEvent {
+  const device = r.deviceIP;
+  const event: CountersEvent = {
+    kind: 'counters',
+    deviceIp: typeof device === 'number' ? ipv4FromU32(device) : (device as string),
+    ifIndex: r.ifIndex as number,
+    inOctets: (r.ifInOctets as number | undefined) ?? 0,
+    inPackets: (r.ifInPackets as number | undefined) ?? 0,
+    inErrors: (r.ifInErrors as number | undefined) ?? 0,
+    outOctets: (r.ifOutOctets as number | undefined) ?? 0,
+    outPackets: (r.ifOutPackets as number | undefined) ?? 0,
+    outErrors: (r.ifOutErrors as number | undefined) ?? 0,
+  };
+  if (r.ifName !== undefined) event.ifName = r.ifName as string;
+  if (r.ifType !== undefined) event.ifType = r.ifType as number;
+  if (r.ifSpeed !== undefined) event.ifSpeed = r.ifSpeed as number;
+  if (r.ifDirection !== undefined) event.ifDirection = r.ifDirection as string;
+  if (r.ifAdminStatus !== undefined) event.adminUp = r.ifAdminStatus === 'Up';
+  if (r.ifOperStatus !== undefined) event.operUp = r.ifOperStatus === 'Up';
+  if (r.ifPromiscuousMode !== undefined) event.promiscuous = Boolean(r.ifPromiscuousMode);
+  // Producers attach the container under LOCAL_CONTAINER (or another *CONTAINER key).
+  const containerKey = Object.keys(r).find((k) => k.endsWith('CONTAINER'));
+  if (containerKey) event.container = containerOf(r[containerKey]);
+  const extra = extraOf(r, COUNTERS_KEYS, (k) => k === containerKey);
+  if (extra) event.extra = extra;
+  return event;
+}
+
+const LISTEN_FAMILIES = [
+  ['tcp4', 'tcp', 4],
+  ['udp4', 'udp', 4],
+  ['tcp6', 'tcp', 6],
+  ['udp6', 'udp', 6],
+] as const;
+
+export function normaliseListeningPorts(r: Raw): ListeningPortsEvent {
+  const lists = r['listening-ports'] as Record<string, { port: number; proc?: string; pkg?: string }[] | undefined>;
+  const ports: ListeningPort[] = [];
+  for (const [key, protocol, ipVersion] of LISTEN_FAMILIES) {
+    for (const p of lists[key] ?? []) {
+      const port: ListeningPort = { protocol, ipVersion, port: p.port };
+      if (p.proc !== undefined) port.process = p.proc;
+      if (p.pkg !== undefined) port.package = p.pkg;
+      ports.push(port);
+    }
+  }
+  const addresses = ((r['ip-addresses'] as string[] | undefined) ?? []).map((a) => canonicalIp(a) ?? a);
+  const event: ListeningPortsEvent = { kind: 'listening-ports', addresses, ports };
+  if (typeof r['instance-name'] === 'string') event.instanceName = r['instance-name'];
+  return event;
+}

@@ -1,0 +1,90 @@
+// Frame 1 of a message → plain records: inflate (with a hard cap, never trusting
+// the header's size hints), then JSON (object or array) or nDPI TLV.
+import { isUtf8 } from 'node:buffer';
+import { inflateSync } from 'node:zlib';
+import type { RejectReason } from '../model/exporter.ts';
+import type { ZmqHeader } from './header.ts';
+import { decodeTlv, TlvError } from './tlv.ts';
+
+/** ntopng drops payloads over 128 KiB; so do we, before and after inflating. */
+export const MAX_PAYLOAD_BYTES = 128 * 1024;
+/** JSON nested deeper than this is refused before parsing (events are 3 levels deep). */
+export const MAX_JSON_DEPTH = 16;
+
+export type Records = Record<string, unknown>[];
+export type PayloadError = { error: RejectReason; detail: string };
+
+
+/** True when the bracket nesting of `text` exceeds `max` (strings are skipped). Cheap: one pass, no allocation. */
+function tooDeep(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92 /* \ */) i++;
+      else if (c === 34 /* " */) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123 || c === 91) {
+      if (++depth > max) return true;
+    } else if (c === 125 || c === 93) depth--;
+  }
+  return false;
+}
+
+function inflate(data: Buffer, maxBytes: number): Buffer | PayloadError {
+  try {
+    return inflateSync(data, { maxOutputLength: maxBytes });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'ERR_BUFFER_TOO_LARGE' || e instanceof RangeError) {
+      return { error: 'inflate-bomb', detail: `inflates past ${maxBytes} bytes` };
+    }
+    return { error: 'inflate', detail: `zlib: ${e.message}` };
+  }
+}
+
+function parseJson(data: Buffer): Records | PayloadError {
+  if (!isUtf8(data)) return { error: 'utf8', detail: 'payload is not valid UTF-8' };
+  const text = data.toString('utf8');
+  if (tooDeep(text, MAX_JSON_DEPTH)) return { error: 'json', detail: `JSON nested deeper than ${MAX_JSON_DEPTH}` };
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    return { error: 'json', detail: (err as Error).message };
+  }
+  if (Array.isArray(value)) {
+    if (!value.every((v) => typeof v === 'object' && v !== null && !Array.isArray(v))) {
+      return { error: 'json', detail: 'a JSON array payload must hold only objects' };
+    }
+    return value as Records;
+  }
+  if (typeof value === 'object' && value !== null) return [value as Record<string, unknown>];
+  return { error: 'json', detail: `a payload must be a JSON object or array, not ${typeof value}` };
+}
+
+/** Decodes a payload according to its header, or says why it was rejected. */
+export function decodePayload(header: ZmqHeader, payload: Buffer, maxBytes = MAX_PAYLOAD_BYTES): Records | PayloadError {
+  if (payload.length > maxBytes) return { error: 'oversize', detail: `payload larger than the ${maxBytes}-byte limit` };
+  let data = payload;
+  if (header.compressed === true) {
+    const out = inflate(data, maxBytes);
+    if (!Buffer.isBuffer(out)) return out;
+    data = out;
+  } else if (header.compressed === 'maybe' && data.length > 0 && data[0] === 0) {
+    // Legacy marker: a first byte 0x00 means "zlib stream from byte 1".
+    const out = inflate(data.subarray(1), maxBytes);
+    if (!Buffer.isBuffer(out)) return out;
+    data = out;
+  }
+  if (header.tlv) {
+    try {
+      return decodeTlv(data);
+    } catch (err) {
+      if (err instanceof TlvError) return { error: 'tlv', detail: err.message };
+      throw err;
+    }
+  }
+  return parseJson(data);
+}

@@ -1,0 +1,33 @@
+// What the collector's main-thread side and its worker say to each other.
+import type { CollectedEvent } from '../model/event.ts';
+import type { CollectorStats } from '../model/exporter.ts';
+
+/** Slots of the shared Int32Array both threads read and write with Atomics. */
+export const CONTROL = {
+  /** Set to 1 by the main thread: close the socket and end. */
+  stop: 0,
+  /** Batches posted and not yet consumed by dispatch: the hand-off's fill level. */
+  inflight: 1,
+  /** Set to 1 by the main thread: post a stats snapshot now. */
+  statsRequested: 2,
+} as const;
+export const CONTROL_SLOTS = 3;
+
+export interface WorkerConfig {
+  interfaceId: number;
+  endpoints: string;
+  curveSecretKey?: string;
+  maxPayloadBytes: number;
+  maxFrameBytes: number;
+  receiveHwm: number;
+  /** The hand-off bound, in batches (of up to 512 events). */
+  maxInflightBatches: number;
+  /** A SharedArrayBuffer of CONTROL_SLOTS Int32 slots. */
+  control: SharedArrayBuffer;
+}
+
+export type WorkerMessage =
+  | { type: 'ready' }
+  | { type: 'error'; message: string }
+  | { type: 'events'; events: CollectedEvent[] }
+  | { type: 'stats'; stats: CollectorStats };
