@@ -1,7 +1,8 @@
 // The main-thread side of a ZMQ interface's collector: starts the receive worker,
 // hands its event batches to a callback, acknowledges them (which frees hand-off
 // room), and keeps the latest stats snapshot.
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startTsWorker } from '../runtime/ts-worker.ts';
 import type { CollectedEvent } from '../model/event.ts';
 import type { CollectorStats } from '../model/exporter.ts';
 import type { CurveKeys } from './curve.ts';
@@ -22,15 +23,6 @@ export interface CollectorOptions {
 }
 
 export type EventsHandler = (events: CollectedEvent[]) => void;
-
-/**
- * The worker runs TypeScript: a tiny bootstrap registers tsx's loader in the new
- * thread first, so it works the same under `tsx`, vitest and the benchmarks.
- */
-const WORKER_BOOTSTRAP = `
-import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})
-  .then(({ register }) => { register(); return import(${JSON.stringify(new URL('./worker.ts', import.meta.url).href)}); });
-`;
 
 function emptyStats(interfaceId: number): CollectorStats {
   return { interfaceId, messages: {}, events: {}, rejected: {}, lostMessages: 0, exporters: [], samples: [] };
@@ -65,7 +57,7 @@ export class ZmqCollector {
       maxInflightBatches: o.maxInflightBatches ?? 128,
       control: this.#control.buffer as SharedArrayBuffer,
     };
-    const worker = new Worker(WORKER_BOOTSTRAP, { eval: true, workerData: config });
+    const worker = startTsWorker(new URL('./worker.ts', import.meta.url), config);
     this.#worker = worker;
     return new Promise((resolve, reject) => {
       let started = false;
