@@ -72,3 +72,10 @@ export function isLoopback(ip: string): boolean {
 export function ipv4FromU32(n: number): string {
   return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 }
+
+/** Canonical text of the 16-byte IPv6 address at `offset` of a packet. */
+export function ipv6FromBytes(b: Uint8Array, offset: number): string {
+  const h = new Array<number>(8);
+  for (let i = 0; i < 8; i++) h[i] = (b[offset + 2 * i] << 8) | b[offset + 2 * i + 1];
+  return formatIpv6(h);
+}

@@ -1,5 +1,5 @@
 // A flow as operators see it: built from packets, from events, or from both.
-import type { ContainerInfo, Endpoint, IpProtocol, ProcessInfo, SocketEventType, TcpSnapshot } from './event.ts';
+import type { ContainerInfo, Endpoint, ProcessInfo, SideInfo, SocketEventType, TcpSnapshot } from './event.ts';
 
 /** How a flow came to be known. */
 export type SeenBy = 'packets' | 'events';
@@ -38,8 +38,10 @@ export interface FlowRecord {
   process?: ProcessInfo;
   parent?: ProcessInfo;
   container?: ContainerInfo;
-  /** Which side the process is on. */
+  /** Which side `process` is on (the client's is shown when both are known). */
   processSide?: 'client' | 'server';
+  /** What the hosts at each end reported about their socket (both ends may be monitored hosts). */
+  sides?: { client?: SideInfo; server?: SideInfo };
   lastEvent?: SocketEventType | 'NETSTAT';
   latencyMs?: number;
   /** TCP state: from netstat snapshots, else from packets (SYN, FIN, RST). */

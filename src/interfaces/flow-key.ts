@@ -1,0 +1,20 @@
+// The direction-free identity of a flow: protocol and the two endpoints in a fixed
+// order (so A→B and B→A are one flow), plus the VLAN when the packets carry one.
+import type { Endpoint } from '../model/event.ts';
+
+/** Orders two endpoints: true when `a` sorts first (by address text, then port). */
+export function endpointsInOrder(aIp: string, aPort: number, bIp: string, bPort: number): boolean {
+  return aIp < bIp || (aIp === bIp && aPort <= bPort);
+}
+
+/** Key without VLAN: what an event (which cannot see VLAN tags) can name. */
+export function tupleKey(protocol: number, x: Endpoint, y: Endpoint): string {
+  return endpointsInOrder(x.ip, x.port, y.ip, y.port)
+    ? `${protocol}|${x.ip}|${x.port}|${y.ip}|${y.port}`
+    : `${protocol}|${y.ip}|${y.port}|${x.ip}|${x.port}`;
+}
+
+/** The flow key: the tuple key, and `|vlan` when tagged. */
+export function flowKey(tuple: string, vlan: number | undefined): string {
+  return vlan === undefined ? tuple : `${tuple}|${vlan}`;
+}
