@@ -1,0 +1,34 @@
+// Bearer-token auth. With a token configured, changes need it, and reads too when
+// protectReads is on (/healthz never: probes must not need secrets). Pages may
+// carry the token in a cookie set by the login form, so a browser can use them.
+import { timingSafeEqual } from 'node:crypto';
+import type { MiddlewareHandler } from 'hono';
+import { getCookie } from 'hono/cookie';
+import type { ApiAuth } from './context.ts';
+
+export const TOKEN_COOKIE = 'flowbridge_token';
+
+function sameToken(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+export function tokenFrom(header: string | undefined, cookie: string | undefined): string | undefined {
+  const m = header ? /^Bearer\s+(.+)$/i.exec(header) : null;
+  return m?.[1] ?? cookie;
+}
+
+export function requireToken(auth: ApiAuth): MiddlewareHandler {
+  return async (c, next) => {
+    const expected = auth.token;
+    if (expected === undefined || c.req.path === '/healthz' || c.req.path === '/login') return next();
+    const mutating = c.req.method !== 'GET' && c.req.method !== 'HEAD';
+    if (!mutating && !auth.protectReads) return next();
+    const given = tokenFrom(c.req.header('authorization'), getCookie(c, TOKEN_COOKIE));
+    if (given !== undefined && sameToken(given, expected)) return next();
+    const wantsPage = !c.req.path.startsWith('/api/') && c.req.path !== '/metrics';
+    if (wantsPage && c.req.method === 'GET') return c.redirect(`/login?next=${encodeURIComponent(c.req.path)}`);
+    return c.json({ error: given === undefined ? 'this call needs "Authorization: Bearer <token>"' : 'the token is not valid' }, 401);
+  };
+}

@@ -1,0 +1,92 @@
+// The OpenAPI 3.1 description of REST API v1 (served at /api/v1/openapi.json).
+// A test checks that every route of the app is described here and vice versa.
+
+const error = { $ref: '#/components/schemas/Error' };
+const json = (schema: object) => ({ 'application/json': { schema } });
+const errors = {
+  '400': { description: 'Bad input: the message says what was wrong and what is accepted', content: json(error) },
+  '401': { description: 'A token is configured and the call lacks it or it is wrong', content: json(error) },
+  '404': { description: 'No such interface', content: json(error) },
+};
+const idParam = { name: 'id', in: 'path', required: true, description: 'Numeric interface id, or the URL-encoded name (tcp%3A%2F%2F*%3A5556c, lo)', schema: { type: 'string' } };
+
+export function openApiDocument(version: string) {
+  return {
+    openapi: '3.1.0',
+    info: { title: 'flowbridge REST API', version, description: 'Process-aware flows from eBPF events merged with captured traffic.' },
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+      schemas: {
+        Error: { type: 'object', required: ['error'], properties: { error: { type: 'string' } } },
+        Endpoint: { type: 'object', properties: { ip: { type: 'string' }, port: { type: 'integer' } } },
+        Interface: {
+          type: 'object',
+          required: ['id', 'name', 'kind', 'mirrored', 'companion', 'status', 'flows'],
+          properties: {
+            id: { type: 'integer' }, name: { type: 'string' }, kind: { enum: ['zmq', 'packet'] },
+            mirrored: { type: 'boolean' }, companion: { type: ['string', 'null'] },
+            status: { type: 'object', properties: { state: { enum: ['starting', 'running', 'error', 'stopped'] }, error: { type: 'string' } } },
+            problems: { type: 'array', items: { type: 'string' } },
+            flows: { type: 'object', description: 'active, bound, bySeen {packets, events, both}, evicted, expired' },
+            dispatch: { type: 'object', description: 'delivered by route, dropped by reason, queueSize, queueBound' },
+            capture: { type: 'object', description: 'packet interfaces: device, packets, bytes, errors by reason' },
+            collector: { type: 'object', description: 'ZMQ interfaces: endpoints, messages by topic, events by kind, rejected by reason, lostMessages' },
+          },
+        },
+        Flow: {
+          type: 'object',
+          required: ['key', 'protocol', 'client', 'server', 'packets', 'bytes', 'firstSeen', 'lastSeen', 'seenBy'],
+          properties: {
+            key: { type: 'string' }, protocol: { type: 'integer' }, protocolName: { type: 'string' },
+            client: { $ref: '#/components/schemas/Endpoint' }, server: { $ref: '#/components/schemas/Endpoint' },
+            packets: { type: 'integer' }, bytes: { type: 'integer' },
+            firstSeen: { type: 'integer', description: 'epoch ms' }, lastSeen: { type: 'integer', description: 'epoch ms' },
+            seenBy: { type: 'array', items: { enum: ['packets', 'events'] } },
+            process: { type: 'object', description: 'pid, path, uid, user, cmdline, ... as the producer sent them' },
+            parent: { type: 'object' }, container: { type: 'object' },
+            lastEvent: { type: 'string' }, latencyMs: { type: 'number' }, tcp: { type: 'object' },
+            recentEvents: { type: 'array', items: { type: 'object' } }, closed: { type: 'boolean' },
+          },
+        },
+      },
+    },
+    security: [{}, { bearer: [] }],
+    paths: {
+      '/api/v1/interfaces': {
+        get: { summary: 'List monitored interfaces', responses: { '200': { description: 'Interfaces', content: json({ type: 'object', properties: { interfaces: { type: 'array', items: { $ref: '#/components/schemas/Interface' } } } }) }, '401': errors['401'] } },
+      },
+      '/api/v1/interfaces/{id}': {
+        get: { summary: 'One interface', parameters: [idParam], responses: { '200': { description: 'The interface', content: json({ $ref: '#/components/schemas/Interface' }) }, '401': errors['401'], '404': errors['404'] } },
+        patch: {
+          summary: 'Mark a packet interface mirrored, or choose a ZMQ interface\'s companion',
+          parameters: [idParam],
+          requestBody: { required: true, content: json({ type: 'object', additionalProperties: false, properties: { mirrored: { type: 'boolean' }, companion: { type: ['string', 'null'] } } }) },
+          responses: { '200': { description: 'The interface after the change, with notes', content: json({ $ref: '#/components/schemas/Interface' }) }, ...errors },
+        },
+      },
+      '/api/v1/interfaces/{id}/flows': {
+        get: {
+          summary: 'Flows of an interface',
+          parameters: [
+            idParam,
+            { name: 'host', in: 'query', schema: { type: 'string' }, description: 'client or server IP' },
+            { name: 'port', in: 'query', schema: { type: 'integer', minimum: 0, maximum: 65535 } },
+            { name: 'process', in: 'query', schema: { type: 'string' }, description: 'substring of the process path, or a PID' },
+            { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 10000, default: 100 } },
+            { name: 'sort', in: 'query', schema: { enum: ['bytes', 'packets', 'lastSeen', 'firstSeen'], default: 'bytes' } },
+          ],
+          responses: { '200': { description: 'Matching flows (total before limit)', content: json({ type: 'object', properties: { total: { type: 'integer' }, flows: { type: 'array', items: { $ref: '#/components/schemas/Flow' } } } }) }, ...errors },
+        },
+      },
+      '/api/v1/exporters': {
+        get: { summary: 'Producers per ZMQ interface, loss and rejections, recent rejected samples', responses: { '200': { description: 'Exporters view', content: json({ type: 'object' }) }, '401': errors['401'] } },
+      },
+      '/api/v1/status': {
+        get: { summary: 'Version, uptime, interfaces, CURVE public key, problems', responses: { '200': { description: 'Status', content: json({ type: 'object' }) }, '401': errors['401'] } },
+      },
+      '/api/v1/openapi.json': { get: { summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1' } } } },
+      '/metrics': { get: { summary: 'Prometheus metrics (text format)', responses: { '200': { description: 'Metrics', content: { 'text/plain': {} } } } } },
+      '/healthz': { get: { summary: 'Liveness (never needs a token)', security: [], responses: { '200': { description: 'ok' } } } },
+    },
+  };
+}

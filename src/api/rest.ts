@@ -1,0 +1,101 @@
+// REST API v1: interfaces (read, change mirrored/companion), their flows, the
+// exporters view and status. Bad input gets 400 with what was wrong and what is
+// accepted; unknown things get 404; a refused change changes nothing.
+import { Hono } from 'hono';
+import { canonicalIp } from '../model/address.ts';
+import type { FlowQuery, FlowSort } from '../model/flow.ts';
+import { SettingsError, type SettingsChange } from '../dispatch/companions.ts';
+import type { ZmqInterface } from '../interfaces/interface.ts';
+import type { ApiContext } from './context.ts';
+import { interfaceView } from './interface-view.ts';
+
+export class BadRequest extends Error {}
+
+const SORTS: FlowSort[] = ['bytes', 'packets', 'lastSeen', 'firstSeen'];
+const MAX_LIMIT = 10_000;
+
+/** Reads and checks the flows query string; throws BadRequest saying what is accepted. */
+export function parseFlowQuery(params: Record<string, string | undefined>): FlowQuery {
+  const known = new Set(['host', 'port', 'process', 'limit', 'sort']);
+  for (const k of Object.keys(params)) if (!known.has(k)) throw new BadRequest(`unknown parameter ${k} (accepted: host, port, process, limit, sort)`);
+  const q: FlowQuery = {};
+  if (params.host !== undefined && params.host !== '') {
+    const ip = canonicalIp(params.host);
+    if (!ip) throw new BadRequest(`host ${JSON.stringify(params.host)} is not an IP address`);
+    q.host = ip;
+  }
+  if (params.port !== undefined && params.port !== '') {
+    if (!/^\d{1,5}$/.test(params.port) || Number(params.port) > 65535) throw new BadRequest(`port ${JSON.stringify(params.port)} is not a port number (0-65535)`);
+    q.port = Number(params.port);
+  }
+  if (params.process !== undefined && params.process !== '') q.process = params.process;
+  if (params.limit !== undefined) {
+    if (!/^\d+$/.test(params.limit) || Number(params.limit) < 1 || Number(params.limit) > MAX_LIMIT) {
+      throw new BadRequest(`limit ${JSON.stringify(params.limit)} must be a whole number from 1 to ${MAX_LIMIT}`);
+    }
+    q.limit = Number(params.limit);
+  }
+  if (params.sort !== undefined) {
+    if (!SORTS.includes(params.sort as FlowSort)) throw new BadRequest(`sort ${JSON.stringify(params.sort)} is not one of ${SORTS.join(', ')}`);
+    q.sort = params.sort as FlowSort;
+  }
+  return q;
+}
+
+/** Checks a PATCH body: only `mirrored` (boolean) and `companion` (name or null). */
+export function parseSettingsChange(body: unknown): SettingsChange {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new BadRequest('the body must be a JSON object: { "mirrored"?: boolean, "companion"?: name | null }');
+  const b = body as Record<string, unknown>;
+  for (const k of Object.keys(b)) if (k !== 'mirrored' && k !== 'companion') throw new BadRequest(`unknown field ${k} (accepted: mirrored, companion)`);
+  if (b.mirrored !== undefined && typeof b.mirrored !== 'boolean') throw new BadRequest('mirrored must be true or false');
+  if (b.companion !== undefined && b.companion !== null && typeof b.companion !== 'string') throw new BadRequest('companion must be an interface name or null');
+  if (b.mirrored === undefined && b.companion === undefined) throw new BadRequest('nothing to change: give mirrored and/or companion');
+  return b as SettingsChange;
+}
+
+export function restApi(ctx: ApiContext): Hono {
+  const api = new Hono();
+  const find = (ref: string) => {
+    const iface = ctx.registry.resolve(ref);
+    if (!iface) throw new SettingsError(`no interface ${JSON.stringify(ref)}: use a numeric id or a name from GET /api/v1/interfaces`, 404);
+    return iface;
+  };
+
+  api.get('/interfaces', (c) => c.json({ interfaces: ctx.registry.list().map((i) => interfaceView(ctx, i)) }));
+  api.get('/interfaces/:id', (c) => c.json(interfaceView(ctx, find(c.req.param('id')))));
+  api.patch('/interfaces/:id', async (c) => {
+    const iface = find(c.req.param('id'));
+    let body: unknown;
+    try {
+      body = await c.req.json();
+    } catch {
+      throw new BadRequest('the body is not valid JSON: send { "mirrored"?: boolean, "companion"?: name | null }');
+    }
+    const { notes } = ctx.companions.change(iface.id, parseSettingsChange(body));
+    return c.json({ ...interfaceView(ctx, iface), notes });
+  });
+  api.get('/interfaces/:id/flows', (c) => {
+    const iface = find(c.req.param('id'));
+    return c.json(iface.flows.query(parseFlowQuery(c.req.query())));
+  });
+  api.get('/exporters', (c) => {
+    const zmqs = ctx.registry.zmqInterfaces() as ZmqInterface[];
+    const stats = zmqs.map((z) => ({ iface: z, s: z.collectorStats() }));
+    return c.json({
+      exporters: stats.flatMap(({ iface, s }) => s.exporters.map((e) => ({ ...e, interface: iface.name }))),
+      interfaces: stats.map(({ iface, s }) => ({ id: iface.id, name: iface.name, messages: s.messages, events: s.events, rejected: s.rejected, lostMessages: s.lostMessages })),
+      samples: stats.flatMap(({ s }) => s.samples).sort((a, b) => b.at - a.at),
+    });
+  });
+  api.get('/status', (c) =>
+    c.json({
+      version: ctx.version,
+      uptimeSeconds: Math.round((Date.now() - ctx.startedAt) / 1000),
+      startedAt: new Date(ctx.startedAt).toISOString(),
+      interfaces: ctx.registry.list().map((i) => ({ id: i.id, name: i.name, kind: i.kind, status: i.status() })),
+      curvePublicKey: ctx.curvePublicKey ?? null,
+      problems: ctx.problems(),
+    }),
+  );
+  return api;
+}

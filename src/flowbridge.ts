@@ -1,0 +1,167 @@
+// Builds the running collector from a resolved configuration:
+//   interfaces (ZMQ collectors, packet captures) → dispatch → flow tables → API, pages, /metrics
+// and takes it down again. Nothing here decodes, routes or merges: it only wires.
+import { mkdirSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { serve, type ServerType } from '@hono/node-server';
+import pkg from '../package.json' with { type: 'json' };
+import { createApp } from './api/app.ts';
+import type { ApiContext } from './api/context.ts';
+import { loadOrCreateCurveKeys } from './collector/curve.ts';
+import type { FlowbridgeConfig, InterfaceSpec } from './config.ts';
+import { CompanionSettings } from './dispatch/companions.ts';
+import { Dispatcher } from './dispatch/dispatcher.ts';
+import { SettingsStore } from './dispatch/settings-store.ts';
+import type { FlowTableOptions } from './interfaces/flow-table.ts';
+import type { MonitoredInterface } from './interfaces/interface.ts';
+import { PacketInterface } from './interfaces/packet-interface.ts';
+import { InterfaceRegistry } from './interfaces/registry.ts';
+import { ZmqInterface } from './interfaces/zmq-interface.ts';
+import { isLoopback } from './model/address.ts';
+
+export const VERSION: string = pkg.version;
+
+/** How often idle flows and closed flows past their grace period are removed. */
+const EXPIRY_INTERVAL_MS = 1_000;
+
+export interface StartOptions {
+  /** Where start-up and operator messages go (default: nowhere). */
+  log?: (line: string) => void;
+  /** Serve the API and pages (default true; benchmarks turn it off). */
+  http?: boolean;
+}
+
+export interface RunningFlowbridge {
+  readonly config: FlowbridgeConfig;
+  readonly registry: InterfaceRegistry;
+  readonly companions: CompanionSettings;
+  readonly dispatcher: Dispatcher;
+  readonly context: ApiContext;
+  /** Base URL of the API and pages, when served. */
+  readonly url?: string;
+  stop(): Promise<void>;
+}
+
+function buildInterface(spec: InterfaceSpec, id: number, config: FlowbridgeConfig, curve: ReturnType<typeof loadOrCreateCurveKeys> | undefined, dispatch: (iface: ZmqInterface, events: Parameters<Dispatcher['dispatch']>[1]) => void): MonitoredInterface {
+  const flowTable: FlowTableOptions = {
+    maxFlows: config.flowTable.maxFlows,
+    idleTimeoutMs: config.flowTable.idleTimeoutSeconds * 1000,
+    closedGraceMs: config.flowTable.graceSeconds * 1000,
+  };
+  switch (spec.kind) {
+    case 'zmq': {
+      const iface: ZmqInterface = new ZmqInterface({ id, name: spec.name, endpoints: spec.endpoints, curve, flowTable }, (events) => dispatch(iface, events));
+      return iface;
+    }
+    case 'packet':
+      return new PacketInterface({ id, name: spec.name, device: spec.device, filter: spec.filter, flowTable });
+    case 'pcap-file':
+      return new PacketInterface({ id, name: spec.name, file: spec.file, filter: spec.filter, flowTable });
+  }
+}
+
+export async function startFlowbridge(config: FlowbridgeConfig, options: StartOptions = {}): Promise<RunningFlowbridge> {
+  const log = options.log ?? (() => {});
+  mkdirSync(config.dataDir, { recursive: true });
+  const curve = config.curve ? loadOrCreateCurveKeys(config.dataDir) : undefined;
+
+  const registry = new InterfaceRegistry();
+  const store = new SettingsStore(config.dataDir);
+  const companions = new CompanionSettings(registry, store);
+  const dispatcher = new Dispatcher(registry, companions, { queueBound: config.dispatch.queueBound });
+  config.interfaces.forEach((spec, id) => registry.add(buildInterface(spec, id, config, curve, (iface, events) => dispatcher.dispatch(iface, events))));
+
+  const saved = store.load();
+  const startupProblems: string[] = saved.problem ? [saved.problem] : [];
+  for (const note of companions.init(saved.settings, { mirrored: config.mirrored, companions: config.companions })) log(`flowbridge: ${note}`);
+
+  // Each interface starts on its own: one that cannot open its device or endpoint is
+  // reported and the others keep running.
+  await Promise.all(
+    registry.list().map(async (iface) => {
+      try {
+        await iface.start();
+      } catch (err) {
+        log(`flowbridge: interface ${iface.id} ${iface.name} is not running: ${(err as Error).message}`);
+      }
+    }),
+  );
+  for (const p of startupProblems) log(`flowbridge: ${p}`);
+
+  const expiry = setInterval(() => {
+    for (const iface of registry.list()) iface.flows.expire();
+  }, EXPIRY_INTERVAL_MS);
+  expiry.unref();
+
+  const context: ApiContext = {
+    version: VERSION,
+    startedAt: Date.now(),
+    registry,
+    companions,
+    dispatcher,
+    auth: { token: config.apiToken, protectReads: config.protectReads },
+    curvePublicKey: curve?.publicKey,
+    topProcesses: config.metrics.topProcesses,
+    problems: () => [
+      ...startupProblems,
+      ...registry.list().flatMap((i) => {
+        const s = i.status();
+        return s.state === 'error' ? [`interface ${i.name}: ${s.error ?? 'failed'}`] : [];
+      }),
+      ...companions.problems(),
+      ...(dispatcher.lastMergeError ? [`last merge error: ${dispatcher.lastMergeError}`] : []),
+    ],
+  };
+
+  let server: ServerType | undefined;
+  let url: string | undefined;
+  if (options.http !== false) {
+    const app = createApp(context);
+    server = await new Promise<ServerType>((resolve, reject) => {
+      const s = serve({ fetch: app.fetch, hostname: config.http.host, port: config.http.port }, () => resolve(s));
+      s.once('error', (err: Error) => reject(new Error(`cannot serve HTTP on ${config.http.host}:${config.http.port}: ${err.message}`)));
+    });
+    const port = (server.address() as AddressInfo).port;
+    const host = config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host;
+    url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${port}`;
+    announce(log, config, url, curve?.publicKey);
+  }
+
+  return {
+    config,
+    registry,
+    companions,
+    dispatcher,
+    context,
+    url,
+    async stop() {
+      clearInterval(expiry);
+      if (server) await new Promise<void>((resolve) => server!.close(() => resolve()));
+      await Promise.all(registry.list().map((i) => i.stop().catch(() => {})));
+    },
+  };
+}
+
+/** Tells the operator where to look and how to point an exporter here. */
+function announce(log: (line: string) => void, config: FlowbridgeConfig, url: string, curvePublicKey: string | undefined): void {
+  log(`flowbridge ${VERSION}: web pages ${url}/  API ${url}/api/v1/  metrics ${url}/metrics`);
+  for (const spec of config.interfaces) {
+    if (spec.kind !== 'zmq') continue;
+    for (const endpoint of spec.endpoints.split(',')) {
+      const bind = endpoint.endsWith('c');
+      // Producers keep the trailing 'c' too: for them it means "connect to a collector".
+      const producerSide = endpoint.replace('*', '127.0.0.1');
+      log(
+        bind
+          ? `  ZMQ ${endpoint}: point exporters here, e.g. ebpflowexport -z ${producerSide}   or   nprobe --zmq ${producerSide}`
+          : `  ZMQ ${endpoint}: connecting to a producer that binds there`,
+      );
+    }
+  }
+  if (curvePublicKey) log(`  CURVE on: give producers the server public key ${curvePublicKey}`);
+  if (!config.apiToken) {
+    log(isLoopback(config.http.host) || config.http.host === 'localhost'
+      ? '  API without a token: served on loopback only (set --api-token to serve it elsewhere)'
+      : `  WARNING: API without a token on ${config.http.host}: anyone who can reach it can change companions (set --api-token)`);
+  }
+}
