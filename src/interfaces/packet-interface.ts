@@ -4,6 +4,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { CountersEvent } from '../model/event.ts';
+import { TSX_LOADER } from '../runtime/ts-worker.ts';
 import type { CaptureCommand, CaptureConfig, CaptureMessage } from './capture-protocol.ts';
 import { FlowTable, type FlowTableOptions } from './flow-table.ts';
 import type { CaptureCounters, InterfaceStatus, PacketInterface as PacketInterfaceApi } from './interface.ts';
@@ -19,9 +20,6 @@ export interface PacketInterfaceOptions {
   filter?: string;
   flowTable?: Partial<FlowTableOptions>;
 }
-
-/** tsx's loader, so the capture process runs TypeScript like its parent. */
-const TSX_LOADER = import.meta.resolve('tsx');
 
 export class PacketInterface implements PacketInterfaceApi {
   readonly kind = 'packet' as const;

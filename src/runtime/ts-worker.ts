@@ -1,13 +1,21 @@
-// Starts a worker thread running a TypeScript module. The project runs TypeScript
-// through tsx, whose loader a new thread does not inherit: a tiny bootstrap
-// registers it first, so workers behave the same under tsx, vitest and benchmarks.
+// Running TypeScript in a new thread or process. The project runs TypeScript
+// through tsx, whose loader a worker thread or child process does not inherit:
+// these register it first, so they behave the same under tsx, vitest and benchmarks.
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 
-const TSX_API = import.meta.resolve('tsx/esm/api');
+// Resolved from the package directory (vitest does not support import.meta.resolve).
+const tsxDir = dirname(createRequire(import.meta.url).resolve('tsx/package.json'));
+
+/** For `node --import <this>`: registers tsx in a child process. */
+export const TSX_LOADER = pathToFileURL(join(tsxDir, 'dist', 'loader.mjs')).href;
+const TSX_ESM_API = pathToFileURL(join(tsxDir, 'dist', 'esm', 'api', 'index.mjs')).href;
 
 export function startTsWorker(module: URL, workerData: unknown): Worker {
   const bootstrap = `
-import(${JSON.stringify(TSX_API)})
+import(${JSON.stringify(TSX_ESM_API)})
   .then(({ register }) => { register(); return import(${JSON.stringify(module.href)}); });
 `;
   return new Worker(bootstrap, { eval: true, workerData });
