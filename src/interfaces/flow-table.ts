@@ -68,10 +68,10 @@ interface Flow {
   recentEvents: FlowEventNote[];
 }
 
-function looksLikeServerPort(port: number, other: number): boolean {
+/** True/false when one port is well-known (<1024) and the other not; undefined when that does not tell. */
+function wellKnownServer(port: number, other: number): boolean | undefined {
   const w = port < 1024;
-  if (w !== other < 1024) return w;
-  return port < other;
+  return w === other < 1024 ? undefined : w;
 }
 
 function processName(flow: Flow): string | undefined {
@@ -127,9 +127,9 @@ export class FlowTable implements FlowTableApi {
     const reopened = flow?.closedAt !== undefined && d.synFrom !== undefined;
     if (!flow || reopened) {
       if (flow) this.#flows.delete(key);
-      const clientIsA = d.synFrom !== undefined
-        ? d.synFrom === 'a'
-        : d.aPort === d.bPort ? d.firstFrom === 'a' : !looksLikeServerPort(d.aPort, d.bPort);
+      // The SYN tells; else a well-known port facing an ephemeral one; else the first sender.
+      const aServes = wellKnownServer(d.aPort, d.bPort);
+      const clientIsA = d.synFrom !== undefined ? d.synFrom === 'a' : aServes !== undefined ? !aServes : d.firstFrom === 'a';
       flow = this.#create(key, tuple, d.protocol, d.ipVersion, d.vlan, d.aIp, d.aPort, d.bIp, d.bPort, clientIsA, d.synFrom ? 'syn' : 'guess', d.firstSeen);
     } else if (d.synFrom !== undefined && flow.orientedBy === 'guess') {
       flow.clientIsA = d.synFrom === 'a';

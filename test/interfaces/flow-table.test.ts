@@ -1,0 +1,191 @@
+// Merge of events and packets in one flow table (dispatch rule 6), orientation,
+// bounds, expiry and the per-process view.
+import { describe, expect, it } from 'vitest';
+import { normaliseSocketEvent } from '../../src/collector/normalise.ts';
+import { FlowTable } from '../../src/interfaces/flow-table.ts';
+import { PacketBatch } from '../../src/interfaces/packet-batch.ts';
+import { decodePacket, DLT } from '../../src/interfaces/packet-decoder.ts';
+import { fixture } from '../support/fixtures.ts';
+import { frame, type FrameSpec } from '../support/packets.ts';
+
+/** Runs crafted frames through the real decoder and batcher into the table. */
+function packets(table: FlowTable, specs: FrameSpec[], now = Date.now()): void {
+  const batch = new PacketBatch();
+  for (const s of specs) {
+    const f = frame(s);
+    const info = decodePacket(f, f.length, f.length, DLT.EN10MB);
+    if (typeof info === 'string') throw new Error(info);
+    batch.add(info, now);
+  }
+  table.applyPackets(batch.take());
+}
+
+const connect = normaliseSocketEvent(fixture('ebpflowexport-connect-docker')); // 172.17.0.2:54348 -> 93.184.216.34:443
+const handshake = (flags = ['S', 'SA', 'A']): FrameSpec[] =>
+  flags.map((f, i) => (i % 2 === 0
+    ? { src: '172.17.0.2', dst: '93.184.216.34', protocol: 'tcp', sport: 54348, dport: 443, flags: f, payload: 100 }
+    : { src: '93.184.216.34', dst: '172.17.0.2', protocol: 'tcp', sport: 443, dport: 54348, flags: f, payload: 1000 }));
+
+describe('merge', () => {
+  it('joins an event to the flow packets created (packets first)', () => {
+    const t = new FlowTable();
+    packets(t, handshake());
+    t.applyEvent(connect, 'tcp://*:5556c');
+    const { total, flows } = t.query({});
+    expect(total).toBe(1);
+    expect(flows[0]).toMatchObject({
+      client: { ip: '172.17.0.2', port: 54348 }, server: { ip: '93.184.216.34', port: 443 },
+      packets: 3, bytes: 3 * 54 + 1200, clientToServer: { packets: 2 }, serverToClient: { packets: 1, bytes: 1054 },
+      seenBy: ['packets', 'events'], process: { pid: 30197, path: '/usr/bin/curl' }, parent: { path: '/bin/bash' },
+      container: { runtime: 'docker', name: 'sleepy_haibt' }, lastEvent: 'CONNECT', latencyMs: 0.221, processSide: 'client',
+    });
+    expect(flows[0].recentEvents).toEqual([{ timestamp: 1716912345.123456, kind: 'flow', via: 'tcp://*:5556c', eventType: 'CONNECT', pid: 30197 }]);
+    expect(t.stats().bySeen).toEqual({ packets: 0, events: 0, both: 1 });
+  });
+
+  it('lets packets join a flow the event created (events first)', () => {
+    const t = new FlowTable();
+    t.applyEvent(connect, 'z');
+    expect(t.query({}).flows[0].seenBy).toEqual(['events']);
+    expect(t.stats().bySeen.events).toBe(1);
+    packets(t, handshake(['A', 'A']));
+    const [flow] = t.query({}).flows;
+    expect(flow.seenBy).toEqual(['packets', 'events']);
+    expect(flow.packets).toBe(2);
+    expect(flow.client).toEqual({ ip: '172.17.0.2', port: 54348 });
+    expect(t.stats().active).toBe(1);
+  });
+
+  it('orients ACCEPT and CONNECT alike: the connecting side is the client', () => {
+    const t = new FlowTable();
+    const accept = normaliseSocketEvent(fixture('ebpflowexport-accept')); // client 192.168.1.50:51822 -> sshd :22
+    // Packets seen mid-connection, server first: a guess from ports, then the event decides.
+    packets(t, [{ src: '192.168.1.10', dst: '192.168.1.50', protocol: 'tcp', sport: 22, dport: 51822, flags: 'A', payload: 10 }]);
+    t.applyEvent(accept, 'z');
+    const [flow] = t.query({}).flows;
+    expect(flow.client).toEqual({ ip: '192.168.1.50', port: 51822 });
+    expect(flow.server).toEqual({ ip: '192.168.1.10', port: 22 });
+    expect(flow.process?.path).toBe('/usr/sbin/sshd');
+    expect(flow.processSide).toBe('server');
+    expect(flow.serverToClient.packets).toBe(1);
+  });
+
+  it('shows both ends when both hosts report (CONNECT and ACCEPT of one connection)', () => {
+    const t = new FlowTable();
+    const base = { INTERFACE_NAME: 'lo', IP_PROTOCOL_VERSION: 4, PROTOCOL: 6, IPV4_SRC_ADDR: '10.0.0.1', IPV4_DST_ADDR: '10.0.0.2', L4_SRC_PORT: 40000, L4_DST_PORT: 5432 };
+    t.applyEvent(normaliseSocketEvent({ ...base, TCP_EVENT_TYPE: 'CONNECT', LOCAL_PROCESS: { PID: 1, PROCESS_PATH: '/usr/bin/psql' } }), 'z');
+    t.applyEvent(normaliseSocketEvent({ ...base, TCP_EVENT_TYPE: 'ACCEPT', LOCAL_PROCESS: { PID: 2, PROCESS_PATH: '/usr/bin/postgres' } }), 'z');
+    const [flow] = t.query({}).flows;
+    expect(flow.process?.path).toBe('/usr/bin/psql');
+    expect(flow.sides?.server?.process?.path).toBe('/usr/bin/postgres');
+    expect(flow.lastEvent).toBe('ACCEPT');
+  });
+
+  it('compares IPv6 in canonical form', () => {
+    const t = new FlowTable();
+    t.applyEvent(normaliseSocketEvent(fixture('ebpflowexport-udp-send-ipv6-k8s')), 'z');
+    packets(t, [{ src: 'fd00:10:244:0:0:0:0:7', dst: 'fd00:10:96:0:0:0:0:a', protocol: 'udp', sport: 43211, dport: 53, payload: 30 }]);
+    const { total, flows } = t.query({ host: 'fd00:10:244::7' });
+    expect(total).toBe(1);
+    expect(flows[0]).toMatchObject({ ipVersion: 6, seenBy: ['packets', 'events'], client: { ip: 'fd00:10:244::7', port: 43211 }, container: { runtime: 'k8s', pod: 'coredns-5d78c9869d-x7k2p', namespace: 'kube-system' } });
+  });
+
+  it('finds VLAN-tagged packet flows from events, which cannot see VLANs', () => {
+    const t = new FlowTable();
+    packets(t, handshake().map((s) => ({ ...s, vlan: 42 })));
+    t.applyEvent(connect, 'z');
+    expect(t.query({}).flows).toEqual([expect.objectContaining({ vlan: 42, seenBy: ['packets', 'events'] })]);
+  });
+});
+
+describe('closed flows and the grace period', () => {
+  it('gives a short connection its process when the event arrives after the packets ended', () => {
+    const t = new FlowTable({ closedGraceMs: 30_000 });
+    const t0 = Date.now();
+    packets(t, [...handshake(), { src: '172.17.0.2', dst: '93.184.216.34', protocol: 'tcp', sport: 54348, dport: 443, flags: 'FA' }, { src: '93.184.216.34', dst: '172.17.0.2', protocol: 'tcp', sport: 443, dport: 54348, flags: 'FA' }], t0);
+    expect(t.query({}).flows[0].closed).toBe(true);
+    t.expire(t0 + 5_000);
+    t.applyEvent(connect, 'z', t0 + 5_000);
+    const { total, flows } = t.query({});
+    expect(total).toBe(1);
+    expect(flows[0]).toMatchObject({ packets: 5, process: { pid: 30197 }, seenBy: ['packets', 'events'] });
+  });
+
+  it('expires closed flows after the grace period; a later event makes a new events-only flow', () => {
+    const t = new FlowTable({ closedGraceMs: 1_000, idleTimeoutMs: 60_000 });
+    const t0 = Date.now();
+    packets(t, [...handshake(), { src: '172.17.0.2', dst: '93.184.216.34', protocol: 'tcp', sport: 54348, dport: 443, flags: 'R' }], t0);
+    t.expire(t0 + 2_000);
+    expect(t.stats()).toMatchObject({ active: 0, expired: 1 });
+    t.applyEvent(connect, 'z', t0 + 2_000);
+    expect(t.query({}).flows[0].seenBy).toEqual(['events']);
+  });
+
+  it('removes idle flows after the idle timeout only', () => {
+    const t = new FlowTable({ idleTimeoutMs: 10_000, closedGraceMs: 1_000 });
+    const t0 = Date.now();
+    packets(t, handshake(['A']), t0);
+    t.expire(t0 + 5_000);
+    expect(t.stats().active).toBe(1);
+    t.expire(t0 + 11_000);
+    expect(t.stats()).toMatchObject({ active: 0, expired: 1 });
+  });
+});
+
+describe('netstat counters', () => {
+  it('turns cumulative counters into deltas and treats a counter going backwards as a reset', () => {
+    const t = new FlowTable();
+    const snap = (bytes: number, segs: number) =>
+      normaliseSocketEvent({ ...fixture('netstat-established'), TCP: { CONN_STATE: 'ESTABLISHED', SEGS_IN: segs, SEGS_OUT: segs, BYTES_RCVD: bytes, BYTES_ACKED: 0 } });
+    t.applyEvent(snap(1000, 10), 'z');
+    t.applyEvent(snap(1500, 15), 'z');
+    t.applyEvent(snap(200, 2), 'z'); // the socket was reused: counters restarted
+    const [flow] = t.query({}).flows;
+    expect(flow.netstat).toEqual({ segsIn: 17, segsOut: 17, bytesReceived: 1700, bytesAcked: 0, resets: 1 });
+    expect(flow.lastEvent).toBe('NETSTAT');
+    expect(flow.tcp?.state).toBe('ESTABLISHED');
+    expect(flow.client).toEqual({ ip: '192.168.2.131', port: 41234 });
+  });
+});
+
+describe('bounds', () => {
+  it('evicts the least recently updated flow when full, and counts it', () => {
+    const t = new FlowTable({ maxFlows: 3 });
+    for (let i = 0; i < 5; i++) t.applyEvent(normaliseSocketEvent({ ...fixture('ebpflowexport-connect-docker'), L4_SRC_PORT: 50000 + i }), 'z');
+    expect(t.stats()).toMatchObject({ active: 3, bound: 3, evicted: 2, bySeen: { events: 3 } });
+    expect(t.query({ port: 50000 }).total).toBe(0);
+    expect(t.query({ port: 50004 }).total).toBe(1);
+  });
+});
+
+describe('queries and the per-process view', () => {
+  const table = () => {
+    const t = new FlowTable();
+    const procs = ['/usr/bin/curl', '/usr/bin/wget', '/usr/sbin/nginx', '/usr/bin/psql'];
+    procs.forEach((path, i) => {
+      const port = 50000 + i;
+      t.applyEvent(normaliseSocketEvent({ ...fixture('ebpflowexport-connect-docker'), L4_SRC_PORT: port, LOCAL_PROCESS: { PID: 100 + i, PROCESS_PATH: path } }), 'z');
+      packets(t, [{ src: '172.17.0.2', dst: '93.184.216.34', protocol: 'tcp', sport: port, dport: 443, flags: 'A', payload: 1000 * (i + 1) }]);
+    });
+    return t;
+  };
+
+  it('filters by host, port and process, sorts and limits, and reports the total before the limit', () => {
+    const t = table();
+    expect(t.query({ process: 'CURL' }).flows.map((f) => f.process?.pid)).toEqual([100]);
+    expect(t.query({ process: '102' }).flows.map((f) => f.process?.path)).toEqual(['/usr/sbin/nginx']);
+    expect(t.query({ port: 50001 }).total).toBe(1);
+    expect(t.query({ host: '93.184.216.34' }).total).toBe(4);
+    expect(t.query({ host: '10.9.9.9' }).total).toBe(0);
+    const top2 = t.query({ sort: 'bytes', limit: 2 });
+    expect(top2.total).toBe(4);
+    expect(top2.flows.map((f) => f.process?.pid)).toEqual([103, 102]);
+  });
+
+  it('sums traffic per process, top N with the rest as other', () => {
+    const t = table();
+    const rows = t.processTraffic(2);
+    expect(rows.map((r) => r.process)).toEqual(['psql', 'nginx', 'other']);
+    expect(rows[2]).toEqual({ process: 'other', bytes: 2054 + 1054, packets: 2 });
+  });
+});
