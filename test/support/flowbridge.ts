@@ -1,0 +1,19 @@
+// Starts the whole collector as `npm start` would, from command-line flags, with the
+// HTTP API on a free loopback port and a fresh data directory.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseCli } from '../../src/cli.ts';
+import { resolveConfig } from '../../src/config.ts';
+import { startFlowbridge, type RunningFlowbridge } from '../../src/flowbridge.ts';
+
+export async function startWithFlags(argv: string[], dataDir = mkdtempSync(join(tmpdir(), 'fb-data-'))): Promise<RunningFlowbridge & { url: string; dataDir: string; api: (path: string, init?: RequestInit) => Promise<Response> }> {
+  const config = resolveConfig({}, parseCli(['--http', '127.0.0.1:0', '--data-dir', dataDir, '--max-flows', '10000', ...argv], {}).flags);
+  const running = await startFlowbridge(config);
+  const url = running.url!;
+  return Object.assign(running, {
+    url,
+    dataDir,
+    api: (path: string, init?: RequestInit) => fetch(`${url}${path}`, init),
+  });
+}
