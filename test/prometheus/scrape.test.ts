@@ -1,0 +1,54 @@
+// A real Prometheus scrapes /metrics, and a merged per-process metric is read back
+// through its query API; promtool accepts the metric text.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { fixture } from '../support/fixtures.ts';
+import { startWithFlags } from '../support/flowbridge.ts';
+import { frame, writePcap } from '../support/packets.ts';
+import { Producer, untilConnected } from '../support/producer.ts';
+import { startPrometheus, type PrometheusServer } from '../support/prometheus.ts';
+import { waitFor } from '../support/wait.ts';
+
+const pcapFile = join(mkdtempSync(join(tmpdir(), 'fb-promtest-')), 'mirror.pcap');
+let fb: Awaited<ReturnType<typeof startWithFlags>>;
+let producer: Producer;
+let prometheus: PrometheusServer;
+
+beforeAll(async () => {
+  writePcap(pcapFile, [
+    frame({ src: '172.17.0.2', dst: '93.184.216.34', protocol: 'tcp', sport: 54348, dport: 443, flags: 'S' }),
+    frame({ src: '172.17.0.2', dst: '93.184.216.34', protocol: 'tcp', sport: 54348, dport: 443, flags: 'A', payload: 946 }),
+  ]);
+  fb = await startWithFlags(['-i', 'tcp://127.0.0.1:16510c', '-i', `pcap:${pcapFile}`, '--mirrored', `pcap:${pcapFile}`, '--companion', `tcp://127.0.0.1:16510c=pcap:${pcapFile}`]);
+  producer = Producer.connect('tcp://127.0.0.1:16510');
+  const zmq = fb.registry.zmqInterfaces()[0];
+  await untilConnected(() => producer.send('hello', {}), () => (zmq.collectorStats().messages.hello ?? 0) > 0);
+  await producer.send('flow', fixture('ebpflowexport-connect-docker'));
+  await waitFor(() => fb.registry.packetInterfaces()[0].flows.processTraffic().length > 0, 'the merged flow');
+  prometheus = await startPrometheus(new URL(fb.url).host, 16590);
+}, 60_000);
+afterAll(async () => {
+  await prometheus?.stop();
+  producer?.close();
+  await fb?.stop();
+});
+
+it('serves metric text that promtool accepts', async () => {
+  const text = await (await fetch(`${fb.url}/metrics`)).text();
+  // promtool exits non-zero on format errors and lists lint problems on stdout.
+  const out = execFileSync('promtool', ['check', 'metrics'], { input: text }).toString();
+  expect(out.trim()).toBe('');
+});
+
+it('lets Prometheus read the merged bytes of a process back', async () => {
+  const result = await waitFor(async () => {
+    const r = await prometheus.query(`flowbridge_process_flow_bytes{process="curl",interface="pcap:${pcapFile}"}`);
+    return r.length > 0 ? r : undefined;
+  }, 'prometheus to scrape the merged metric', 30_000, 500);
+  expect(Number(result[0].value[1])).toBe(54 + 54 + 946);
+  const up = await prometheus.query('up{job="flowbridge"}');
+  expect(up[0].value[1]).toBe('1');
+}, 40_000);
