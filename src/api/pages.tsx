@@ -36,7 +36,7 @@ function Layout(props: { title: string; children: Child; problems?: string[] }) 
       <head>
         <meta charset="utf-8" />
         <title>{props.title} · flowbridge</title>
-        <style>{STYLE}</style>
+        <style dangerouslySetInnerHTML={{ __html: STYLE }} />
       </head>
       <body>
         <header>
@@ -187,7 +187,7 @@ function FlowsPage({ ctx, iface, query }: { ctx: ApiContext; iface: MonitoredInt
         <thead><tr><th>Client</th><th>Server</th><th>Proto</th><th>Bytes</th><th>Packets</th><th>Process</th><th>User</th><th>Container</th><th>Last event</th><th>Latency ms</th><th>TCP state</th><th>Seen by</th></tr></thead>
         <FlowRows flows={result.flows} />
       </table>
-      <script>{LIVE_REFRESH}</script>
+      <script dangerouslySetInnerHTML={{ __html: LIVE_REFRESH }} />
     </Layout>
   );
 }
