@@ -15,15 +15,14 @@ export const SAMPLE_COUNT = 32;
 const EXCERPT_CHARS = 512;
 
 /**
- * Topics by first character (reference/wire-format.md, "Topic routing"), named
- * canonically so counters keep a bounded set of labels whatever producers send.
+ * The topics flowbridge reads, matched as prefixes like the SUB socket's
+ * subscriptions (so `ebpf`, a raw struct for Wireshark, is never one of them).
+ * Counters use these names, a bounded set of labels whatever producers send.
  */
-const TOPICS: Record<string, string> = {
-  f: 'flow', c: 'counter', l: 'listening-ports', t: 'template',
-  e: 'event', o: 'option', h: 'hello', s: 'snmp-ifaces', m: 'message',
-};
+export const TOPICS = ['flow', 'event', 'counter', 'template', 'option', 'hello', 'listening-ports', 'snmp-ifaces', 'message'] as const;
+const topicOf = (topic: string) => TOPICS.find((t) => topic.startsWith(t));
 /** Topics that carry producer information but no events for flowbridge. */
-const INFORMATIONAL = new Set(['event', 'option', 'hello', 'snmp-ifaces', 'message']);
+const INFORMATIONAL = new Set<string>(['event', 'option', 'hello', 'snmp-ifaces', 'message']);
 
 function excerptOf(payload: Buffer | undefined): string {
   if (!payload) return '';
@@ -64,7 +63,7 @@ export class Ingest {
       this.reject(header.error, '', v0Source, header.detail, headerFrame, now);
       return;
     }
-    const route = TOPICS[header.topic.charAt(0)];
+    const route = topicOf(header.topic);
     const sourceKey = header.sourceId === undefined ? v0Source : `${endpoint} #${header.sourceId}`;
     if (route === undefined) {
       this.reject('topic', header.topic, sourceKey, `topic ${JSON.stringify(header.topic)} is not one flowbridge handles`, payload, now);

@@ -5,12 +5,10 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { CollectedEvent } from '../model/event.ts';
 import { parseEndpoints } from './endpoint.ts';
-import { Ingest } from './ingest.ts';
+import { Ingest, TOPICS } from './ingest.ts';
 import { SubSocket, ZMQ_MAXMSGSIZE, ZMQ_RCVHWM, ZMQ_RCVTIMEO } from './libzmq.ts';
 import { CONTROL, type WorkerConfig, type WorkerMessage } from './worker-protocol.ts';
 
-/** Topics producers publish that flowbridge reads (never `ebpf`, a raw struct for Wireshark). */
-export const SUBSCRIBED_TOPICS = ['flow', 'event', 'counter', 'template', 'option', 'hello', 'listening-ports', 'snmp-ifaces', 'message'];
 
 const NO_BYTES = Buffer.alloc(0);
 const BATCH_EVENTS = 512;
@@ -33,7 +31,7 @@ function open(): SubSocket {
     // the payload limit and this are received and counted as 'oversize'.
     socket.setInt64(ZMQ_MAXMSGSIZE, config.maxFrameBytes, 'ZMQ_MAXMSGSIZE');
     if (config.curveSecretKey) socket.curveServer(config.curveSecretKey);
-    for (const topic of SUBSCRIBED_TOPICS) socket.subscribe(topic);
+    for (const topic of TOPICS) socket.subscribe(topic);
     for (const e of parseEndpoints(config.endpoints)) {
       if (e.mode === 'bind') socket.bind(e.address);
       else socket.connect(e.address);
