@@ -79,8 +79,9 @@ export class Dispatcher {
     this.#scheduleDrain();
   }
 
+  /** Per monitored interface, in registry order (zeros for one nothing was routed to yet). */
   stats(): InterfaceDispatchStats[] {
-    return [...this.#targets.values()].map((t) => ({
+    return this.#registry.list().map((iface) => this.#target(iface)).map((t) => ({
       interfaceId: t.iface.id,
       delivered: { ...t.delivered },
       dropped: { ...t.dropped },
