@@ -12,13 +12,12 @@ const FILTER = `udp dst port ${PORT}`;
 const SECONDS = 3;
 const PAYLOAD = 64;
 
+/** Each method gets its own run of the generator: `sent` is per method. */
 export interface CaptureRow {
   offeredPps: number;
-  sent: number;
-  flowbridge: number;
-  bareCap: number;
-  tcpdump: number;
-  tcpdumpKernelDrops: number;
+  flowbridge: { sent: number; captured: number };
+  bareCap: { sent: number; captured: number };
+  tcpdump: { sent: number; captured: number; kernelDrops: number };
 }
 
 const offer = async (udpgen: string, pps: number) =>
@@ -38,40 +37,46 @@ async function ours(udpgen: string, pps: number): Promise<[number, number]> {
   return [sent, inFlows];
 }
 
-async function bareCap(udpgen: string, pps: number): Promise<number> {
+async function bareCap(udpgen: string, pps: number): Promise<[number, number]> {
   const child = fork(new URL('./bare-cap.ts', import.meta.url).pathname, ['lo', FILTER], { execArgv: ['--import', TSX_LOADER], stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
   await new Promise((r) => child.once('message', r));
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
-  await offer(udpgen, pps);
+  const sent = await offer(udpgen, pps);
   await settle();
   child.kill('SIGTERM');
   await new Promise((r) => child.once('exit', r));
-  return Number(/captured (\d+)/.exec(out)![1]);
+  return [sent, Number(/captured (\d+)/.exec(out)![1])];
 }
 
-async function tcpdump(udpgen: string, pps: number): Promise<[number, number]> {
+async function tcpdump(udpgen: string, pps: number): Promise<[number, number, number]> {
   const child = spawn('tcpdump', ['-i', 'lo', '-n', '-B', '16384', '-w', '/dev/null', FILTER], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   child.stderr!.on('data', (d) => (err += d));
   await new Promise<void>((resolve) => {
     const check = setInterval(() => err.includes('listening') && (clearInterval(check), resolve()), 20);
   });
-  await offer(udpgen, pps);
+  const sent = await offer(udpgen, pps);
   await settle();
   child.kill('SIGINT');
   await new Promise((r) => child.once('exit', r));
-  return [Number(/(\d+) packets captured/.exec(err)![1]), Number(/(\d+) packets dropped by kernel/.exec(err)?.[1] ?? 0)];
+  return [sent, Number(/(\d+) packets captured/.exec(err)![1]), Number(/(\d+) packets dropped by kernel/.exec(err)?.[1] ?? 0)];
 }
 
 export async function capture(udpgen: string, rates: number[], log: (l: string) => void): Promise<CaptureRow[]> {
   const rows: CaptureRow[] = [];
   for (const pps of rates) {
-    const [sent, flowbridge] = await ours(udpgen, pps);
-    const bare = await bareCap(udpgen, pps);
-    const [td, drops] = await tcpdump(udpgen, pps);
-    rows.push({ offeredPps: pps, sent, flowbridge, bareCap: bare, tcpdump: td, tcpdumpKernelDrops: drops });
-    log(`  capture at ${pps} pps: sent ${sent}, flowbridge ${flowbridge}, bare cap ${bare}, tcpdump ${td}`);
+    const [sent, captured] = await ours(udpgen, pps);
+    const [bareSent, bareCaptured] = await bareCap(udpgen, pps);
+    const [tdSent, tdCaptured, kernelDrops] = await tcpdump(udpgen, pps);
+    const row: CaptureRow = {
+      offeredPps: pps,
+      flowbridge: { sent, captured },
+      bareCap: { sent: bareSent, captured: bareCaptured },
+      tcpdump: { sent: tdSent, captured: tdCaptured, kernelDrops },
+    };
+    rows.push(row);
+    log(`  capture at ${pps} pps: flowbridge ${captured}/${sent}, bare cap ${bareCaptured}/${bareSent}, tcpdump ${tdCaptured}/${tdSent}`);
   }
   return rows;
 }

@@ -26,10 +26,14 @@ const rows: string[][] = [
   ['figure', 'flowbridge', 'baseline (same run)', 'ratio', 'target', 'met'],
   ['ingest (a) 1 event/msg, v0: events/s, zero loss', k(a.eventsPerSecond), `C subscriber ${k(a.ceilingEventsPerSecond)}`, pct(a.eventsPerSecond, a.ceilingEventsPerSecond), '≥ 150 K', a.eventsPerSecond >= 150_000 ? 'yes' : 'no'],
   ['ingest (b) 20 events/msg, v3: events/s, zero loss', k(b.eventsPerSecond), `C subscriber ${k(b.ceilingEventsPerSecond)}`, pct(b.eventsPerSecond, b.ceilingEventsPerSecond), '≥ 400 K', b.eventsPerSecond >= 400_000 ? 'yes' : 'no'],
-  ...cap.map((c) => [
-    `capture ${k(c.offeredPps)} pps offered: packets into flows`, `${pct(c.flowbridge, c.sent)} of sent`,
-    `bare cap ${pct(c.bareCap, c.sent)}, tcpdump ${pct(c.tcpdump, c.sent)}`, pct(c.flowbridge, c.bareCap), '≥ 90% of bare cap', c.flowbridge >= 0.9 * c.bareCap ? 'yes' : 'no',
-  ]),
+  ...cap.map((c) => {
+    const ours = c.flowbridge.captured / c.flowbridge.sent;
+    const bare = c.bareCap.captured / c.bareCap.sent;
+    return [
+      `capture ${k(c.offeredPps)} pps offered: share of sent packets in flows`, pct(ours, 1),
+      `bare cap ${pct(bare, 1)}, tcpdump ${pct(c.tcpdump.captured / c.tcpdump.sent, 1)}`, pct(ours, bare), '≥ 90% of bare cap', ours >= 0.9 * bare ? 'yes' : 'no',
+    ];
+  }),
   ['memory: resident with 1 M flows', `${mem.rssMiB.toFixed(0)} MiB`, `${mem.bytesPerFlow.toFixed(0)} B/flow`, '', '≤ 1024 MiB', mem.rssMiB <= 1024 ? 'yes' : 'no'],
 ];
 const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));

@@ -21,6 +21,8 @@ export const DEFAULT_FLOW_TABLE: FlowTableOptions = { maxFlows: 1_000_000, idleT
 
 /** Events remembered per flow. */
 const RECENT_EVENTS = 8;
+/** Shared by every flow no event has reached yet (never mutated: the first event replaces it). */
+const NO_EVENTS: FlowEventNote[] = [];
 const SEEN_PACKETS = 1;
 const SEEN_EVENTS = 2;
 
@@ -47,8 +49,11 @@ interface Flow {
   clientIsA: boolean;
   /** How sure the orientation is: an event says, a SYN shows, otherwise a guess. */
   orientedBy: 'event' | 'syn' | 'guess';
-  aToB: { packets: number; bytes: number };
-  bToA: { packets: number; bytes: number };
+  // Counters as plain fields, not nested objects: a million flows make every object count.
+  aToBPackets: number;
+  aToBBytes: number;
+  bToAPackets: number;
+  bToABytes: number;
   aFlags: number;
   bFlags: number;
   firstSeen: number;
@@ -81,6 +86,33 @@ function processName(flow: Flow): string | undefined {
   return p.path ? p.path.slice(p.path.lastIndexOf('/') + 1) || p.path : `pid ${p.pid}`;
 }
 
+/** Distinct process descriptions kept for sharing; past this, new ones are simply not shared. */
+const MAX_INTERNED_SIDES = 65_536;
+
+/**
+ * One shared object per distinct (process, parent, container) description: a busy
+ * process owns thousands of flows, and each event brings its own copy of the same facts.
+ */
+class SideInterner {
+  readonly #sides = new Map<string, SideInfo>();
+
+  intern(side: SideInfo): SideInfo {
+    const key = `${processKey(side.process)}\u0001${processKey(side.parent)}\u0001${containerKey(side.container)}`;
+    const known = this.#sides.get(key);
+    if (known) return known;
+    if (this.#sides.size < MAX_INTERNED_SIDES) this.#sides.set(key, side);
+    return side;
+  }
+}
+
+function processKey(p: SideInfo['process']): string {
+  return p ? `${p.pid}\0${p.tid}\0${p.uid}\0${p.user}\0${p.gid}\0${p.group}\0${p.path}\0${p.cmdline}\0${p.vmSizeKb}\0${p.vmPeakKb}` : '';
+}
+
+function containerKey(c: SideInfo['container']): string {
+  return c ? `${c.runtime}\0${c.id}\0${c.name}\0${c.pod}\0${c.namespace}` : '';
+}
+
 function mergeSide(old: SideInfo | undefined, next: SideInfo): SideInfo {
   if (!old) return { ...next };
   return { process: next.process ?? old.process, parent: next.parent ?? old.parent, container: next.container ?? old.container };
@@ -96,6 +128,7 @@ export class FlowTable implements FlowTableApi {
   /** Tuple key (no VLAN) → key of the VLAN-tagged flow, so events (which see no VLAN) find it. */
   readonly #byTuple = new Map<string, string>();
   readonly #seenCounts = [0, 0, 0, 0];
+  readonly #sides = new SideInterner();
   #evicted = 0;
   #expired = 0;
 
@@ -135,10 +168,10 @@ export class FlowTable implements FlowTableApi {
       flow.clientIsA = d.synFrom === 'a';
       flow.orientedBy = 'syn';
     }
-    flow.aToB.packets += d.aToBPackets;
-    flow.aToB.bytes += d.aToBBytes;
-    flow.bToA.packets += d.bToAPackets;
-    flow.bToA.bytes += d.bToABytes;
+    flow.aToBPackets += d.aToBPackets;
+    flow.aToBBytes += d.aToBBytes;
+    flow.bToAPackets += d.bToAPackets;
+    flow.bToABytes += d.bToABytes;
     flow.aFlags |= d.aFlags;
     flow.bFlags |= d.bFlags;
     if (d.lastSeen > flow.lastSeen) flow.lastSeen = d.lastSeen;
@@ -181,12 +214,12 @@ export class FlowTable implements FlowTableApi {
 
     const localIsA = (event.localSide === 'client') === clientIsA;
     if (hasInfo(event.local)) {
-      if (localIsA) flow.sideA = mergeSide(flow.sideA, event.local);
-      else flow.sideB = mergeSide(flow.sideB, event.local);
+      if (localIsA) flow.sideA = this.#sides.intern(mergeSide(flow.sideA, event.local));
+      else flow.sideB = this.#sides.intern(mergeSide(flow.sideB, event.local));
     }
     if (hasInfo(event.remote)) {
-      if (localIsA) flow.sideB = mergeSide(flow.sideB, event.remote);
-      else flow.sideA = mergeSide(flow.sideA, event.remote);
+      if (localIsA) flow.sideB = this.#sides.intern(mergeSide(flow.sideB, event.remote));
+      else flow.sideA = this.#sides.intern(mergeSide(flow.sideA, event.remote));
     }
     flow.lastEvent = event.eventType ?? 'NETSTAT';
     if (event.latencyMs !== undefined) flow.latencyMs = event.latencyMs;
@@ -200,8 +233,12 @@ export class FlowTable implements FlowTableApi {
     if (event.eventType) note.eventType = event.eventType;
     const pid = event.local.process?.pid;
     if (pid !== undefined) note.pid = pid;
-    flow.recentEvents.push(note);
-    if (flow.recentEvents.length > RECENT_EVENTS) flow.recentEvents.shift();
+    // A flow with one event keeps a one-slot array (a push would reserve 17 slots).
+    if (flow.recentEvents.length === 0) flow.recentEvents = [note];
+    else {
+      flow.recentEvents.push(note);
+      if (flow.recentEvents.length > RECENT_EVENTS) flow.recentEvents.shift();
+    }
     if (now > flow.lastSeen) flow.lastSeen = now;
     this.#markSeen(flow, SEEN_EVENTS);
   }
@@ -234,8 +271,8 @@ export class FlowTable implements FlowTableApi {
   #create(key: string, tuple: string, protocol: number, ipVersion: 4 | 6, vlan: number | undefined, aIp: string, aPort: number, bIp: string, bPort: number, clientIsA: boolean, orientedBy: Flow['orientedBy'], now: number): Flow {
     const flow: Flow = {
       key, tuple, protocol, ipVersion, vlan, aIp, aPort, bIp, bPort, clientIsA, orientedBy,
-      aToB: { packets: 0, bytes: 0 }, bToA: { packets: 0, bytes: 0 }, aFlags: 0, bFlags: 0,
-      firstSeen: now, lastSeen: now, seen: 0, recentEvents: [],
+      aToBPackets: 0, aToBBytes: 0, bToAPackets: 0, bToABytes: 0, aFlags: 0, bFlags: 0,
+      firstSeen: now, lastSeen: now, seen: 0, recentEvents: NO_EVENTS,
     };
     this.#seenCounts[0]++;
     this.#flows.set(key, flow);
@@ -288,7 +325,7 @@ export class FlowTable implements FlowTableApi {
     }
     const sort = q.sort ?? 'bytes';
     const value = (f: Flow) =>
-      sort === 'bytes' ? f.aToB.bytes + f.bToA.bytes : sort === 'packets' ? f.aToB.packets + f.bToA.packets : sort === 'lastSeen' ? f.lastSeen : -f.firstSeen;
+      sort === 'bytes' ? f.aToBBytes + f.bToABytes : sort === 'packets' ? f.aToBPackets + f.bToAPackets : sort === 'lastSeen' ? f.lastSeen : -f.firstSeen;
     matches.sort((x, y) => value(y) - value(x));
     return { total: matches.length, flows: matches.slice(0, limit).map((f) => this.#record(f)) };
   }
@@ -310,8 +347,8 @@ export class FlowTable implements FlowTableApi {
       const name = processName(flow);
       if (name === undefined) continue;
       const fromPackets = flow.seen & SEEN_PACKETS;
-      const bytes = fromPackets ? flow.aToB.bytes + flow.bToA.bytes : (flow.netstat?.bytesReceived ?? 0) + (flow.netstat?.bytesAcked ?? 0);
-      const packets = fromPackets ? flow.aToB.packets + flow.bToA.packets : (flow.netstat?.segsIn ?? 0) + (flow.netstat?.segsOut ?? 0);
+      const bytes = fromPackets ? flow.aToBBytes + flow.bToABytes : (flow.netstat?.bytesReceived ?? 0) + (flow.netstat?.bytesAcked ?? 0);
+      const packets = fromPackets ? flow.aToBPackets + flow.bToAPackets : (flow.netstat?.segsIn ?? 0) + (flow.netstat?.segsOut ?? 0);
       const t = totals.get(name) ?? { process: name, bytes: 0, packets: 0 };
       t.bytes += bytes;
       t.packets += packets;
@@ -334,8 +371,8 @@ export class FlowTable implements FlowTableApi {
     const b = { ip: f.bIp, port: f.bPort };
     const client = f.clientIsA ? a : b;
     const server = f.clientIsA ? b : a;
-    const c2s = f.clientIsA ? f.aToB : f.bToA;
-    const s2c = f.clientIsA ? f.bToA : f.aToB;
+    const aToB = { packets: f.aToBPackets, bytes: f.aToBBytes };
+    const bToA = { packets: f.bToAPackets, bytes: f.bToABytes };
     const clientSide = f.clientIsA ? f.sideA : f.sideB;
     const serverSide = f.clientIsA ? f.sideB : f.sideA;
     const seenBy: SeenBy[] = [];
@@ -349,10 +386,10 @@ export class FlowTable implements FlowTableApi {
       ipVersion: f.ipVersion,
       client,
       server,
-      packets: f.aToB.packets + f.bToA.packets,
-      bytes: f.aToB.bytes + f.bToA.bytes,
-      clientToServer: { ...c2s },
-      serverToClient: { ...s2c },
+      packets: aToB.packets + bToA.packets,
+      bytes: aToB.bytes + bToA.bytes,
+      clientToServer: f.clientIsA ? aToB : bToA,
+      serverToClient: f.clientIsA ? bToA : aToB,
       firstSeen: f.firstSeen,
       lastSeen: f.lastSeen,
       seenBy,
