@@ -2,16 +2,32 @@
 // order (so A→B and B→A are one flow), plus the VLAN when the packets carry one.
 import type { Endpoint } from '../model/event.ts';
 
+/** Which flow a packet, a delta or a flow record is about: endpoints `a`/`b` in key order. */
+export interface FlowIdentity {
+  protocol: number;
+  ipVersion: 4 | 6;
+  vlan?: number;
+  aIp: string;
+  aPort: number;
+  bIp: string;
+  bPort: number;
+}
+
 /** Orders two endpoints: true when `a` sorts first (by address text, then port). */
 export function endpointsInOrder(aIp: string, aPort: number, bIp: string, bPort: number): boolean {
   return aIp < bIp || (aIp === bIp && aPort <= bPort);
 }
 
+/** The tuple key of endpoints already in order. */
+export function orderedTupleKey(protocol: number, aIp: string, aPort: number, bIp: string, bPort: number): string {
+  return `${protocol}|${aIp}|${aPort}|${bIp}|${bPort}`;
+}
+
 /** Key without VLAN: what an event (which cannot see VLAN tags) can name. */
 export function tupleKey(protocol: number, x: Endpoint, y: Endpoint): string {
   return endpointsInOrder(x.ip, x.port, y.ip, y.port)
-    ? `${protocol}|${x.ip}|${x.port}|${y.ip}|${y.port}`
-    : `${protocol}|${y.ip}|${y.port}|${x.ip}|${x.port}`;
+    ? orderedTupleKey(protocol, x.ip, x.port, y.ip, y.port)
+    : orderedTupleKey(protocol, y.ip, y.port, x.ip, x.port);
 }
 
 /** The flow key: the tuple key, and `|vlan` when tagged. */

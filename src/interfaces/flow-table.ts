@@ -5,7 +5,7 @@
 import { LRUCache } from 'lru-cache';
 import type { SideInfo, SocketEvent } from '../model/event.ts';
 import type { FlowEventNote, FlowQuery, FlowQueryResult, FlowRecord, FlowTableStats, ProcessTraffic, SeenBy } from '../model/flow.ts';
-import { flowKey, tupleKey } from './flow-key.ts';
+import { flowKey, orderedTupleKey, tupleKey, type FlowIdentity } from './flow-key.ts';
 import type { FlowTableApi } from './interface.ts';
 import { TCP_FIN, TCP_RST, TCP_SYN, type FlowDelta } from './packet-batch.ts';
 
@@ -36,16 +36,9 @@ interface NetstatBase {
 }
 
 /** The mutable flow; endpoints a/b in key order, `clientIsA` says which is the client. */
-interface Flow {
+interface Flow extends FlowIdentity {
   key: string;
   tuple: string;
-  protocol: number;
-  ipVersion: 4 | 6;
-  vlan?: number;
-  aIp: string;
-  aPort: number;
-  bIp: string;
-  bPort: number;
   clientIsA: boolean;
   /** How sure the orientation is: an event says, a SYN shows, otherwise a guess. */
   orientedBy: 'event' | 'syn' | 'guess';
@@ -154,7 +147,7 @@ export class FlowTable implements FlowTableApi {
   }
 
   #applyDelta(d: FlowDelta): void {
-    const tuple = `${d.protocol}|${d.aIp}|${d.aPort}|${d.bIp}|${d.bPort}`;
+    const tuple = orderedTupleKey(d.protocol, d.aIp, d.aPort, d.bIp, d.bPort);
     const key = flowKey(tuple, d.vlan);
     let flow = this.#flows.get(key) ?? (d.vlan !== undefined ? this.#untaggedEventFlow(tuple, key, d.vlan) : undefined);
     const reopened = flow?.closedAt !== undefined && d.synFrom !== undefined;

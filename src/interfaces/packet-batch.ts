@@ -1,7 +1,7 @@
 // What a capture hands the flow table: per-flow packet deltas aggregated over a
 // short interval, so the main thread does work per flow, not per packet.
 import type { PacketInfo } from './packet-decoder.ts';
-import { endpointsInOrder } from './flow-key.ts';
+import { endpointsInOrder, flowKey, orderedTupleKey, type FlowIdentity } from './flow-key.ts';
 
 /** TCP flag bits as on the wire. */
 export const TCP_FIN = 0x01;
@@ -9,15 +9,8 @@ export const TCP_SYN = 0x02;
 export const TCP_RST = 0x04;
 export const TCP_ACK = 0x10;
 
-/** Packet deltas of one flow; endpoints `a`/`b` in flow-key order. */
-export interface FlowDelta {
-  protocol: number;
-  ipVersion: 4 | 6;
-  vlan?: number;
-  aIp: string;
-  aPort: number;
-  bIp: string;
-  bPort: number;
+/** Packet deltas of one flow. */
+export interface FlowDelta extends FlowIdentity {
   aToBPackets: number;
   aToBBytes: number;
   bToAPackets: number;
@@ -51,9 +44,10 @@ export class PacketBatch {
 
   add(p: PacketInfo, now: number): void {
     const srcFirst = endpointsInOrder(p.srcIp, p.srcPort, p.dstIp, p.dstPort);
-    const key = srcFirst
-      ? `${p.protocol}|${p.srcIp}|${p.srcPort}|${p.dstIp}|${p.dstPort}|${p.vlan ?? ''}`
-      : `${p.protocol}|${p.dstIp}|${p.dstPort}|${p.srcIp}|${p.srcPort}|${p.vlan ?? ''}`;
+    const tuple = srcFirst
+      ? orderedTupleKey(p.protocol, p.srcIp, p.srcPort, p.dstIp, p.dstPort)
+      : orderedTupleKey(p.protocol, p.dstIp, p.dstPort, p.srcIp, p.srcPort);
+    const key = flowKey(tuple, p.vlan);
     let d = this.#deltas.get(key);
     if (!d) {
       if (this.#deltas.size >= this.maxFlows) {
