@@ -8,9 +8,9 @@ import { createApp } from '../../src/api/app.ts';
 import { openApiDocument } from '../../src/api/openapi.ts';
 import type { FlowRecord } from '../../src/model/flow.ts';
 import { fixture } from '../support/fixtures.ts';
-import { startWithFlags } from '../support/flowbridge.ts';
+import { connectProducer, startWithFlags } from '../support/flowbridge.ts';
 import { frame, writePcap } from '../support/packets.ts';
-import { Producer, untilConnected } from '../support/producer.ts';
+import type { Producer } from '../support/producer.ts';
 import { waitFor } from '../support/wait.ts';
 
 const ZMQ = 'tcp://127.0.0.1:16500c';
@@ -31,9 +31,7 @@ beforeAll(async () => {
     frame({ src: '172.17.0.2', dst: '93.184.216.34', protocol: 'tcp', sport: 54348, dport: 443, flags: 'A', payload: 500 }),
   ]);
   fb = await startWithFlags(['-i', ZMQ, '-i', PCAP, '-i', 'fbnosuch1']);
-  producer = Producer.connect('tcp://127.0.0.1:16500');
-  const zmq = fb.registry.zmqInterfaces()[0];
-  await untilConnected(() => producer.send('hello', {}), () => (zmq.collectorStats().messages.hello ?? 0) > 0);
+  producer = await connectProducer(fb, 'tcp://127.0.0.1:16500');
 });
 afterAll(async () => {
   producer?.close();

@@ -8,9 +8,9 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { launchChromium } from '../support/chromium.ts';
 import { fixture } from '../support/fixtures.ts';
-import { startWithFlags } from '../support/flowbridge.ts';
+import { connectProducer, startWithFlags } from '../support/flowbridge.ts';
 import { frame, writePcap } from '../support/packets.ts';
-import { Producer, untilConnected } from '../support/producer.ts';
+import type { Producer } from '../support/producer.ts';
 import { waitFor } from '../support/wait.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'fb-browser-'));
@@ -27,9 +27,7 @@ beforeAll(async () => {
     frame({ src: '10.0.0.99', dst: '10.0.0.5', protocol: 'tcp', sport: 8080, dport: 40100, flags: 'R' }),
   ]);
   fb = await startWithFlags(['-i', ZMQ, '-i', `pcap:${pcapFile}`]);
-  producer = Producer.connect('tcp://127.0.0.1:16520');
-  const zmq = fb.registry.zmqInterfaces()[0];
-  await untilConnected(() => producer.send('hello', {}), () => (zmq.collectorStats().messages.hello ?? 0) > 0);
+  producer = await connectProducer(fb, 'tcp://127.0.0.1:16520');
   browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1400, height: 700 } });
 }, 60_000);

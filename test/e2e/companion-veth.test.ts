@@ -6,9 +6,9 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:net';
 import type { FlowRecord } from '../../src/model/flow.ts';
 import { fixture } from '../support/fixtures.ts';
-import { startWithFlags } from '../support/flowbridge.ts';
+import { connectProducer, startWithFlags } from '../support/flowbridge.ts';
 import { createVethPair, type VethPair } from '../support/netns.ts';
-import { Producer, untilConnected } from '../support/producer.ts';
+import type { Producer } from '../support/producer.ts';
 import { waitFor } from '../support/wait.ts';
 
 const ZMQ = 'tcp://127.0.0.1:18110c';
@@ -23,9 +23,7 @@ beforeAll(async () => {
   server = createServer((s) => s.on('data', () => s.end(Buffer.alloc(1500, 7))));
   await new Promise<void>((r) => server.listen(SERVICE_PORT, veth.hostIp, r));
   fb = await startWithFlags(['-i', ZMQ, '-i', veth.hostIf]);
-  producer = Producer.connect('tcp://127.0.0.1:18110');
-  const zmq = fb.registry.zmqInterfaces()[0];
-  await untilConnected(() => producer.send('hello', {}), () => (zmq.collectorStats().messages.hello ?? 0) > 0);
+  producer = await connectProducer(fb, 'tcp://127.0.0.1:18110');
 });
 afterAll(async () => {
   producer?.close();

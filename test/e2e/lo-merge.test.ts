@@ -4,8 +4,8 @@ import { createServer, connect } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { FlowRecord } from '../../src/model/flow.ts';
 import { fixture } from '../support/fixtures.ts';
-import { startWithFlags } from '../support/flowbridge.ts';
-import { Producer, untilConnected } from '../support/producer.ts';
+import { connectProducer, startWithFlags } from '../support/flowbridge.ts';
+import type { Producer } from '../support/producer.ts';
 import { waitFor } from '../support/wait.ts';
 
 const ZMQ_PORT = 18100;
@@ -15,9 +15,7 @@ let producer: Producer;
 
 beforeAll(async () => {
   fb = await startWithFlags(['-i', `tcp://127.0.0.1:${ZMQ_PORT}c`, '-i', 'lo', '--bpf', `lo=tcp port ${SERVICE_PORT}`]);
-  producer = Producer.connect(`tcp://127.0.0.1:${ZMQ_PORT}`);
-  const zmq = fb.registry.zmqInterfaces()[0];
-  await untilConnected(() => producer.send('hello', { probe: true }), () => (zmq.collectorStats().messages.hello ?? 0) > 0);
+  producer = await connectProducer(fb, `tcp://127.0.0.1:${ZMQ_PORT}`);
 });
 afterAll(async () => {
   producer?.close();

@@ -6,9 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { fixture } from '../support/fixtures.ts';
-import { startWithFlags } from '../support/flowbridge.ts';
+import { connectProducer, startWithFlags } from '../support/flowbridge.ts';
 import { frame, writePcap } from '../support/packets.ts';
-import { Producer, untilConnected } from '../support/producer.ts';
+import type { Producer } from '../support/producer.ts';
 import { startPrometheus, type PrometheusServer } from '../support/prometheus.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -23,9 +23,7 @@ beforeAll(async () => {
     frame({ src: '172.17.0.2', dst: '93.184.216.34', protocol: 'tcp', sport: 54348, dport: 443, flags: 'A', payload: 946 }),
   ]);
   fb = await startWithFlags(['-i', 'tcp://127.0.0.1:16510c', '-i', `pcap:${pcapFile}`, '--mirrored', `pcap:${pcapFile}`, '--companion', `tcp://127.0.0.1:16510c=pcap:${pcapFile}`]);
-  producer = Producer.connect('tcp://127.0.0.1:16510');
-  const zmq = fb.registry.zmqInterfaces()[0];
-  await untilConnected(() => producer.send('hello', {}), () => (zmq.collectorStats().messages.hello ?? 0) > 0);
+  producer = await connectProducer(fb, 'tcp://127.0.0.1:16510');
   await producer.send('flow', fixture('ebpflowexport-connect-docker'));
   await waitFor(() => fb.registry.packetInterfaces()[0].flows.processTraffic().length > 0, 'the merged flow');
   prometheus = await startPrometheus(new URL(fb.url).host, 16590);

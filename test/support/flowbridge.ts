@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { parseCli } from '../../src/cli.ts';
 import { resolveConfig } from '../../src/config.ts';
 import { startFlowbridge, type RunningFlowbridge } from '../../src/flowbridge.ts';
+import { Producer, untilConnected } from './producer.ts';
 
 export async function startWithFlags(argv: string[], dataDir = mkdtempSync(join(tmpdir(), 'fb-data-'))): Promise<RunningFlowbridge & { url: string; dataDir: string; api: (path: string, init?: RequestInit) => Promise<Response> }> {
   const config = resolveConfig({}, parseCli(['--http', '127.0.0.1:0', '--data-dir', dataDir, '--max-flows', '10000', ...argv], {}).flags);
@@ -16,4 +17,12 @@ export async function startWithFlags(argv: string[], dataDir = mkdtempSync(join(
     dataDir,
     api: (path: string, init?: RequestInit) => fetch(`${url}${path}`, init),
   });
+}
+
+/** A producer connected to the collector's first ZMQ interface, once its subscription is through. */
+export async function connectProducer(fb: RunningFlowbridge, endpoint: string): Promise<Producer> {
+  const producer = Producer.connect(endpoint);
+  const zmq = fb.registry.zmqInterfaces()[0];
+  await untilConnected(() => producer.send('hello', {}), () => (zmq.collectorStats().messages.hello ?? 0) > 0);
+  return producer;
 }
