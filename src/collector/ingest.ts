@@ -6,7 +6,7 @@ import type { CollectorStats, RejectedSample, RejectReason } from '../model/expo
 import { FieldIds } from './field-ids.ts';
 import { parseHeader } from './header.ts';
 import { NormaliseError, normaliseCounters, normaliseListeningPorts, normaliseSocketEvent } from './normalise.ts';
-import { decodePayload, MAX_PAYLOAD_BYTES } from './payload.ts';
+import { decodePayload, MAX_JSON_DEPTH, MAX_PAYLOAD_BYTES, nestedDeeperThan } from './payload.ts';
 import { SourceTable } from './sources.ts';
 import { compileValidators, describeSchemaErrors, type Validators } from './validate.ts';
 
@@ -97,6 +97,10 @@ export class Ingest {
       } catch (err) {
         if (!(err instanceof NormaliseError)) throw err;
         this.reject('schema', header.topic, sourceKey, err.message, Buffer.from(JSON.stringify(record)), now);
+        continue;
+      }
+      if ('extra' in event && event.extra && nestedDeeperThan(event.extra, MAX_JSON_DEPTH)) {
+        this.reject('json', header.topic, sourceKey, `additional fields nested deeper than ${MAX_JSON_DEPTH}`, undefined, now);
         continue;
       }
       this.#events[event.kind] = (this.#events[event.kind] ?? 0) + 1;

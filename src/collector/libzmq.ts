@@ -25,7 +25,8 @@ const zmq_ctx_term = lib.func('int zmq_ctx_term(void *ctx)');
 const zmq_socket = lib.func('void *zmq_socket(void *ctx, int type)');
 const zmq_close = lib.func('int zmq_close(void *s)');
 const zmq_setsockopt = lib.func('int zmq_setsockopt(void *s, int option, const void *value, size_t len)');
-const zmq_getsockopt = lib.func('int zmq_getsockopt(void *s, int option, _Inout_ void *value, _Inout_ size_t *len)');
+// Pointer arguments as raw buffers: koffi passes a Buffer's memory without conversion.
+const zmq_getsockopt = lib.func('int zmq_getsockopt(void *s, int option, void *value, void *len)');
 const zmq_bind = lib.func('int zmq_bind(void *s, const char *endpoint)');
 const zmq_connect = lib.func('int zmq_connect(void *s, const char *endpoint)');
 const zmq_recv = lib.func('int zmq_recv(void *s, _Out_ uint8_t *buf, size_t len, int flags)');
@@ -56,7 +57,8 @@ export class SubSocket {
   readonly #ctx: unknown;
   readonly #socket: unknown;
   readonly #more = Buffer.alloc(4);
-  readonly #moreLen = [4];
+  /** size_t in/out length of ZMQ_RCVMORE's value. */
+  readonly #moreLen = Buffer.alloc(8);
   #closed = false;
 
   constructor() {
@@ -110,7 +112,7 @@ export class SubSocket {
 
   /** True when the last frame received has more frames after it. */
   more(): boolean {
-    this.#moreLen[0] = 4;
+    this.#moreLen.writeUInt32LE(4, 0);
     check(zmq_getsockopt(this.#socket, ZMQ_RCVMORE, this.#more, this.#moreLen), 'ZMQ_RCVMORE');
     return this.#more.readInt32LE(0) !== 0;
   }

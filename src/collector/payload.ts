@@ -8,27 +8,22 @@ import { decodeTlv, TlvError } from './tlv.ts';
 
 /** ntopng drops payloads over 128 KiB; so do we, before and after inflating. */
 export const MAX_PAYLOAD_BYTES = 128 * 1024;
-/** JSON nested deeper than this is refused before parsing (events are 3 levels deep). */
+/** Additional fields nested deeper than this are refused (events are 3 levels deep). */
 export const MAX_JSON_DEPTH = 16;
 
 export type Records = Record<string, unknown>[];
 export type PayloadError = { error: RejectReason; detail: string };
 
 
-/** True when the bracket nesting of `text` exceeds `max` (strings are skipped). Cheap: one pass, no allocation. */
-function tooDeep(text: string, max: number): boolean {
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 92 /* \ */) i++;
-      else if (c === 34 /* " */) inString = false;
-    } else if (c === 34) inString = true;
-    else if (c === 123 || c === 91) {
-      if (++depth > max) return true;
-    } else if (c === 125 || c === 93) depth--;
-  }
+/**
+ * True when `value` nests objects or arrays deeper than `max`. JSON.parse itself is
+ * not recursive, so nesting is checked after parsing, and only where it can hide: in
+ * values the schemas do not describe (kept as additional fields).
+ */
+export function nestedDeeperThan(value: unknown, max: number): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (max <= 0) return true;
+  for (const v of Array.isArray(value) ? value : Object.values(value)) if (nestedDeeperThan(v, max - 1)) return true;
   return false;
 }
 
@@ -47,7 +42,6 @@ function inflate(data: Buffer, maxBytes: number): Buffer | PayloadError {
 function parseJson(data: Buffer): Records | PayloadError {
   if (!isUtf8(data)) return { error: 'utf8', detail: 'payload is not valid UTF-8' };
   const text = data.toString('utf8');
-  if (tooDeep(text, MAX_JSON_DEPTH)) return { error: 'json', detail: `JSON nested deeper than ${MAX_JSON_DEPTH}` };
   let value: unknown;
   try {
     value = JSON.parse(text);

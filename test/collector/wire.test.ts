@@ -101,14 +101,15 @@ describe('ingest accounting', () => {
       [[header, Buffer.from('{"a":')], 'json'],
       [[header, Buffer.from('['.repeat(1000) + ']'.repeat(1000))], 'json'],
       [[header, Buffer.from('42')], 'json'],
+      [[header, Buffer.from(JSON.stringify({ ...flow, EXTRA: JSON.parse('{"a":'.repeat(100) + '1' + '}'.repeat(100)) }))], 'json'],
       [[encodeHeader({ layout: 3, topic: 'flow', tlv: true }), Buffer.from([1, 1, 0xf0])], 'tlv'],
       [[header, Buffer.from(JSON.stringify({ ...flow, L4_SRC_PORT: 'http' }))], 'schema'],
     ];
     for (const [frames, reason] of cases) expect(run(ingest, frames), reason).toEqual([]);
     const s = ingest.stats();
-    expect(s.rejected).toEqual({ 'frame-count': 2, 'header-length': 1, topic: 1, oversize: 1, inflate: 1, 'inflate-bomb': 1, utf8: 1, json: 3, tlv: 1, schema: 1 });
+    expect(s.rejected).toEqual({ 'frame-count': 2, 'header-length': 1, topic: 1, oversize: 1, inflate: 1, 'inflate-bomb': 1, utf8: 1, json: 4, tlv: 1, schema: 1 });
     expect(s.samples[0]).toMatchObject({ interfaceId: 3, reason: 'schema', topic: 'flow', detail: '/L4_SRC_PORT must be integer', excerpt: expect.stringContaining('"L4_SRC_PORT":"http"') });
-    expect(s.samples).toHaveLength(13);
+    expect(s.samples).toHaveLength(14);
     expect(run(ingest, message('flow', flow))).toHaveLength(1); // still accepting
   });
 
