@@ -95,6 +95,9 @@ export async function ingest(tools: { loadgen: string; sub: string }, s: IngestS
     log(`  ${s.name}: offered ${Math.round(eventsPerSecond)} ev/s, sent ${sent}, merged ${delivered}, rejected ${r.rejected}, drained ${r.drainSeconds.toFixed(2)} s after the sender, sustained ${Math.round(r.sustained)} ev/s`);
     return r.lost === 0 && r.rejected === 0;
   };
+  // Warm up (connection, subscription, JIT) with a short run whose figures are not kept.
+  await run(tools.loadgen, [`tcp://127.0.0.1:${PORT}`, String(s.layout), String(s.batch), String(Math.round(20_000 / s.batch)), '1', ...EVENTS]);
+  await new Promise((r) => setTimeout(r, 500));
   // Grow the rate until events are lost, then narrow down between the last good and first bad.
   let good = 0;
   let bad = 0;
