@@ -70,7 +70,8 @@ export async function ingest(tools: { loadgen: string; sub: string }, s: IngestS
     const msgRate = Math.round(eventsPerSecond / s.batch);
     const started = performance.now();
     const { stdout } = await run(tools.loadgen, [`tcp://127.0.0.1:${PORT}`, String(s.layout), String(s.batch), String(msgRate), String(STEP_SECONDS), ...EVENTS]);
-    const sent = Number(/sent (\d+)/.exec(stdout)![1]) * s.batch;
+    const [, sentMessages, offset] = /sent (\d+) offset ([\d.]+)/.exec(stdout)!;
+    const sent = Number(sentMessages) * s.batch;
     // Let the pipeline finish what it has queued (libzmq, hand-off, dispatch): wait
     // until nothing moves for half a second, so the next step starts from empty.
     const senderDone = performance.now();
@@ -85,8 +86,8 @@ export async function ingest(tools: { loadgen: string; sub: string }, s: IngestS
       after = next;
     }
     const delivered = after.merged - before.merged;
-    // The loadgen waits 300 ms for its subscription before sending.
-    const busySeconds = (lastMove - started) / 1000 - 0.3;
+    // From the loadgen's first send (it reports how long it prepared) to the last merge.
+    const busySeconds = (lastMove - started) / 1000 - Number(offset);
     const r = {
       offered: eventsPerSecond, sent, delivered, lost: sent - delivered, rejected: after.rejected - before.rejected,
       drainSeconds: Math.max(0, (lastMove - senderDone) / 1000), sustained: Math.min(eventsPerSecond, delivered / busySeconds),

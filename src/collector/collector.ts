@@ -54,7 +54,7 @@ export class ZmqCollector {
       maxPayloadBytes,
       maxFrameBytes: Math.max(16 * 1024 * 1024, maxPayloadBytes * 2),
       receiveHwm: o.receiveHwm ?? 100_000,
-      maxInflightBatches: o.maxInflightBatches ?? 128,
+      maxInflightBatches: o.maxInflightBatches ?? 256,
       control: this.#control.buffer as SharedArrayBuffer,
     };
     const worker = startTsWorker(new URL('./worker.ts', import.meta.url), config);

@@ -76,6 +76,9 @@ export class Dispatcher {
           break;
       }
     }
+    // A queue past half its bound is merged now: the caller (the collector hand-off)
+    // then waits, and its own bounded queue pushes back, before events are dropped here.
+    for (const t of this.#targets.values()) if (t.queue.size > t.queue.bound / 2) this.#drain(t, t.queue.size);
     this.#scheduleDrain();
   }
 
