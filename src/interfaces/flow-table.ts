@@ -7,7 +7,7 @@ import type { SideInfo, SocketEvent } from '../model/event.ts';
 import type { FlowEventNote, FlowQuery, FlowQueryResult, FlowRecord, FlowTableStats, ProcessTraffic, SeenBy } from '../model/flow.ts';
 import { flowKey, orderedTupleKey, tupleKey, type FlowIdentity } from './flow-key.ts';
 import type { FlowTableApi } from './interface.ts';
-import { TCP_FIN, TCP_RST, TCP_SYN, type FlowDelta } from './packet-batch.ts';
+import { TCP_FIN, TCP_RST, TCP_SYN, type FlowDelta, type PacketCounts } from './packet-batch.ts';
 
 export interface FlowTableOptions {
   maxFlows: number;
@@ -35,20 +35,16 @@ interface NetstatBase {
   bytesAcked: number;
 }
 
-/** The mutable flow; endpoints a/b in key order, `clientIsA` says which is the client. */
-interface Flow extends FlowIdentity {
+/**
+ * The mutable flow; endpoints a/b in key order, `clientIsA` says which is the client.
+ * Counters are plain fields (PacketCounts), not nested objects: a million flows make every object count.
+ */
+interface Flow extends FlowIdentity, PacketCounts {
   key: string;
   tuple: string;
   clientIsA: boolean;
   /** How sure the orientation is: an event says, a SYN shows, otherwise a guess. */
   orientedBy: 'event' | 'syn' | 'guess';
-  // Counters as plain fields, not nested objects: a million flows make every object count.
-  aToBPackets: number;
-  aToBBytes: number;
-  bToAPackets: number;
-  bToABytes: number;
-  aFlags: number;
-  bFlags: number;
   firstSeen: number;
   lastSeen: number;
   seen: number;

@@ -9,15 +9,18 @@ export const TCP_SYN = 0x02;
 export const TCP_RST = 0x04;
 export const TCP_ACK = 0x10;
 
-/** Packet deltas of one flow. */
-export interface FlowDelta extends FlowIdentity {
+/** Packets, bytes and TCP flags (OR of all packets) in each direction of a flow. */
+export interface PacketCounts {
   aToBPackets: number;
   aToBBytes: number;
   bToAPackets: number;
   bToABytes: number;
-  /** TCP flags seen from a and from b (OR of all packets). */
   aFlags: number;
   bFlags: number;
+}
+
+/** Packet deltas of one flow. */
+export interface FlowDelta extends FlowIdentity, PacketCounts {
   /** Which side sent a SYN without ACK (the connecting side), if seen. */
   synFrom?: 'a' | 'b';
   /** Which side sent the first packet of this batch. */
