@@ -35,6 +35,7 @@ export class ZmqCollector {
   #worker: Worker | undefined;
   #stats: CollectorStats;
   #statsWaiters: (() => void)[] = [];
+  #failure: string | undefined;
 
   constructor(options: CollectorOptions, onEvents: EventsHandler) {
     parseEndpoints(options.endpoints); // a bad endpoint is refused here, before anything starts
@@ -84,13 +85,20 @@ export class ZmqCollector {
         }
       });
       worker.on('error', (err) => {
-        if (!started) reject(new Error(`ZMQ ${o.endpoints}: collector failed: ${err.message}`));
+        this.#failure = `collector thread failed: ${err.message}`;
+        if (!started) reject(new Error(`ZMQ ${o.endpoints}: ${this.#failure}`));
       });
-      worker.on('exit', () => {
+      worker.on('exit', (code) => {
         this.#worker = undefined;
+        if (Atomics.load(this.#control, CONTROL.stop) === 0) this.#failure ??= `collector thread exited (code ${code})`;
         for (const w of this.#statsWaiters.splice(0)) w();
       });
     });
+  }
+
+  /** Why the collector stopped receiving on its own, if it did. */
+  get failure(): string | undefined {
+    return this.#failure;
   }
 
   /** The latest snapshot (the worker posts one every 250 ms). */

@@ -77,7 +77,12 @@ function run(socket: SubSocket): void {
         frames.push(frames.length === 1 ? payloadBuf.subarray(0, Math.min(m, payloadBuf.length)) : NO_BYTES);
       }
       if (batch.length === 0) batchStarted = now;
-      ingest.message(frames, endpoint, undefined, batch, now);
+      try {
+        ingest.message(frames, endpoint, undefined, batch, now);
+      } catch (err) {
+        // Input must never stop the receive loop, not even through a bug of ours.
+        ingest.reject('internal-error', '', endpoint, (err as Error).stack ?? String(err), frames[1], now);
+      }
     }
     if (batch.length >= BATCH_EVENTS || (batch.length > 0 && (n < 0 || now - batchStarted >= BATCH_MAX_AGE_MS))) flush(now);
     if (now - lastStats >= STATS_EVERY_MS || Atomics.exchange(control, CONTROL.statsRequested, 0) === 1) {

@@ -36,6 +36,8 @@ export class ZmqInterface implements ZmqInterfaceApi {
   }
 
   status(): InterfaceStatus {
+    const failure = this.collector.failure;
+    if (failure && this.#status.state === 'running') return { state: 'error', error: failure };
     return { ...this.#status };
   }
 

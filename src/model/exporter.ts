@@ -13,7 +13,8 @@ export type RejectReason =
   | 'json' // not JSON, or JSON too deep
   | 'tlv' // malformed nDPI TLV
   | 'schema' // JSON fine, but not a valid event of its topic
-  | 'handoff-full'; // the collector→dispatch queue was full
+  | 'handoff-full' // the collector→dispatch queue was full
+  | 'internal-error'; // a bug in flowbridge met this message: counted and sampled, the loop goes on
 
 export interface RejectedSample {
   /** Epoch milliseconds. */
