@@ -112,6 +112,32 @@ describe('loss accounting over the wire', () => {
   });
 });
 
+describe('the hand-off to dispatch', () => {
+  it('drops events when dispatch falls behind, and counts every one of them', async () => {
+    const events: CollectedEvent[] = [];
+    let first = true;
+    const c = new ZmqCollector({ interfaceId: 0, endpoints: 'tcp://127.0.0.1:15505c', maxInflightBatches: 1 }, (batch) => {
+      // The first batch stalls the main thread for a moment, as a long GC pause would.
+      if (first) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300);
+      first = false;
+      events.push(...batch);
+    });
+    await c.start();
+    cleanup.push(() => c.stop());
+    const p = producerFor('tcp://127.0.0.1:15505', (s) => (s.sendHighWaterMark = 100_000));
+    await joined(p, c);
+    const SENT = 3000;
+    for (let i = 0; i < SENT / 20; i++) await p.send('flow', Array.from({ length: 20 }, () => fixture('ebpflowexport-retransmit')), { layout: 3, sourceId: 5, msgId: i + 1 });
+    const dropped = await waitFor(async () => {
+      const s = await c.refreshStats();
+      const handoff = s.rejected['handoff-full'] ?? 0;
+      return handoff > 0 && events.length + handoff === SENT ? handoff : undefined;
+    }, 'every event delivered or counted as handoff-full');
+    expect(dropped).toBeGreaterThan(0);
+    expect(c.stats().samples[0]).toMatchObject({ reason: 'handoff-full', detail: expect.stringMatching(/events dropped: dispatch is 1 batches behind/) });
+  });
+});
+
 /** Small seeded PRNG (mulberry32) so a failing fuzz run can be replayed. */
 function prng(seed: number) {
   return () => {
