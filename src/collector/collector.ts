@@ -7,6 +7,7 @@ import type { CollectedEvent } from '../model/event.ts';
 import type { CollectorStats } from '../model/exporter.ts';
 import type { CurveKeys } from './curve.ts';
 import { parseEndpoints } from './endpoint.ts';
+import { unpackEvents } from './handoff.ts';
 import { MAX_PAYLOAD_BYTES } from './payload.ts';
 import { CONTROL, CONTROL_SLOTS, type WorkerConfig, type WorkerMessage } from './worker-protocol.ts';
 
@@ -66,7 +67,7 @@ export class ZmqCollector {
         switch (m.type) {
           case 'events':
             try {
-              this.#onEvents(m.events);
+              this.#onEvents(unpackEvents(m.packed));
             } finally {
               Atomics.sub(this.#control, CONTROL.inflight, 1);
             }

@@ -73,11 +73,17 @@ export function containerOf(v: unknown): ContainerInfo | undefined {
   return out;
 }
 
+const SIDE_KEYS = {
+  LOCAL: { process: 'LOCAL_PROCESS', parent: 'LOCAL_FATHER_PROCESS', container: 'LOCAL_CONTAINER' },
+  REMOTE: { process: 'REMOTE_PROCESS', parent: 'REMOTE_FATHER_PROCESS', container: 'REMOTE_CONTAINER' },
+} as const;
+
 function sideOf(r: Raw, prefix: 'LOCAL' | 'REMOTE'): SideInfo {
+  const keys = SIDE_KEYS[prefix];
   const side: SideInfo = {};
-  const process = processOf(r[`${prefix}_PROCESS`]);
-  const parent = processOf(r[`${prefix}_FATHER_PROCESS`]);
-  const container = containerOf(r[`${prefix}_CONTAINER`]);
+  const process = processOf(r[keys.process]);
+  const parent = processOf(r[keys.parent]);
+  const container = containerOf(r[keys.container]);
   if (process) side.process = process;
   if (parent) side.parent = parent;
   if (container) side.container = container;

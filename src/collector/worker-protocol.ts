@@ -1,5 +1,4 @@
 // What the collector's main-thread side and its worker say to each other.
-import type { CollectedEvent } from '../model/event.ts';
 import type { CollectorStats } from '../model/exporter.ts';
 
 /** Slots of the shared Int32Array both threads read and write with Atomics. */
@@ -29,5 +28,6 @@ export interface WorkerConfig {
 export type WorkerMessage =
   | { type: 'ready' }
   | { type: 'error'; message: string }
-  | { type: 'events'; events: CollectedEvent[] }
+  /** A batch of events packed by handoff.ts. */
+  | { type: 'events'; packed: Uint8Array }
   | { type: 'stats'; stats: CollectorStats };

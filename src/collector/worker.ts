@@ -5,6 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { CollectedEvent } from '../model/event.ts';
 import { parseEndpoints } from './endpoint.ts';
+import { packEvents } from './handoff.ts';
 import { Ingest, TOPICS } from './ingest.ts';
 import { SubSocket, ZMQ_MAXMSGSIZE, ZMQ_RCVHWM, ZMQ_RCVTIMEO } from './libzmq.ts';
 import { CONTROL, type WorkerConfig, type WorkerMessage } from './worker-protocol.ts';
@@ -58,7 +59,7 @@ function run(socket: SubSocket): void {
       ingest.reject('handoff-full', 'flow', endpoint, `${batch.length} events dropped: dispatch is ${config.maxInflightBatches} batches behind`, undefined, now, batch.length);
     } else {
       Atomics.add(control, CONTROL.inflight, 1);
-      post({ type: 'events', events: batch });
+      post({ type: 'events', packed: packEvents(batch) });
     }
     batch = [];
   };
