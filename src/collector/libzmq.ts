@@ -17,8 +17,6 @@ export const ZMQ_CURVE_SECRETKEY = 49;
 export const ZMQ_MAXMSGSIZE = 22;
 export const EAGAIN = 11;
 export const EINTR = 4;
-/** libzmq's ETERM (ZMQ_HAUSNUMERO + 53). */
-export const ETERM = 156384765;
 
 const zmq_ctx_new = lib.func('void *zmq_ctx_new()');
 const zmq_ctx_term = lib.func('int zmq_ctx_term(void *ctx)');

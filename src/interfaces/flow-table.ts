@@ -349,12 +349,6 @@ export class FlowTable implements FlowTableApi {
     return [...sorted.slice(0, top), other];
   }
 
-  /** One flow by key, without touching its recency. */
-  get(key: string): FlowRecord | undefined {
-    const flow = this.#flows.peek(key);
-    return flow && this.#record(flow);
-  }
-
   #record(f: Flow): FlowRecord {
     const a = { ip: f.aIp, port: f.aPort };
     const b = { ip: f.bIp, port: f.bPort };

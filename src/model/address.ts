@@ -55,11 +55,6 @@ export function canonicalIp(text: string): string | undefined {
   return h && formatIpv6(h);
 }
 
-/** The IP version of a canonical address. */
-export function ipVersionOf(ip: string): 4 | 6 {
-  return ip.includes(':') ? 6 : 4;
-}
-
 /** True for 127.0.0.0/8, ::1 and ::ffff:127.x.x.x (expects a canonical address). */
 export function isLoopback(ip: string): boolean {
   if (ip.startsWith('127.')) return true;

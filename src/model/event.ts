@@ -142,11 +142,3 @@ export interface ListeningPortsEvent {
 }
 
 export type CollectedEvent = SocketEvent | CountersEvent | ListeningPortsEvent;
-
-/** Where an event came from: set by the collector, used by dispatch and the exporters view. */
-export interface EventOrigin {
-  /** Id of the ZMQ interface that received it. */
-  interfaceId: number;
-  /** Exporter key (source id, or endpoint for v0 headers). */
-  source: string;
-}
