@@ -7,7 +7,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import pkg from '../package.json' with { type: 'json' };
 import { createApp } from './api/app.ts';
 import type { ApiContext } from './api/context.ts';
-import { loadOrCreateCurveKeys } from './collector/curve.ts';
+import { loadOrCreateCurveKeys, type CurveKeys } from './collector/curve.ts';
 import type { FlowbridgeConfig, InterfaceSpec } from './config.ts';
 import { CompanionSettings } from './dispatch/companions.ts';
 import { Dispatcher } from './dispatch/dispatcher.ts';
@@ -42,7 +42,7 @@ export interface RunningFlowbridge {
   stop(): Promise<void>;
 }
 
-function buildInterface(spec: InterfaceSpec, id: number, config: FlowbridgeConfig, curve: ReturnType<typeof loadOrCreateCurveKeys> | undefined, dispatch: (iface: ZmqInterface, events: Parameters<Dispatcher['dispatch']>[1]) => void): MonitoredInterface {
+function buildInterface(spec: InterfaceSpec, id: number, config: FlowbridgeConfig, curve: CurveKeys | undefined, dispatcher: Dispatcher): MonitoredInterface {
   const flowTable: FlowTableOptions = {
     maxFlows: config.flowTable.maxFlows,
     idleTimeoutMs: config.flowTable.idleTimeoutSeconds * 1000,
@@ -50,7 +50,7 @@ function buildInterface(spec: InterfaceSpec, id: number, config: FlowbridgeConfi
   };
   switch (spec.kind) {
     case 'zmq': {
-      const iface: ZmqInterface = new ZmqInterface({ id, name: spec.name, endpoints: spec.endpoints, curve, flowTable }, (events) => dispatch(iface, events));
+      const iface: ZmqInterface = new ZmqInterface({ id, name: spec.name, endpoints: spec.endpoints, curve, flowTable }, (events) => dispatcher.dispatch(iface, events));
       return iface;
     }
     case 'packet':
@@ -69,7 +69,7 @@ export async function startFlowbridge(config: FlowbridgeConfig, options: StartOp
   const store = new SettingsStore(config.dataDir);
   const companions = new CompanionSettings(registry, store);
   const dispatcher = new Dispatcher(registry, companions, { queueBound: config.dispatch.queueBound });
-  config.interfaces.forEach((spec, id) => registry.add(buildInterface(spec, id, config, curve, (iface, events) => dispatcher.dispatch(iface, events))));
+  config.interfaces.forEach((spec, id) => registry.add(buildInterface(spec, id, config, curve, dispatcher)));
 
   const saved = store.load();
   const startupProblems: string[] = saved.problem ? [saved.problem] : [];

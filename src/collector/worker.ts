@@ -10,7 +10,6 @@ import { Ingest, TOPICS } from './ingest.ts';
 import { SubSocket, ZMQ_MAXMSGSIZE, ZMQ_RCVHWM, ZMQ_RCVTIMEO } from './libzmq.ts';
 import { CONTROL, type WorkerConfig, type WorkerMessage } from './worker-protocol.ts';
 
-
 const NO_BYTES = Buffer.alloc(0);
 const BATCH_EVENTS = 512;
 const BATCH_MAX_AGE_MS = 5;
@@ -21,7 +20,7 @@ const RECEIVE_TIMEOUT_MS = 20;
 const config = workerData as WorkerConfig;
 const control = new Int32Array(config.control);
 const port = parentPort!;
-const post = (m: WorkerMessage, transfer?: ArrayBuffer[]) => port.postMessage(m, transfer ?? []);
+const post = (m: WorkerMessage) => port.postMessage(m);
 
 function open(): SubSocket {
   const socket = new SubSocket();
