@@ -5,6 +5,9 @@
 import koffi from 'koffi';
 
 const lib = koffi.load('libzmq.so.5');
+const libc = koffi.load('libc.so.6');
+/** Copies a frame out of libzmq's memory straight into one of our Buffers. */
+const memcpy = libc.func('void *memcpy(void *dst, const void *src, size_t n)');
 
 export const ZMQ_SUB = 2;
 export const ZMQ_RCVMORE = 13;
@@ -16,6 +19,8 @@ export const ZMQ_CURVE_SERVER = 47;
 export const ZMQ_CURVE_SECRETKEY = 49;
 export const ZMQ_MAXMSGSIZE = 22;
 export const EAGAIN = 11;
+/** sizeof(zmq_msg_t): an opaque, 8-byte aligned block. */
+const ZMQ_MSG_BYTES = 64;
 export const EINTR = 4;
 
 const zmq_ctx_new = lib.func('void *zmq_ctx_new()');
@@ -28,6 +33,11 @@ const zmq_getsockopt = lib.func('int zmq_getsockopt(void *s, int option, void *v
 const zmq_bind = lib.func('int zmq_bind(void *s, const char *endpoint)');
 const zmq_connect = lib.func('int zmq_connect(void *s, const char *endpoint)');
 const zmq_recv = lib.func('int zmq_recv(void *s, _Out_ uint8_t *buf, size_t len, int flags)');
+const zmq_msg_init = lib.func('int zmq_msg_init(void *msg)');
+const zmq_msg_recv = lib.func('int zmq_msg_recv(void *msg, void *s, int flags)');
+const zmq_msg_data = lib.func('void *zmq_msg_data(void *msg)');
+const zmq_msg_gets = lib.func('const char *zmq_msg_gets(void *msg, const char *property)');
+const zmq_msg_close = lib.func('int zmq_msg_close(void *msg)');
 const zmq_errno = lib.func('int zmq_errno()');
 const zmq_strerror = lib.func('const char *zmq_strerror(int errnum)');
 const zmq_curve_keypair = lib.func('int zmq_curve_keypair(_Out_ uint8_t *z85_public_key, _Out_ uint8_t *z85_secret_key)');
@@ -54,6 +64,7 @@ function intOption(v: number): Buffer {
 export class SubSocket {
   readonly #ctx: unknown;
   readonly #socket: unknown;
+  readonly #msg = Buffer.alloc(ZMQ_MSG_BYTES);
   readonly #more = Buffer.alloc(4);
   /** size_t in/out length of ZMQ_RCVMORE's value. */
   readonly #moreLen = Buffer.alloc(8);
@@ -106,6 +117,31 @@ export class SubSocket {
     const errno = zmq_errno() as number;
     if (errno === EAGAIN || errno === EINTR) return -1;
     throw new ZmqError('zmq_recv', errno);
+  }
+
+  /**
+   * Receives one frame as a zmq_msg_t, copying at most `buf.length` bytes into `buf`,
+   * and, for a 40-byte (v0) header, the sender's address (libzmq's Peer-Address: the IP
+   * of a tcp peer).
+   * Returns the frame's full size and the peer, or undefined on timeout/interrupt.
+   */
+  recvWithPeer(buf: Buffer): { size: number; peer: string | undefined } | undefined {
+    const msg = this.#msg;
+    check(zmq_msg_init(msg), 'zmq_msg_init');
+    try {
+      const n = zmq_msg_recv(msg, this.#socket, 0) as number;
+      if (n < 0) {
+        const errno = zmq_errno() as number;
+        if (errno === EAGAIN || errno === EINTR) return undefined;
+        throw new ZmqError('zmq_msg_recv', errno);
+      }
+      if (n > 0) memcpy(buf, zmq_msg_data(msg), Math.min(n, buf.length));
+      // Only v0 headers (40 bytes) need the peer: the others carry a source id.
+      const peer = n === 40 ? ((zmq_msg_gets(msg, 'Peer-Address') as string | null) ?? undefined) : undefined;
+      return { size: n, peer };
+    } finally {
+      zmq_msg_close(msg);
+    }
   }
 
   /** True when the last frame received has more frames after it. */

@@ -64,9 +64,12 @@ function run(socket: SubSocket): void {
   };
 
   while (Atomics.load(control, CONTROL.stop) === 0) {
-    const n = socket.recvInto(headerBuf);
+    // The header frame comes with the sender's address: v0 headers carry no source id,
+    // so their producers are told apart by connection.
+    const header = socket.recvWithPeer(headerBuf);
+    const n = header ? header.size : -1;
     const now = Date.now();
-    if (n >= 0) {
+    if (header) {
       // Drain the whole multipart message whatever it holds; judge it afterwards.
       // A frame longer than its buffer arrives truncated, and its length says so.
       const frames: Buffer[] = [Buffer.from(headerBuf.subarray(0, Math.min(n, headerBuf.length)))];
@@ -78,7 +81,7 @@ function run(socket: SubSocket): void {
       }
       if (batch.length === 0) batchStarted = now;
       try {
-        ingest.message(frames, endpoint, undefined, batch, now);
+        ingest.message(frames, endpoint, header.peer, batch, now);
       } catch (err) {
         // Input must never stop the receive loop, not even through a bug of ours.
         ingest.reject('internal-error', '', endpoint, (err as Error).stack ?? String(err), frames[1], now);

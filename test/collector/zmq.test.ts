@@ -77,6 +77,9 @@ describe('every fixture, layout, encoding and compression', () => {
     const stats = await c.refreshStats();
     expect(stats.rejected).toEqual({});
     expect(stats.lostMessages).toBe(0);
+    // v0 headers carry no source id: their producer is known by its connection's address.
+    expect(stats.exporters.find((e) => e.headerVersion === 0)).toMatchObject({ sourceId: '127.0.0.1', endpoint: 'tcp://127.0.0.1:15500c' });
+    expect(stats.exporters.find((e) => e.sourceId === '1')).toBeDefined();
     expect(stats.events).toMatchObject({ flow: (sent / 8) * 7, netstat: sent / 8, counters: 1, 'listening-ports': 1 });
   });
 
