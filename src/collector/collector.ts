@@ -7,7 +7,7 @@ import type { CollectedEvent } from '../model/event.ts';
 import type { CollectorStats } from '../model/exporter.ts';
 import type { CurveKeys } from './curve.ts';
 import { parseEndpoints } from './endpoint.ts';
-import { unpackEvents } from './handoff.ts';
+import { unpackBatch, type EventOrigin } from './handoff.ts';
 import { MAX_PAYLOAD_BYTES } from './payload.ts';
 import { CONTROL, CONTROL_SLOTS, type WorkerConfig, type WorkerMessage } from './worker-protocol.ts';
 
@@ -23,7 +23,13 @@ export interface CollectorOptions {
   receiveHwm?: number;
 }
 
-export type EventsHandler = (events: CollectedEvent[]) => void;
+export type { EventOrigin };
+
+/**
+ * Receives each batch of accepted events; `origins[i]` is the exporter that sent
+ * `events[i]` (an entry of `stats().exporters`, same endpoint and sourceId).
+ */
+export type EventsHandler = (events: CollectedEvent[], origins: EventOrigin[]) => void;
 
 function emptyStats(interfaceId: number): CollectorStats {
   return { interfaceId, messages: {}, events: {}, rejected: {}, lostMessages: 0, exporters: [], samples: [] };
@@ -67,7 +73,8 @@ export class ZmqCollector {
         switch (m.type) {
           case 'events':
             try {
-              this.#onEvents(unpackEvents(m.packed));
+              const { events, origins } = unpackBatch(m.batch);
+              this.#onEvents(events, origins);
             } finally {
               Atomics.sub(this.#control, CONTROL.inflight, 1);
             }

@@ -1,19 +1,310 @@
 // How a batch of normalised events crosses from the collector thread to the main
-// thread. Measured per event on the fixtures: structured clone ≈ 1.7 µs to serialise
-// and ≈ 2.8 µs to deserialise; msgpackr records ≈ 1.4 µs and ≈ 0.45 µs. The main thread
-// does dispatch and merging, so the cheap side is put there.
-import { Packr } from 'msgpackr';
-import type { CollectedEvent } from '../model/event.ts';
+// thread, with the exporter each event came from.
+//
+// Measured per event on the fixtures (20-event arrays, this 2-core machine):
+//   structured clone of the event objects   ≈ 1.2 µs to serialise, ≈ 2.7 µs to deserialise
+//   msgpackr records (per-batch structures) ≈ 1.4 µs to pack,      ≈ 1.2–2.1 µs to unpack
+//   this slot codec                         ≈ 0.3 µs to pack,      ≈ 0.3 µs to unpack
+// The slot codec wins because the event model is known: numbers go into one
+// Float64Array that is transferred (not copied), and strings go into a per-batch
+// table, each distinct string once (a batch repeats interface names, process paths,
+// container ids and addresses over and over), which postMessage clones cheaply.
+// Rare shapes (counters, listening ports, additional fields) travel as objects.
+import type {
+  CollectedEvent, ContainerInfo, ProcessInfo, SideInfo, SocketEvent, SocketEventType, TcpSnapshot,
+} from '../model/event.ts';
 
-// No shared structures: every batch carries its own record definitions, so either
-// side can be restarted and a batch never depends on an earlier one.
-const options = { useRecords: true, structuredClone: false, moreTypes: false, maxSharedStructures: 0 } as const;
-const packr = new Packr(options);
-
-export function packEvents(events: CollectedEvent[]): Uint8Array {
-  return packr.pack(events);
+/** Which exporter sent an event: the entry of CollectorStats.exporters with the same endpoint and sourceId. */
+export interface EventOrigin {
+  endpoint: string;
+  sourceId: string;
 }
 
-export function unpackEvents(bytes: Uint8Array): CollectedEvent[] {
-  return packr.unpack(bytes) as CollectedEvent[];
+/** One batch as posted to the main thread; `slots.buffer` is transferred. */
+export interface PackedBatch {
+  count: number;
+  slots: Float64Array;
+  strings: string[];
+  objects: unknown[];
+  origins: EventOrigin[];
+}
+
+// ---- the layout ----
+// Each event starts with [kind, origin index]. Socket events continue with a presence
+// mask, the fixed fields, then the optional ones in mask-bit order; nested objects
+// (processes, containers, the TCP block) carry a mask of their own. Strings are
+// indexes into `strings`. Counters and listening-ports events are an index into `objects`.
+
+const KIND_FLOW = 0;
+const KIND_NETSTAT = 1;
+const KIND_OBJECT = 2;
+
+// Socket event presence bits.
+const IF_NAME = 1 << 0;
+const EVENT_TYPE = 1 << 1;
+const LATENCY = 1 << 2;
+const RETRANSMITTED = 1 << 3;
+const EXPORTER_IP = 1 << 4;
+const TID = 1 << 5;
+const EXTRA = 1 << 6;
+const TCP = 1 << 7;
+const LOCAL_PROCESS = 1 << 8;
+const LOCAL_PARENT = 1 << 9;
+const LOCAL_CONTAINER = 1 << 10;
+const REMOTE_PROCESS = 1 << 11;
+const REMOTE_PARENT = 1 << 12;
+const REMOTE_CONTAINER = 1 << 13;
+
+// Every field of the model must be handled here: a field added to event.ts and not
+// to this codec would silently vanish between the threads, so make it a type error.
+type Handled<T, K extends keyof T> = Exclude<keyof T, K> extends never ? true : { missing: Exclude<keyof T, K> };
+const socketFieldsHandled: Handled<SocketEvent, 'kind' | 'timestamp' | 'ifName' | 'ipVersion' | 'protocol' | 'eventType' | 'client' | 'server' | 'localSide' | 'local' | 'remote' | 'latencyMs' | 'retransmittedPackets' | 'tcp' | 'exporterIp' | 'tid' | 'extra'> = true;
+const processFieldsHandled: Handled<ProcessInfo, 'pid' | 'tid' | 'uid' | 'user' | 'gid' | 'group' | 'path' | 'cmdline' | 'vmSizeKb' | 'vmPeakKb'> = true;
+const containerFieldsHandled: Handled<ContainerInfo, 'runtime' | 'id' | 'name' | 'pod' | 'namespace'> = true;
+const sideFieldsHandled: Handled<SideInfo, 'process' | 'parent' | 'container'> = true;
+const tcpFieldsHandled: Handled<TcpSnapshot, 'state' | 'segsIn' | 'segsOut' | 'unackSegments' | 'retransmittedPackets' | 'lostPackets' | 'rttMs' | 'rttVarianceMs' | 'bytesReceived' | 'bytesAcked'> = true;
+void [socketFieldsHandled, processFieldsHandled, containerFieldsHandled, sideFieldsHandled, tcpFieldsHandled];
+
+const PROCESS_NUMBERS = ['tid', 'uid', 'gid', 'vmSizeKb', 'vmPeakKb'] as const;
+const PROCESS_STRINGS = ['user', 'group', 'path', 'cmdline'] as const;
+const CONTAINER_STRINGS = ['runtime', 'id', 'name', 'pod', 'namespace'] as const;
+const TCP_NUMBERS = ['segsIn', 'segsOut', 'unackSegments', 'retransmittedPackets', 'lostPackets', 'rttMs', 'rttVarianceMs', 'bytesReceived', 'bytesAcked'] as const;
+
+/** Packs events one at a time into the batch being built (collector thread). */
+export class BatchPacker {
+  #slots = new Float64Array(16 * 1024);
+  #n = 0;
+  #count = 0;
+  #strings: string[] = [];
+  #stringIndex = new Map<string, number>();
+  #objects: unknown[] = [];
+  #origins: EventOrigin[] = [];
+  #originIndex = new Map<EventOrigin, number>();
+
+  /** Events in the batch being built. */
+  get count(): number {
+    return this.#count;
+  }
+
+  add(event: CollectedEvent, origin: EventOrigin): void {
+    // The largest socket event takes about 70 slots: make sure they fit before writing.
+    if (this.#n + 128 > this.#slots.length) {
+      const bigger = new Float64Array(this.#slots.length * 2);
+      bigger.set(this.#slots.subarray(0, this.#n));
+      this.#slots = bigger;
+    }
+    let o = this.#originIndex.get(origin);
+    if (o === undefined) {
+      o = this.#origins.length;
+      this.#origins.push({ endpoint: origin.endpoint, sourceId: origin.sourceId });
+      this.#originIndex.set(origin, o);
+    }
+    this.#count++;
+    if (event.kind === 'flow' || event.kind === 'netstat') {
+      this.#slot(event.kind === 'flow' ? KIND_FLOW : KIND_NETSTAT);
+      this.#slot(o);
+      this.#socket(event);
+    } else {
+      this.#slot(KIND_OBJECT);
+      this.#slot(o);
+      this.#slot(this.#objects.push(event) - 1);
+    }
+  }
+
+  /** Hands the batch over and starts an empty one. */
+  take(): PackedBatch {
+    const batch: PackedBatch = {
+      count: this.#count,
+      slots: this.#slots.slice(0, this.#n),
+      strings: this.#strings,
+      objects: this.#objects,
+      origins: this.#origins,
+    };
+    this.clear();
+    return batch;
+  }
+
+  /** Forgets the batch being built (its events were dropped and counted elsewhere). */
+  clear(): void {
+    this.#n = 0;
+    this.#count = 0;
+    this.#strings = [];
+    this.#stringIndex.clear();
+    this.#objects = [];
+    this.#origins = [];
+    this.#originIndex.clear();
+  }
+
+  #slot(v: number): void {
+    this.#slots[this.#n++] = v;
+  }
+
+  #string(s: string): void {
+    let i = this.#stringIndex.get(s);
+    if (i === undefined) {
+      i = this.#strings.push(s) - 1;
+      this.#stringIndex.set(s, i);
+    }
+    this.#slots[this.#n++] = i;
+  }
+
+  #socket(e: SocketEvent): void {
+    const maskAt = this.#n++;
+    let mask = 0;
+    this.#slot(e.timestamp);
+    this.#slot(e.ipVersion);
+    this.#slot(e.protocol);
+    this.#string(e.client.ip);
+    this.#slot(e.client.port);
+    this.#string(e.server.ip);
+    this.#slot(e.server.port);
+    this.#slot(e.localSide === 'client' ? 0 : 1);
+    if (e.ifName !== undefined) { mask |= IF_NAME; this.#string(e.ifName); }
+    if (e.eventType !== undefined) { mask |= EVENT_TYPE; this.#string(e.eventType); }
+    if (e.latencyMs !== undefined) { mask |= LATENCY; this.#slot(e.latencyMs); }
+    if (e.retransmittedPackets !== undefined) { mask |= RETRANSMITTED; this.#slot(e.retransmittedPackets); }
+    if (e.exporterIp !== undefined) { mask |= EXPORTER_IP; this.#string(e.exporterIp); }
+    if (e.tid !== undefined) { mask |= TID; this.#slot(e.tid); }
+    if (e.extra !== undefined) { mask |= EXTRA; this.#slot(this.#objects.push(e.extra) - 1); }
+    if (e.tcp !== undefined) { mask |= TCP; this.#tcp(e.tcp); }
+    if (e.local.process) { mask |= LOCAL_PROCESS; this.#process(e.local.process); }
+    if (e.local.parent) { mask |= LOCAL_PARENT; this.#process(e.local.parent); }
+    if (e.local.container) { mask |= LOCAL_CONTAINER; this.#container(e.local.container); }
+    if (e.remote.process) { mask |= REMOTE_PROCESS; this.#process(e.remote.process); }
+    if (e.remote.parent) { mask |= REMOTE_PARENT; this.#process(e.remote.parent); }
+    if (e.remote.container) { mask |= REMOTE_CONTAINER; this.#container(e.remote.container); }
+    this.#slots[maskAt] = mask;
+  }
+
+  #process(p: ProcessInfo): void {
+    const maskAt = this.#n++;
+    let mask = 0;
+    let bit = 1;
+    this.#slot(p.pid);
+    for (const k of PROCESS_NUMBERS) {
+      const v = p[k];
+      if (v !== undefined) { mask |= bit; this.#slot(v); }
+      bit <<= 1;
+    }
+    for (const k of PROCESS_STRINGS) {
+      const v = p[k];
+      if (v !== undefined) { mask |= bit; this.#string(v); }
+      bit <<= 1;
+    }
+    this.#slots[maskAt] = mask;
+  }
+
+  #container(c: ContainerInfo): void {
+    const maskAt = this.#n++;
+    let mask = 0;
+    let bit = 1;
+    for (const k of CONTAINER_STRINGS) {
+      const v = c[k];
+      if (v !== undefined) { mask |= bit; this.#string(v); }
+      bit <<= 1;
+    }
+    this.#slots[maskAt] = mask;
+  }
+
+  #tcp(t: TcpSnapshot): void {
+    const maskAt = this.#n++;
+    let mask = 0;
+    let bit = 2;
+    if (t.state !== undefined) { mask |= 1; this.#string(t.state); }
+    for (const k of TCP_NUMBERS) {
+      const v = t[k];
+      if (v !== undefined) { mask |= bit; this.#slot(v); }
+      bit <<= 1;
+    }
+    this.#slots[maskAt] = mask;
+  }
+}
+
+/** The transfer list for postMessage: the slots move to the main thread without a copy. */
+export function transferListOf(batch: PackedBatch): ArrayBuffer[] {
+  return [batch.slots.buffer as ArrayBuffer];
+}
+
+/** Rebuilds the events of a batch (main thread), each with its origin at the same index. */
+export function unpackBatch(batch: PackedBatch): { events: CollectedEvent[]; origins: EventOrigin[] } {
+  const { slots: s, strings, objects, origins: originTable } = batch;
+  const events = new Array<CollectedEvent>(batch.count);
+  const origins = new Array<EventOrigin>(batch.count);
+  let i = 0;
+  const num = () => s[i++];
+  const str = () => strings[s[i++]];
+
+  const process = (): ProcessInfo => {
+    const mask = s[i++];
+    const p: ProcessInfo = { pid: s[i++] };
+    let bit = 1;
+    for (const k of PROCESS_NUMBERS) {
+      if (mask & bit) p[k] = num();
+      bit <<= 1;
+    }
+    for (const k of PROCESS_STRINGS) {
+      if (mask & bit) p[k] = str();
+      bit <<= 1;
+    }
+    return p;
+  };
+  const container = (): ContainerInfo => {
+    const mask = s[i++];
+    const c: ContainerInfo = {};
+    let bit = 1;
+    for (const k of CONTAINER_STRINGS) {
+      if (mask & bit) (c as Record<string, string>)[k] = str();
+      bit <<= 1;
+    }
+    return c;
+  };
+  const tcp = (): TcpSnapshot => {
+    const mask = s[i++];
+    const t: TcpSnapshot = {};
+    if (mask & 1) t.state = str();
+    let bit = 2;
+    for (const k of TCP_NUMBERS) {
+      if (mask & bit) t[k] = num();
+      bit <<= 1;
+    }
+    return t;
+  };
+
+  for (let e = 0; e < batch.count; e++) {
+    const kind = s[i++];
+    origins[e] = originTable[s[i++]];
+    if (kind === KIND_OBJECT) {
+      events[e] = objects[s[i++]] as CollectedEvent;
+      continue;
+    }
+    const mask = s[i++];
+    const event: SocketEvent = {
+      kind: kind === KIND_FLOW ? 'flow' : 'netstat',
+      timestamp: s[i],
+      ipVersion: s[i + 1] as 4 | 6,
+      protocol: s[i + 2] as 6 | 17,
+      client: { ip: strings[s[i + 3]], port: s[i + 4] },
+      server: { ip: strings[s[i + 5]], port: s[i + 6] },
+      localSide: s[i + 7] === 0 ? 'client' : 'server',
+      local: {},
+      remote: {},
+    };
+    i += 8;
+    if (mask & IF_NAME) event.ifName = str();
+    if (mask & EVENT_TYPE) event.eventType = str() as SocketEventType;
+    if (mask & LATENCY) event.latencyMs = num();
+    if (mask & RETRANSMITTED) event.retransmittedPackets = num();
+    if (mask & EXPORTER_IP) event.exporterIp = str();
+    if (mask & TID) event.tid = num();
+    if (mask & EXTRA) event.extra = objects[s[i++]] as Record<string, unknown>;
+    if (mask & TCP) event.tcp = tcp();
+    if (mask & LOCAL_PROCESS) event.local.process = process();
+    if (mask & LOCAL_PARENT) event.local.parent = process();
+    if (mask & LOCAL_CONTAINER) event.local.container = container();
+    if (mask & REMOTE_PROCESS) event.remote.process = process();
+    if (mask & REMOTE_PARENT) event.remote.parent = process();
+    if (mask & REMOTE_CONTAINER) event.remote.container = container();
+    events[e] = event;
+  }
+  return { events, origins };
 }

@@ -4,6 +4,7 @@
 import type { CollectedEvent } from '../model/event.ts';
 import type { CollectorStats, RejectedSample, RejectReason } from '../model/exporter.ts';
 import { FieldIds } from './field-ids.ts';
+import type { EventOrigin } from './handoff.ts';
 import { parseHeader } from './header.ts';
 import { NormaliseError, normaliseCounters, normaliseListeningPorts, normaliseSocketEvent } from './normalise.ts';
 import { decodePayload, MAX_JSON_DEPTH, MAX_PAYLOAD_BYTES, nestedDeeperThan } from './payload.ts';
@@ -29,6 +30,12 @@ function excerptOf(payload: Buffer | undefined): string {
   return payload.toString('latin1', 0, Math.min(payload.length, EXCERPT_CHARS)).replace(/[^\x20-\x7e]/g, '.');
 }
 
+/**
+ * Where accepted events go, each with the exporter that sent it: the hand-off's
+ * packer. A plain array collects the events alone (handy in tests).
+ */
+export type EventSink = { add(event: CollectedEvent, origin: EventOrigin): void } | CollectedEvent[];
+
 export class Ingest {
   readonly interfaceId: number;
   readonly sources: SourceTable;
@@ -49,9 +56,9 @@ export class Ingest {
 
   /**
    * Processes one multipart message received on `endpoint` from `peer` (the peer
-   * address when libzmq tells it). Accepted events are appended to `out`.
+   * address when libzmq tells it). Accepted events go to `sink`.
    */
-  message(frames: Buffer[], endpoint: string, peer: string | undefined, out: CollectedEvent[], now = Date.now()): void {
+  message(frames: Buffer[], endpoint: string, peer: string | undefined, sink: EventSink, now = Date.now()): void {
     const v0Source = peer ? `${endpoint} ${peer}` : endpoint;
     if (frames.length !== 2) {
       this.reject('frame-count', '', v0Source, `${frames.length} frames (a message is exactly a header and a payload)`, frames[0], now);
@@ -105,7 +112,8 @@ export class Ingest {
       }
       this.#events[event.kind] = (this.#events[event.kind] ?? 0) + 1;
       source.events++;
-      out.push(event);
+      if (Array.isArray(sink)) sink.push(event);
+      else sink.add(event, source);
     }
   }
 

@@ -1,5 +1,6 @@
 // What the collector's main-thread side and its worker say to each other.
 import type { CollectorStats } from '../model/exporter.ts';
+import type { PackedBatch } from './handoff.ts';
 
 /** Slots of the shared Int32Array both threads read and write with Atomics. */
 export const CONTROL = {
@@ -29,5 +30,5 @@ export type WorkerMessage =
   | { type: 'ready' }
   | { type: 'error'; message: string }
   /** A batch of events packed by handoff.ts. */
-  | { type: 'events'; packed: Uint8Array }
+  | { type: 'events'; batch: PackedBatch }
   | { type: 'stats'; stats: CollectorStats };

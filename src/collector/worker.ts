@@ -3,9 +3,8 @@
 // batches of normalised events to the main thread. The hand-off is bounded: when
 // the main thread falls behind, batches are dropped and counted, never queued forever.
 import { parentPort, workerData } from 'node:worker_threads';
-import type { CollectedEvent } from '../model/event.ts';
 import { parseEndpoints } from './endpoint.ts';
-import { packEvents } from './handoff.ts';
+import { BatchPacker, transferListOf } from './handoff.ts';
 import { Ingest, TOPICS } from './ingest.ts';
 import { SubSocket, ZMQ_MAXMSGSIZE, ZMQ_RCVHWM, ZMQ_RCVTIMEO } from './libzmq.ts';
 import { CONTROL, type WorkerConfig, type WorkerMessage } from './worker-protocol.ts';
@@ -20,7 +19,7 @@ const RECEIVE_TIMEOUT_MS = 20;
 const config = workerData as WorkerConfig;
 const control = new Int32Array(config.control);
 const port = parentPort!;
-const post = (m: WorkerMessage) => port.postMessage(m);
+const post = (m: WorkerMessage, transfer?: ArrayBuffer[]) => port.postMessage(m, transfer);
 
 function open(): SubSocket {
   const socket = new SubSocket();
@@ -48,19 +47,20 @@ function run(socket: SubSocket): void {
   const endpoint = config.endpoints;
   const headerBuf = Buffer.alloc(64);
   const payloadBuf = Buffer.alloc(config.maxPayloadBytes + 1);
-  let batch: CollectedEvent[] = [];
+  const batch = new BatchPacker();
   let batchStarted = 0;
   let lastStats = 0;
 
   const flush = (now: number) => {
-    if (batch.length === 0) return;
+    if (batch.count === 0) return;
     if (Atomics.load(control, CONTROL.inflight) >= config.maxInflightBatches) {
-      ingest.reject('handoff-full', 'flow', endpoint, `${batch.length} events dropped: dispatch is ${config.maxInflightBatches} batches behind`, undefined, now, batch.length);
+      ingest.reject('handoff-full', 'flow', endpoint, `${batch.count} events dropped: dispatch is ${config.maxInflightBatches} batches behind`, undefined, now, batch.count);
+      batch.clear();
     } else {
       Atomics.add(control, CONTROL.inflight, 1);
-      post({ type: 'events', packed: packEvents(batch) });
+      const packed = batch.take();
+      post({ type: 'events', batch: packed }, transferListOf(packed));
     }
-    batch = [];
   };
 
   while (Atomics.load(control, CONTROL.stop) === 0) {
@@ -79,7 +79,7 @@ function run(socket: SubSocket): void {
         // Only the payload frame is kept; further frames only count.
         frames.push(frames.length === 1 ? payloadBuf.subarray(0, Math.min(m, payloadBuf.length)) : NO_BYTES);
       }
-      if (batch.length === 0) batchStarted = now;
+      if (batch.count === 0) batchStarted = now;
       try {
         ingest.message(frames, endpoint, header.peer, batch, now);
       } catch (err) {
@@ -87,7 +87,7 @@ function run(socket: SubSocket): void {
         ingest.reject('internal-error', '', endpoint, (err as Error).stack ?? String(err), frames[1], now);
       }
     }
-    if (batch.length >= BATCH_EVENTS || (batch.length > 0 && (n < 0 || now - batchStarted >= BATCH_MAX_AGE_MS))) flush(now);
+    if (batch.count >= BATCH_EVENTS || (batch.count > 0 && (n < 0 || now - batchStarted >= BATCH_MAX_AGE_MS))) flush(now);
     if (now - lastStats >= STATS_EVERY_MS || Atomics.exchange(control, CONTROL.statsRequested, 0) === 1) {
       flush(now);
       lastStats = now;
