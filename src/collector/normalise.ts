@@ -2,7 +2,8 @@
 // Absorbs the real producers' differences: libebpfflow's SRC/DST and nprobe_mini's
 // LOCAL/REMOTE naming, IF_NAME vs INTERFACE_NAME, string or numeric timestamps,
 // Docker and Kubernetes containers. Values are shown as sent: no PID/TID "fixes".
-import { canonicalIp, ipv4FromU32 } from '../model/address.ts';
+import { ipv4FromU32 } from '../model/address.ts';
+import { canonicalAddress } from './address-memo.ts';
 import type {
   ContainerInfo, CountersEvent, Endpoint, ListeningPort, ListeningPortsEvent, ProcessInfo, SideInfo, SocketEvent, SocketEventType,
 } from '../model/event.ts';
@@ -91,7 +92,7 @@ function sideOf(r: Raw, prefix: 'LOCAL' | 'REMOTE'): SideInfo {
 }
 
 function endpoint(ip: unknown, port: unknown): Endpoint {
-  const canonical = canonicalIp(ip as string);
+  const canonical = canonicalAddress(ip as string);
   if (canonical === undefined) throw new NormaliseError(`address ${JSON.stringify(ip)} is not a valid IP address`);
   return { ip: canonical, port: port as number };
 }
@@ -232,7 +233,7 @@ export function normaliseListeningPorts(r: Raw): ListeningPortsEvent {
       ports.push(port);
     }
   }
-  const addresses = ((r['ip-addresses'] as string[] | undefined) ?? []).map((a) => canonicalIp(a) ?? a);
+  const addresses = ((r['ip-addresses'] as string[] | undefined) ?? []).map((a) => canonicalAddress(a) ?? a);
   const event: ListeningPortsEvent = { kind: 'listening-ports', addresses, ports };
   if (typeof r['instance-name'] === 'string') event.instanceName = r['instance-name'];
   return event;
