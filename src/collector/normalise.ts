@@ -97,16 +97,26 @@ function endpoint(ip: unknown, port: unknown): Endpoint {
   return { ip: canonical, port: port as number };
 }
 
+/** The side of a socket pair with a well-known port (<1024) facing one without; undefined when both or neither have one. */
+function wellKnownSide(local: Endpoint, remote: Endpoint): 'local' | 'remote' | undefined {
+  const l = local.port < 1024;
+  const r = remote.port < 1024;
+  return l === r ? undefined : l ? 'local' : 'remote';
+}
+
 /**
- * True when `a` looks like the service side of a socket pair: a well-known port
- * facing an ephemeral one, or else the lower port. Undefined when nothing tells.
+ * Is the local socket the client, when no TCP event type says so? A listening socket
+ * is a server. Otherwise the side with a well-known port is the server (DNS 53 facing
+ * an ephemeral port), as the packet side decides too; failing that, for a netstat TCP
+ * snapshot the lower port is the service's, and for UDP the sender is the client, as
+ * for packets (`localSent`: the local host sent what the event reports).
  */
-function looksLikeServer(a: Endpoint, b: Endpoint): boolean | undefined {
-  const aw = a.port < 1024;
-  const bw = b.port < 1024;
-  if (aw !== bw) return aw;
-  if (a.port === b.port) return undefined;
-  return a.port < b.port;
+function localIsClientByPorts(local: Endpoint, remote: Endpoint, tcpState: unknown, localSent: boolean): boolean {
+  if (tcpState === 'LISTEN') return false;
+  const wellKnown = wellKnownSide(local, remote);
+  if (wellKnown !== undefined) return wellKnown === 'remote';
+  if (tcpState !== undefined && local.port !== remote.port) return local.port > remote.port;
+  return localSent;
 }
 
 function timestampOf(v: unknown): number {
@@ -123,31 +133,27 @@ export function normaliseSocketEvent(r: Raw): SocketEvent {
   const srcDst = r.IPV4_SRC_ADDR !== undefined || r.IPV6_SRC_ADDR !== undefined;
 
   // Work out which endpoint is the local host's and which is the client.
+  const tcpState = tcpBlock === undefined ? undefined : tcpBlock.CONN_STATE ?? 'unknown';
   let local: Endpoint;
   let remote: Endpoint;
   let localIsClient: boolean;
   if (srcDst) {
+    // libebpfflow: SRC is the TCP client, so for ACCEPT the local host is DST (the server),
+    // and for CONNECT, CONNECT_FAILED, CLOSE and RETRANSMIT it is SRC. Received UDP
+    // packets are labelled SEND too, without a local process: there the local host is DST.
     const src = endpoint(r.IPV4_SRC_ADDR ?? r.IPV6_SRC_ADDR, r.L4_SRC_PORT);
     const dst = endpoint(r.IPV4_DST_ADDR ?? r.IPV6_DST_ADDR, r.L4_DST_PORT);
-    if (protocol === 6 && eventType !== undefined) {
-      // libebpfflow: SRC is the TCP client; for ACCEPT the local host is the server (DST).
-      const accept = eventType === 'ACCEPT';
-      local = accept ? dst : src;
-      remote = accept ? src : dst;
-      localIsClient = !accept;
-    } else {
-      // UDP (and netstat in this naming): received packets are labelled SEND too, without a local process.
-      const received = eventType === 'RECV' || (r.LOCAL_PROCESS === undefined && eventType === 'SEND');
-      local = received ? dst : src;
-      remote = received ? src : dst;
-      localIsClient = !(looksLikeServer(local, remote) ?? !received);
-    }
+    const received = eventType === 'ACCEPT' || eventType === 'RECV' || (protocol === 17 && eventType === 'SEND' && r.LOCAL_PROCESS === undefined);
+    local = received ? dst : src;
+    remote = received ? src : dst;
+    if (protocol === 6 && eventType !== undefined) localIsClient = eventType !== 'ACCEPT';
+    else localIsClient = localIsClientByPorts(local, remote, tcpState, !received);
   } else {
+    // nprobe_mini names the sides: CONNECT means the local host is the client, ACCEPT the server.
     local = endpoint(r.IPV4_LOCAL_ADDR ?? r.IPV6_LOCAL_ADDR, r.L4_LOCAL_PORT);
     remote = endpoint(r.IPV4_REMOTE_ADDR ?? r.IPV6_REMOTE_ADDR, r.L4_REMOTE_PORT);
     if (protocol === 6 && eventType !== undefined) localIsClient = eventType !== 'ACCEPT';
-    else if (tcpBlock?.CONN_STATE === 'LISTEN') localIsClient = false;
-    else localIsClient = !(looksLikeServer(local, remote) ?? false);
+    else localIsClient = localIsClientByPorts(local, remote, tcpState, eventType !== 'RECV');
   }
 
   const event: SocketEvent = {
