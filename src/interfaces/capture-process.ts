@@ -1,128 +1,217 @@
-// The capture of one packet interface, in its own process: `cap` (live, libpcap)
-// calls into JavaScript once per packet, so the per-packet work (decode, aggregate
-// per flow) stays here, and the collector only applies per-flow deltas every 100 ms.
-// A process, not a worker thread: `cap` delivers packets on the default libuv loop,
-// which in a worker thread is the wrong isolate's (the process aborts).
-import cap from 'cap';
+// The capture of one packet interface, in its own process: libpcap fills the kernel
+// ring, packets are read in batches (capture-records.ts), decoded and aggregated per
+// flow here, and the collector only applies per-flow deltas every 100 ms.
+// A process rather than a worker thread: native capture code that crashes takes
+// down this capture only, and the collector's event loop never waits on it.
+import { readFileSync } from 'node:fs';
 import type { CaptureCounters } from './interface.ts';
-import { PcapFile } from './libpcap.ts';
+import { PacketRecords } from './capture-records.ts';
+import { Pcap } from './libpcap.ts';
 import { PacketBatch } from './packet-batch.ts';
-import { decodePacket, dltFromCapName } from './packet-decoder.ts';
+import { decodeFrame, decodesLinkType, FragmentPorts, newDecodedPacket } from './packet-decoder.ts';
 import type { CaptureCommand, CaptureConfig, CaptureMessage } from './capture-protocol.ts';
 
 const FLUSH_EVERY_MS = 100;
-const SNAPLEN = 65_535;
-/** Kernel buffer for live capture. */
-const KERNEL_BUFFER_BYTES = 16 * 1024 * 1024;
+/** How long a live capture sleeps when the ring had nothing more. */
+const POLL_IDLE_MS = 10;
+/** Longest a packet waits in a partly filled ring block before it can be read. */
+const RING_BLOCK_TIMEOUT_MS = 50;
+/** Record memory: a live read takes ~15 K packets of a 256-byte snapshot; files may have 256 KiB ones. */
+const LIVE_RECORD_BYTES = 4 * 1024 * 1024;
+const FILE_RECORD_BYTES = 16 * 1024 * 1024;
 
 const config = JSON.parse(process.env.FLOWBRIDGE_CAPTURE ?? '{}') as CaptureConfig;
 const post = (m: CaptureMessage) => process.send!(m);
-/** Batches sent and not yet acknowledged by the flow table: the hand-off's fill level. */
+/** Sends a last message, then ends this process (once it is written: large batches take a while). */
+const postLast = (m: CaptureMessage) => process.send!(m, () => process.disconnect());
+
+/** Batches sent and not yet applied by the collector: the hand-off's fill level. */
 let inflight = 0;
+let stopping = false;
+/** Wakes a replay waiting for room in the hand-off, or for its pace. */
+let wake: (() => void) | undefined;
 const stopHandlers: (() => void)[] = [];
 process.on('message', (m: CaptureCommand) => {
   if (m.type === 'applied') inflight--;
-  else if (m.type === 'stop') for (const h of stopHandlers) h();
+  else if (m.type === 'stop') {
+    stopping = true;
+    for (const h of stopHandlers) h();
+  }
+  wake?.();
 });
 // The collector going away ends the capture.
 process.on('disconnect', () => process.exit(0));
 
 const counters: CaptureCounters = { packets: 0, bytes: 0, errors: {} };
 const batch = new PacketBatch(config.maxBatchFlows);
+const packet = newDecodedPacket();
+const fragments = new FragmentPorts();
 let reportedOverflow = 0;
-/** cap copies every packet into this one Buffer: it must stay referenced for the capture's life. */
-const captureBuffer = Buffer.alloc(SNAPLEN);
+let reportedPackets = -1;
 
-/** Reports why the capture cannot run, then ends this process. */
+/** Reports why the capture cannot run (or go on), then ends this process. */
 function fail(message: string): void {
-  post({ type: 'error', message });
-  process.disconnect();
+  postLast({ type: 'error', message });
 }
 
 function countError(reason: string, n = 1): void {
   counters.errors[reason] = (counters.errors[reason] ?? 0) + n;
 }
 
-function packet(data: Uint8Array, caplen: number, length: number, dlt: number, now: number): void {
-  counters.packets++;
-  counters.bytes += length;
-  const info = decodePacket(data, caplen, length, dlt);
-  if (typeof info === 'string') {
-    if (info !== 'non-ip') countError(info);
-    return;
+/** Decodes and aggregates the records read, up to a record later than `until` (pacing). */
+function consume(records: PacketRecords, dlt: number, until = Infinity): void {
+  for (;;) {
+    try {
+      while ((until === Infinity || (records.peekTimestamp() ?? Infinity) <= until) && records.next()) {
+        counters.packets++;
+        counters.bytes += records.length;
+        const failure = decodeFrame(records.bytes, records.offset, records.caplen, records.length, dlt, packet, fragments);
+        if (failure === undefined) batch.add(records.bytes, packet, records.timestamp);
+        else countError(failure);
+      }
+      return;
+    } catch {
+      // A bug of ours met by this packet: count it and go on with the next one.
+      countError('internal-error');
+    }
   }
-  batch.add(info, now);
 }
 
-/** Posts the batch unless the main thread is behind: then it keeps aggregating (bounded by the batch). */
+/** Posts the batch unless the collector is behind: then it keeps aggregating (bounded by the batch). */
 function flush(force = false): void {
+  const message = takeBatch(force);
+  if (message) post(message);
+}
+
+function takeBatch(force: boolean): CaptureMessage | undefined {
   if (batch.overflow > reportedOverflow) {
     countError('batch-full', batch.overflow - reportedOverflow);
     reportedOverflow = batch.overflow;
   }
-  if (!force && inflight >= config.maxInflightBatches) return;
-  const deltas = batch.take();
-  if (deltas.length === 0 && !force) return;
+  if (!force && inflight >= config.maxInflightBatches) return undefined;
+  if (!force && batch.size === 0 && counters.packets === reportedPackets) return undefined;
+  reportedPackets = counters.packets;
   inflight++;
-  post({ type: 'batch', deltas, counters: { ...counters, errors: { ...counters.errors } } });
+  return { type: 'batch', deltas: batch.take(), counters: { ...counters, errors: { ...counters.errors } } };
+}
+
+function open(what: string, pcapOf: () => Pcap, recordBytes: number): { pcap: Pcap; records: PacketRecords } | undefined {
+  let pcap: Pcap | undefined;
+  try {
+    pcap = pcapOf();
+    if (config.filter) pcap.setFilter(config.filter);
+    if (!decodesLinkType(pcap.dlt)) {
+      throw new Error(`link type ${pcap.dlt} is not supported (Ethernet, Linux cooked v1/v2, raw IP and BSD loopback are)`);
+    }
+    return { pcap, records: new PacketRecords(pcap, recordBytes) };
+  } catch (err) {
+    pcap?.close();
+    fail(`${what}: ${(err as Error).message}`);
+    return undefined;
+  }
+}
+
+const ARPHRD_LOOPBACK = '772';
+
+function isLoopback(device: string): boolean {
+  try {
+    return readFileSync(`/sys/class/net/${device}/type`, 'utf8').trim() === ARPHRD_LOOPBACK;
+  } catch {
+    return false;
+  }
 }
 
 function live(device: string): void {
-  const c = new cap.Cap();
-  const buffer = captureBuffer;
-  let linkType: string;
-  try {
-    linkType = c.open(device, config.filter ?? '', KERNEL_BUFFER_BYTES, buffer);
-  } catch (err) {
-    fail(`cannot open capture on ${device}: ${(err as Error).message}`);
-    return;
-  }
-  const dlt = dltFromCapName(linkType);
-  if (dlt === undefined) {
-    c.close();
-    fail(`cannot capture on ${device}: link type ${linkType} is not supported (Ethernet, Linux cooked, raw IP, BSD loopback are)`);
-    return;
-  }
-  c.setMinBytes?.(0);
-  c.on('packet', (nbytes: number, truncated: boolean) => {
-    if (truncated) countError('truncated-capture');
-    packet(buffer, nbytes, nbytes, dlt, Date.now());
-  });
-  const timer = setInterval(() => flush(), FLUSH_EVERY_MS);
+  const opened = open(`cannot open capture on ${device}`, () => Pcap.live(device, {
+    snaplen: config.snaplen, bufferBytes: config.bufferBytes, promiscuous: config.promiscuous, timeoutMs: RING_BLOCK_TIMEOUT_MS,
+    inboundOnly: isLoopback(device),
+  }), LIVE_RECORD_BYTES);
+  if (!opened) return;
+  const { pcap, records } = opened;
+  let pump: NodeJS.Timeout | NodeJS.Immediate | undefined;
+  const read = () => {
+    let n: number;
+    try {
+      n = records.read();
+    } catch (err) {
+      fail(`capture on ${device} stopped: ${(err as Error).message}`);
+      return;
+    }
+    consume(records, pcap.dlt);
+    // A full read means more is waiting: read again right after letting messages through.
+    pump = n >= records.maxPerRead ? setImmediate(read) : setTimeout(read, POLL_IDLE_MS);
+  };
+  const flusher = setInterval(() => {
+    counters.kernelDrops = pcap.kernelDrops();
+    flush();
+  }, FLUSH_EVERY_MS);
   stopHandlers.push(() => {
-    clearInterval(timer);
-    c.close();
-    flush(true);
-    process.disconnect();
+    clearTimeout(pump as NodeJS.Timeout);
+    clearImmediate(pump as NodeJS.Immediate);
+    clearInterval(flusher);
+    counters.kernelDrops = pcap.kernelDrops();
+    records.close();
+    pcap.close();
+    postLast(takeBatch(true)!);
   });
-  post({ type: 'ready', dlt });
+  post({ type: 'ready', dlt: pcap.dlt });
+  read();
 }
 
-function replay(file: string): void {
-  let pcap: PcapFile;
-  try {
-    pcap = new PcapFile(file, config.filter);
-  } catch (err) {
-    fail(`cannot replay ${file}: ${(err as Error).message}`);
-    return;
-  }
+const pause = (ms: number) => new Promise<void>((resolve) => {
+  const timer = setTimeout(resolve, ms);
+  wake = () => {
+    clearTimeout(timer);
+    resolve();
+  };
+});
+
+async function replay(file: string): Promise<void> {
+  const opened = open(`cannot replay ${file}`, () => Pcap.file(file), FILE_RECORD_BYTES);
+  if (!opened) return;
+  const { pcap, records } = opened;
   post({ type: 'ready', dlt: pcap.dlt });
-  try {
-    // "As if live": packets are stamped as they are read, so flows age like live ones.
-    for (let p = pcap.next(), n = 1; p; p = pcap.next(), n++) {
-      packet(p.data, p.caplen, p.length, pcap.dlt, Date.now());
-      if (n % 10_000 === 0) flush(true);
+  let fileStart: number | undefined;
+  let wallStart = 0;
+  while (!stopping) {
+    // A file can wait: unlike live traffic, nothing is lost by reading it later.
+    if (inflight >= config.maxInflightBatches) {
+      await pause(FLUSH_EVERY_MS);
+      continue;
     }
-  } catch (err) {
-    countError('file-read');
-    post({ type: 'error', message: `reading ${file}: ${(err as Error).message}` });
-  } finally {
-    pcap.close();
+    let next = records.peekTimestamp();
+    if (next === undefined) {
+      try {
+        if (records.read() === 0) break;
+      } catch (err) {
+        // A damaged or cut-short file: what was read stays, the rest is counted as unreadable.
+        countError(/truncated/i.test((err as Error).message) ? 'file-truncated' : 'file-read');
+        break;
+      }
+      next = records.peekTimestamp()!;
+    }
+    let until = Infinity;
+    if (config.pace) {
+      if (fileStart === undefined) {
+        fileStart = next;
+        wallStart = Date.now();
+      }
+      until = fileStart + (Date.now() - wallStart);
+      if (next > until) {
+        flush();
+        await pause(Math.min(next - until, FLUSH_EVERY_MS));
+        continue;
+      }
+    }
+    consume(records, pcap.dlt, until);
+    flush(true);
+    await new Promise((resolve) => setImmediate(resolve));
   }
+  records.close();
+  pcap.close();
   flush(true);
-  post({ type: 'finished', counters });
-  stopHandlers.push(() => process.disconnect());
+  postLast({ type: 'finished', counters });
 }
 
 if ('device' in config.source) live(config.source.device);
-else replay(config.source.file);
+else void replay(config.source.file);

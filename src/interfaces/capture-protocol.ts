@@ -6,9 +6,17 @@ export interface CaptureConfig {
   /** Live capture device, or a capture file to replay. */
   source: { device: string } | { file: string };
   filter?: string;
+  /** Live: bytes kept of each packet (headers only are decoded). */
+  snaplen: number;
+  /** Live: kernel ring size in bytes. */
+  bufferBytes: number;
+  /** Live: capture traffic not addressed to this host too (a mirror port needs it). */
+  promiscuous: boolean;
+  /** Replay: at the file's own pace instead of as fast as possible. */
+  pace: boolean;
   /** Batches allowed in flight before the capture keeps aggregating instead of sending. */
   maxInflightBatches: number;
-  /** Flows per batch before packets of new flows are dropped (and counted). */
+  /** Flows per batch before packets of new flows are dropped (and counted as batch-full). */
   maxBatchFlows: number;
 }
 
@@ -17,7 +25,8 @@ export type CaptureCommand = { type: 'applied' } | { type: 'stop' };
 
 export type CaptureMessage =
   | { type: 'ready'; dlt: number }
+  /** The capture cannot start or cannot go on; the process ends after saying so. */
   | { type: 'error'; message: string }
   | { type: 'batch'; deltas: FlowDelta[]; counters: CaptureCounters }
-  /** A replayed file has been read to its end. */
+  /** A replayed file has been read to its end (every batch before this one). */
   | { type: 'finished'; counters: CaptureCounters };

@@ -1,7 +1,12 @@
 // What a capture hands the flow table: per-flow packet deltas aggregated over a
-// short interval, so the main thread does work per flow, not per packet.
-import type { PacketInfo } from './packet-decoder.ts';
-import { endpointsInOrder, flowKey, orderedTupleKey, type FlowIdentity } from './flow-key.ts';
+// short interval, so the collector does work per flow, not per packet.
+//
+// `add` runs once per packet and allocates nothing: flows of the current batch live
+// in an open-addressing hash table of typed arrays keyed by the raw address words,
+// and become objects (with address text) only when the batch is taken.
+import { ipv6FromBytes } from '../model/address.ts';
+import { endpointsInOrder, type FlowIdentity } from './flow-key.ts';
+import type { DecodedPacket } from './packet-decoder.ts';
 
 /** TCP flag bits as on the wire. */
 export const TCP_FIN = 0x01;
@@ -19,10 +24,12 @@ export interface PacketCounts {
   bFlags: number;
 }
 
-/** Packet deltas of one flow. */
+/** Packet deltas of one flow; endpoints `a`/`b` in key order (flow-key.ts). */
 export interface FlowDelta extends FlowIdentity, PacketCounts {
   /** Which side sent a SYN without ACK (the connecting side), if seen. */
   synFrom?: 'a' | 'b';
+  /** Which side sent a SYN+ACK (the accepting side), if seen. */
+  synAckFrom?: 'a' | 'b';
   /** Which side sent the first packet of this batch. */
   firstFrom: 'a' | 'b';
   /** Epoch ms. */
@@ -30,66 +37,190 @@ export interface FlowDelta extends FlowIdentity, PacketCounts {
   lastSeen: number;
 }
 
-/** Aggregates decoded packets into FlowDeltas until taken. Bounded by `maxFlows` per batch. */
+// Slot layout. Key words: meta (protocol, IP version, VLAN), ports (a << 16 | b), a0..a3, b0..b3.
+const KEY_WORDS = 10;
+// Numbers: a→b packets, a→b bytes, b→a packets, b→a bytes, first seen, last seen.
+const NUMBERS = 6;
+// Bytes: a flags, b flags, SYN from, SYN+ACK from, first from (0 none, 1 a, 2 b).
+const SMALL = 5;
+const FROM_A = 1;
+const FROM_B = 2;
+
+const word = (b: Uint8Array, o: number) => (b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3];
+const side = (v: number): 'a' | 'b' | undefined => (v === FROM_A ? 'a' : v === FROM_B ? 'b' : undefined);
+
+function ipv4Text(w: number): string {
+  return `${w >>> 24}.${(w >>> 16) & 255}.${(w >>> 8) & 255}.${w & 255}`;
+}
+
+/** Aggregates decoded packets into FlowDeltas until taken. Holds at most `maxFlows` flows per batch. */
 export class PacketBatch {
-  #deltas = new Map<string, FlowDelta>();
   readonly maxFlows: number;
-  /** Packets not aggregated because the batch held maxFlows flows already. */
+  /** Packets not aggregated because the batch already held maxFlows flows. */
   overflow = 0;
+  readonly #mask: number;
+  readonly #keys: Int32Array;
+  readonly #numbers: Float64Array;
+  readonly #small: Uint8Array;
+  /** Occupied slots, in arrival order. */
+  readonly #used: Int32Array;
+  #size = 0;
+  readonly #v6 = new Uint8Array(16);
 
   constructor(maxFlows = 65_536) {
     this.maxFlows = maxFlows;
+    // At most half full: probe chains stay short.
+    let capacity = 16;
+    while (capacity < maxFlows * 2) capacity *= 2;
+    this.#mask = capacity - 1;
+    this.#keys = new Int32Array(capacity * KEY_WORDS);
+    this.#numbers = new Float64Array(capacity * NUMBERS);
+    this.#small = new Uint8Array(capacity * SMALL);
+    this.#used = new Int32Array(maxFlows);
   }
 
   get size(): number {
-    return this.#deltas.size;
+    return this.#size;
   }
 
-  add(p: PacketInfo, now: number): void {
-    const srcFirst = endpointsInOrder(p.srcIp, p.srcPort, p.dstIp, p.dstPort);
-    const tuple = srcFirst
-      ? orderedTupleKey(p.protocol, p.srcIp, p.srcPort, p.dstIp, p.dstPort)
-      : orderedTupleKey(p.protocol, p.dstIp, p.dstPort, p.srcIp, p.srcPort);
-    const key = flowKey(tuple, p.vlan);
-    let d = this.#deltas.get(key);
-    if (!d) {
-      if (this.#deltas.size >= this.maxFlows) {
-        this.overflow++;
-        return;
+  /** Counts packet `p` (decoded from frame `b`) seen at `ts` (epoch ms). */
+  add(b: Uint8Array, p: DecodedPacket, ts: number): void {
+    const v6 = p.ipVersion === 6;
+    const s0 = word(b, p.src);
+    const s1 = v6 ? word(b, p.src + 4) : 0;
+    const s2 = v6 ? word(b, p.src + 8) : 0;
+    const s3 = v6 ? word(b, p.src + 12) : 0;
+    const d0 = word(b, p.dst);
+    const d1 = v6 ? word(b, p.dst + 4) : 0;
+    const d2 = v6 ? word(b, p.dst + 8) : 0;
+    const d3 = v6 ? word(b, p.dst + 12) : 0;
+    // Any fixed order makes the key direction-free; take() puts the endpoints in key order.
+    const srcIsA = s0 !== d0 ? s0 < d0 : s1 !== d1 ? s1 < d1 : s2 !== d2 ? s2 < d2 : s3 !== d3 ? s3 < d3 : p.srcPort <= p.dstPort;
+    const a0 = srcIsA ? s0 : d0, a1 = srcIsA ? s1 : d1, a2 = srcIsA ? s2 : d2, a3 = srcIsA ? s3 : d3;
+    const b0 = srcIsA ? d0 : s0, b1 = srcIsA ? d1 : s1, b2 = srcIsA ? d2 : s2, b3 = srcIsA ? d3 : s3;
+    const meta = p.protocol | (p.ipVersion << 8) | ((p.vlan + 1) << 12); // never 0: 0 marks a free slot
+    const ports = srcIsA ? (p.srcPort << 16) | p.dstPort : (p.dstPort << 16) | p.srcPort;
+
+    let h = Math.imul(meta ^ ports, 0x9e3779b1);
+    h = Math.imul(h ^ a0, 0x85ebca6b) ^ (h >>> 13);
+    h = Math.imul(h ^ b0, 0xc2b2ae35) ^ (h >>> 16);
+    if (v6) {
+      h = Math.imul(h ^ a1 ^ (b1 << 1), 0x9e3779b1) ^ (h >>> 15);
+      h = Math.imul(h ^ a2 ^ (b2 << 1), 0x85ebca6b) ^ (h >>> 13);
+      h = Math.imul(h ^ a3 ^ (b3 << 1), 0xc2b2ae35) ^ (h >>> 16);
+    }
+    h ^= h >>> 16;
+
+    const k = this.#keys;
+    let slot = h & this.#mask;
+    for (;;) {
+      const at = slot * KEY_WORDS;
+      const m = k[at];
+      if (m === 0) {
+        if (this.#size >= this.maxFlows) {
+          this.overflow++;
+          return;
+        }
+        k[at] = meta; k[at + 1] = ports;
+        k[at + 2] = a0; k[at + 3] = a1; k[at + 4] = a2; k[at + 5] = a3;
+        k[at + 6] = b0; k[at + 7] = b1; k[at + 8] = b2; k[at + 9] = b3;
+        this.#numbers[slot * NUMBERS + 4] = ts;
+        this.#small[slot * SMALL + 4] = srcIsA ? FROM_A : FROM_B;
+        this.#used[this.#size++] = slot;
+        break;
       }
-      d = {
-        protocol: p.protocol,
-        ipVersion: p.ipVersion,
-        vlan: p.vlan,
-        aIp: srcFirst ? p.srcIp : p.dstIp,
-        aPort: srcFirst ? p.srcPort : p.dstPort,
-        bIp: srcFirst ? p.dstIp : p.srcIp,
-        bPort: srcFirst ? p.dstPort : p.srcPort,
-        aToBPackets: 0, aToBBytes: 0, bToAPackets: 0, bToABytes: 0,
-        aFlags: 0, bFlags: 0,
-        firstFrom: srcFirst ? 'a' : 'b',
-        firstSeen: now,
-        lastSeen: now,
-      };
-      this.#deltas.set(key, d);
+      if (m === meta && k[at + 1] === ports && k[at + 2] === a0 && k[at + 6] === b0 &&
+        k[at + 3] === a1 && k[at + 4] === a2 && k[at + 5] === a3 && k[at + 7] === b1 && k[at + 8] === b2 && k[at + 9] === b3) break;
+      slot = (slot + 1) & this.#mask;
     }
-    if (srcFirst) {
-      d.aToBPackets++;
-      d.aToBBytes += p.length;
-      d.aFlags |= p.tcpFlags;
+
+    const n = slot * NUMBERS;
+    const s = slot * SMALL;
+    const flags = p.tcpFlags;
+    if (srcIsA) {
+      this.#numbers[n]++;
+      this.#numbers[n + 1] += p.length;
+      this.#small[s] |= flags;
     } else {
-      d.bToAPackets++;
-      d.bToABytes += p.length;
-      d.bFlags |= p.tcpFlags;
+      this.#numbers[n + 2]++;
+      this.#numbers[n + 3] += p.length;
+      this.#small[s + 1] |= flags;
     }
-    if ((p.tcpFlags & (TCP_SYN | TCP_ACK)) === TCP_SYN) d.synFrom = srcFirst ? 'a' : 'b';
-    d.lastSeen = now;
+    if (ts > this.#numbers[n + 5]) this.#numbers[n + 5] = ts;
+    if ((flags & (TCP_SYN | TCP_ACK)) === TCP_SYN) this.#small[s + 2] = srcIsA ? FROM_A : FROM_B;
+    else if ((flags & (TCP_SYN | TCP_ACK)) === (TCP_SYN | TCP_ACK)) this.#small[s + 3] = srcIsA ? FROM_A : FROM_B;
   }
 
   /** Returns the deltas gathered so far and starts a new batch. */
   take(): FlowDelta[] {
-    const out = [...this.#deltas.values()];
-    this.#deltas = new Map();
+    const out = new Array<FlowDelta>(this.#size);
+    const k = this.#keys;
+    const num = this.#numbers;
+    const sm = this.#small;
+    for (let i = 0; i < this.#size; i++) {
+      const slot = this.#used[i];
+      const at = slot * KEY_WORDS;
+      const n = slot * NUMBERS;
+      const s = slot * SMALL;
+      const meta = k[at];
+      const ipVersion = ((meta >>> 8) & 0xf) === 6 ? 6 : 4;
+      const vlan = (meta >>> 12) - 1;
+      let aIp = this.#address(k, at + 2, ipVersion);
+      let bIp = this.#address(k, at + 6, ipVersion);
+      let aPort = k[at + 1] >>> 16;
+      let bPort = k[at + 1] & 0xffff;
+      let d: FlowDelta = {
+        protocol: meta & 0xff, ipVersion, aIp, aPort, bIp, bPort,
+        aToBPackets: num[n], aToBBytes: num[n + 1], bToAPackets: num[n + 2], bToABytes: num[n + 3],
+        aFlags: sm[s], bFlags: sm[s + 1],
+        firstFrom: side(sm[s + 4])!, firstSeen: num[n + 4], lastSeen: num[n + 5],
+      };
+      if (vlan >= 0) d.vlan = vlan;
+      const syn = side(sm[s + 2]);
+      if (syn) d.synFrom = syn;
+      const synAck = side(sm[s + 3]);
+      if (synAck) d.synAckFrom = synAck;
+      if (!endpointsInOrder(aIp, aPort, bIp, bPort)) {
+        [aIp, bIp, aPort, bPort] = [bIp, aIp, bPort, aPort];
+        d = swapSides(d, aIp, aPort, bIp, bPort);
+      }
+      out[i] = d;
+      k.fill(0, at, at + KEY_WORDS);
+      num.fill(0, n, n + NUMBERS);
+      sm.fill(0, s, s + SMALL);
+    }
+    this.#size = 0;
     return out;
   }
+
+  #address(k: Int32Array, at: number, ipVersion: 4 | 6): string {
+    if (ipVersion === 4) return ipv4Text(k[at]);
+    const v6 = this.#v6;
+    for (let i = 0; i < 4; i++) {
+      const w = k[at + i];
+      v6[4 * i] = w >>> 24;
+      v6[4 * i + 1] = (w >>> 16) & 255;
+      v6[4 * i + 2] = (w >>> 8) & 255;
+      v6[4 * i + 3] = w & 255;
+    }
+    return ipv6FromBytes(v6, 0);
+  }
+}
+
+const other = (x: 'a' | 'b' | undefined) => (x === 'a' ? 'b' : x === 'b' ? 'a' : undefined);
+
+/** The same delta seen from the other end (endpoints already swapped by the caller). */
+function swapSides(d: FlowDelta, aIp: string, aPort: number, bIp: string, bPort: number): FlowDelta {
+  const swapped: FlowDelta = {
+    protocol: d.protocol, ipVersion: d.ipVersion, aIp, aPort, bIp, bPort,
+    aToBPackets: d.bToAPackets, aToBBytes: d.bToABytes, bToAPackets: d.aToBPackets, bToABytes: d.aToBBytes,
+    aFlags: d.bFlags, bFlags: d.aFlags,
+    firstFrom: other(d.firstFrom)!, firstSeen: d.firstSeen, lastSeen: d.lastSeen,
+  };
+  if (d.vlan !== undefined) swapped.vlan = d.vlan;
+  const syn = other(d.synFrom);
+  if (syn) swapped.synFrom = syn;
+  const synAck = other(d.synAckFrom);
+  if (synAck) swapped.synAckFrom = synAck;
+  return swapped;
 }

@@ -1,6 +1,7 @@
 // A monitored packet interface: a live capture device (`lo`, `eth1`) or a capture
-// file replayed as if live (`pcap:/path`), feeding its own flow table. One that
-// cannot be opened reports why and leaves the other interfaces alone.
+// file replayed as if live (`pcap:/path`), feeding its own flow table. The capture
+// runs in a child process (capture-process.ts) that hands over per-flow deltas;
+// one that cannot be opened reports why and leaves the other interfaces alone.
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { CountersEvent } from '../model/event.ts';
@@ -14,12 +15,31 @@ export interface PacketInterfaceOptions {
   name: string;
   /** Live capture device; or */
   device?: string;
-  /** a capture file to replay. */
+  /** a capture file (pcap or pcapng) to replay. */
   file?: string;
-  /** BPF filter (libpcap syntax). */
+  /** BPF filter (libpcap syntax), for devices and files alike. */
   filter?: string;
+  /**
+   * Flow table bounds and timeouts. A replayed file's flows are kept (no idle
+   * timeout, no grace limit): the file is read once and stays on show.
+   */
   flowTable?: Partial<FlowTableOptions>;
+  /** Live: bytes kept of each packet (default 256: every header decoded fits). */
+  snaplen?: number;
+  /** Live: kernel ring size (default 32 MiB). */
+  bufferBytes?: number;
+  /** Live: promiscuous mode (default true: a mirror port's traffic is not addressed to us). */
+  promiscuous?: boolean;
+  /** Replay at the file's own pace rather than as fast as possible (default false). */
+  pace?: boolean;
+  /** Flows per hand-off batch; packets of further new flows are dropped and counted (default 65536). */
+  maxBatchFlows?: number;
 }
+
+const DEFAULTS = { snaplen: 256, bufferBytes: 32 * 1024 * 1024, promiscuous: true, pace: false, maxBatchFlows: 65_536 };
+/** Batches the capture may have in flight before it holds them back (keeps aggregating). */
+const MAX_INFLIGHT_BATCHES = 16;
+const STOP_GRACE_MS = 2_000;
 
 export class PacketInterface implements PacketInterfaceApi {
   readonly kind = 'packet' as const;
@@ -28,19 +48,33 @@ export class PacketInterface implements PacketInterfaceApi {
   readonly device: string;
   readonly flows: FlowTable;
   readonly hostCounters = new Map<string, CountersEvent>();
-  readonly #options: PacketInterfaceOptions;
+  readonly #config: CaptureConfig;
   #child: ChildProcess | undefined;
+  #starting: Promise<void> | undefined;
   #status: InterfaceStatus = { state: 'stopped' };
   #counters: CaptureCounters = { packets: 0, bytes: 0, errors: {} };
-  #finished: Promise<void> | undefined;
+  #replayed: Promise<void> = Promise.resolve();
+  /** Batches the flow table could not apply (counted as 'apply-error'). */
+  #applyErrors = 0;
 
   constructor(options: PacketInterfaceOptions) {
     if ((options.device === undefined) === (options.file === undefined)) throw new Error(`interface ${options.name}: give a device or a file`);
-    this.#options = options;
     this.id = options.id;
     this.name = options.name;
     this.device = options.device ?? options.file!;
-    this.flows = new FlowTable(options.flowTable);
+    const o = { ...DEFAULTS, ...options };
+    this.#config = {
+      source: options.device !== undefined ? { device: options.device } : { file: options.file! },
+      filter: options.filter,
+      snaplen: o.snaplen,
+      bufferBytes: o.bufferBytes,
+      promiscuous: o.promiscuous,
+      pace: o.pace,
+      maxInflightBatches: MAX_INFLIGHT_BATCHES,
+      maxBatchFlows: o.maxBatchFlows,
+    };
+    const keep = options.file !== undefined ? { idleTimeoutMs: Infinity, closedGraceMs: Infinity } : {};
+    this.flows = new FlowTable({ ...options.flowTable, ...keep });
   }
 
   status(): InterfaceStatus {
@@ -48,26 +82,25 @@ export class PacketInterface implements PacketInterfaceApi {
   }
 
   capture(): CaptureCounters {
-    return { ...this.#counters, errors: { ...this.#counters.errors } };
+    const errors = { ...this.#counters.errors };
+    if (this.#applyErrors > 0) errors['apply-error'] = this.#applyErrors;
+    return { ...this.#counters, errors };
   }
 
-  /** For a replayed file: resolves once every packet has been read and applied. */
+  /** For a replayed file: resolves once every packet has been read and applied (or the replay failed). */
   replayed(): Promise<void> {
-    return this.#finished ?? Promise.resolve();
+    return this.#replayed;
   }
 
+  /** Starts capturing; rejects with a clear message (naming the device) when it cannot. Starting twice is one start. */
   start(): Promise<void> {
-    const o = this.#options;
-    const config: CaptureConfig = {
-      source: o.device !== undefined ? { device: o.device } : { file: o.file! },
-      filter: o.filter,
-      maxInflightBatches: 16,
-      maxBatchFlows: 65_536,
-    };
+    // Running already (a replayed file stays running after its capture process ended).
+    if (this.#child || this.#status.state === 'running') return this.#starting ?? Promise.resolve();
+    this.#counters = { packets: 0, bytes: 0, errors: {} };
     this.#status = { state: 'starting' };
     const child = fork(fileURLToPath(new URL('./capture-process.ts', import.meta.url)), [], {
       execArgv: ['--import', TSX_LOADER],
-      env: { ...process.env, FLOWBRIDGE_CAPTURE: JSON.stringify(config) },
+      env: { ...process.env, FLOWBRIDGE_CAPTURE: JSON.stringify(this.#config) },
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
@@ -75,9 +108,15 @@ export class PacketInterface implements PacketInterfaceApi {
     const send = (c: CaptureCommand) => {
       if (child.connected) child.send(c);
     };
+    let finished = false;
     let finish: () => void = () => {};
-    this.#finished = o.file !== undefined ? new Promise((resolve) => (finish = resolve)) : undefined;
-    return new Promise((resolve, reject) => {
+    if ('file' in this.#config.source) this.#replayed = new Promise((resolve) => (finish = resolve));
+    this.#starting = new Promise<void>((resolve, reject) => {
+      const failed = (message: string) => {
+        this.#status = { state: 'error', error: message };
+        reject(new Error(message));
+        finish();
+      };
       child.on('message', (m: CaptureMessage) => {
         switch (m.type) {
           case 'ready':
@@ -85,47 +124,52 @@ export class PacketInterface implements PacketInterfaceApi {
             resolve();
             break;
           case 'error':
-            this.#status = { state: 'error', error: m.message };
-            reject(new Error(m.message));
-            finish();
+            failed(m.message);
             break;
           case 'batch':
             try {
               this.flows.applyPackets(m.deltas);
+            } catch {
+              // A bug of ours met by this batch: counted, and the capture goes on.
+              this.#applyErrors++;
             } finally {
               send({ type: 'applied' });
             }
             this.#counters = m.counters;
             break;
           case 'finished':
+            // The file is read: the capture process ends, the interface stays up showing its flows.
+            finished = true;
             this.#counters = m.counters;
             finish();
             break;
         }
       });
-      child.on('error', (err) => {
-        this.#status = { state: 'error', error: `capture on ${this.device} failed: ${err.message}` };
-        reject(err);
-        finish();
-      });
+      child.on('error', (err) => failed(`capture on ${this.device} failed: ${err.message}`));
       child.on('exit', (code, signal) => {
-        this.#child = undefined;
-        if (this.#status.state === 'running' || this.#status.state === 'starting') {
-          this.#status = { state: 'error', error: `capture on ${this.device} ended unexpectedly (${signal ?? `exit code ${code}`})` };
-          reject(new Error(this.#status.error));
+        if (this.#child === child) this.#child = undefined;
+        const state = this.#status.state;
+        if (!finished && (state === 'running' || state === 'starting')) {
+          failed(`capture on ${this.device} ended unexpectedly (${signal ?? `exit code ${code}`})`);
+        } else {
+          // Stopped before it was ready (a no-op once started).
+          reject(new Error(`capture on ${this.device} was stopped`));
           finish();
         }
       });
     });
+    // A failed start is reported by status(); callers that do not await it must not crash the process.
+    this.#starting.catch(() => {});
+    return this.#starting;
   }
 
   async stop(): Promise<void> {
     const child = this.#child;
+    if (this.#status.state !== 'error') this.#status = { state: 'stopped' };
     if (!child) return;
-    this.#status = { state: 'stopped' };
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     if (child.connected) child.send({ type: 'stop' } satisfies CaptureCommand);
-    const timer = setTimeout(() => child.kill('SIGKILL'), 2_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
     await exited;
     clearTimeout(timer);
   }

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PacketInterface } from '../../src/interfaces/packet-interface.ts';
-import { frame, writePcap } from '../support/packets.ts';
+import { frame, writePcap } from '../support/pcap-writer.ts';
 import { waitFor } from '../support/wait.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'fb-capture-'));

@@ -4,18 +4,19 @@ import { describe, expect, it } from 'vitest';
 import { normaliseSocketEvent } from '../../src/collector/normalise.ts';
 import { FlowTable } from '../../src/interfaces/flow-table.ts';
 import { PacketBatch } from '../../src/interfaces/packet-batch.ts';
-import { decodePacket, DLT } from '../../src/interfaces/packet-decoder.ts';
+import { decodeFrame, DLT, newDecodedPacket } from '../../src/interfaces/packet-decoder.ts';
 import { fixture } from '../support/fixtures.ts';
-import { frame, type FrameSpec } from '../support/packets.ts';
+import { frame, type FrameSpec } from '../support/pcap-writer.ts';
 
 /** Runs crafted frames through the real decoder and batcher into the table. */
 function packets(table: FlowTable, specs: FrameSpec[], now = Date.now()): void {
   const batch = new PacketBatch();
+  const p = newDecodedPacket();
   for (const s of specs) {
     const f = frame(s);
-    const info = decodePacket(f, f.length, f.length, DLT.EN10MB);
-    if (typeof info === 'string') throw new Error(info);
-    batch.add(info, now);
+    const failure = decodeFrame(f, 0, f.length, f.length, DLT.EN10MB, p);
+    if (failure) throw new Error(failure);
+    batch.add(f, p, now);
   }
   table.applyPackets(batch.take());
 }
