@@ -88,13 +88,14 @@ export class ZmqCollector {
             resolve();
             break;
           case 'error':
-            reject(new Error(`ZMQ ${o.endpoints}: ${m.message}`));
+            // The worker names the endpoint: "cannot bind tcp://*:5556c: Address already in use".
+            reject(new Error(`ZMQ interface ${o.interfaceId}: ${m.message}`));
             break;
         }
       });
       worker.on('error', (err) => {
         this.#failure = `collector thread failed: ${err.message}`;
-        if (!started) reject(new Error(`ZMQ ${o.endpoints}: ${this.#failure}`));
+        if (!started) reject(new Error(`ZMQ interface ${o.interfaceId} (${o.endpoints}): ${this.#failure}`));
       });
       worker.on('exit', (code) => {
         this.#worker = undefined;

@@ -18,6 +18,10 @@ export const ZMQ_LINGER = 17;
 export const ZMQ_CURVE_SERVER = 47;
 export const ZMQ_CURVE_SECRETKEY = 49;
 export const ZMQ_MAXMSGSIZE = 22;
+export const ZMQ_DONTWAIT = 1;
+const ZMQ_POLLIN = 1;
+/** sizeof(zmq_pollitem_t) on 64-bit Linux: void *socket, int fd, short events, short revents. */
+const POLLITEM_BYTES = 16;
 export const EAGAIN = 11;
 /** sizeof(zmq_msg_t): an opaque, 8-byte aligned block. */
 const ZMQ_MSG_BYTES = 64;
@@ -38,14 +42,20 @@ const zmq_msg_recv = lib.func('int zmq_msg_recv(void *msg, void *s, int flags)')
 const zmq_msg_data = lib.func('void *zmq_msg_data(void *msg)');
 const zmq_msg_gets = lib.func('const char *zmq_msg_gets(void *msg, const char *property)');
 const zmq_msg_close = lib.func('int zmq_msg_close(void *msg)');
+const zmq_poll = lib.func('int zmq_poll(void *items, int nitems, long timeout)');
 const zmq_errno = lib.func('int zmq_errno()');
 const zmq_strerror = lib.func('const char *zmq_strerror(int errnum)');
 const zmq_curve_keypair = lib.func('int zmq_curve_keypair(_Out_ uint8_t *z85_public_key, _Out_ uint8_t *z85_secret_key)');
 const zmq_has = lib.func('int zmq_has(const char *capability)');
 
 export class ZmqError extends Error {
+  /** libzmq's words for errno, e.g. "Address already in use". */
+  readonly reason: string;
+
   constructor(what: string, readonly errno: number = zmq_errno()) {
-    super(`${what}: ${zmq_strerror(errno)}`);
+    const reason = zmq_strerror(errno) as string;
+    super(`${what}: ${reason}`);
+    this.reason = reason;
   }
 }
 
@@ -60,51 +70,69 @@ function intOption(v: number): Buffer {
   return b;
 }
 
-/** A SUB socket receiving two-frame messages. Not thread-safe: one per worker. */
+/** A libzmq context: its sockets share its I/O thread. One per collector thread. */
+export class ZmqContext {
+  readonly handle: unknown = zmq_ctx_new();
+  readonly #sockets = new Set<SubSocket>();
+
+  subSocket(): SubSocket {
+    const s = new SubSocket(this.handle, () => this.#sockets.delete(s));
+    this.#sockets.add(s);
+    return s;
+  }
+
+  /** Closes the sockets left open, then the context. */
+  term(): void {
+    for (const s of [...this.#sockets]) s.close();
+    zmq_ctx_term(this.handle);
+  }
+}
+
+/** A SUB socket receiving two-frame messages. Not thread-safe: used by one thread. */
 export class SubSocket {
-  readonly #ctx: unknown;
-  readonly #socket: unknown;
+  readonly handle: unknown;
+  readonly #onClose: () => void;
   readonly #msg = Buffer.alloc(ZMQ_MSG_BYTES);
   readonly #more = Buffer.alloc(4);
   /** size_t in/out length of ZMQ_RCVMORE's value. */
   readonly #moreLen = Buffer.alloc(8);
   #closed = false;
 
-  constructor() {
-    this.#ctx = zmq_ctx_new();
-    this.#socket = zmq_socket(this.#ctx, ZMQ_SUB);
-    if (!this.#socket) throw new ZmqError('zmq_socket');
-    check(zmq_setsockopt(this.#socket, ZMQ_LINGER, intOption(0), 4), 'ZMQ_LINGER');
+  constructor(ctx: unknown, onClose: () => void) {
+    this.handle = zmq_socket(ctx, ZMQ_SUB);
+    if (!this.handle) throw new ZmqError('zmq_socket');
+    this.#onClose = onClose;
+    check(zmq_setsockopt(this.handle, ZMQ_LINGER, intOption(0), 4), 'ZMQ_LINGER');
   }
 
   setInt(option: number, value: number, what: string): void {
-    check(zmq_setsockopt(this.#socket, option, intOption(value), 4), what);
+    check(zmq_setsockopt(this.handle, option, intOption(value), 4), what);
   }
 
   setInt64(option: number, value: number, what: string): void {
     const b = Buffer.alloc(8);
     b.writeBigInt64LE(BigInt(value));
-    check(zmq_setsockopt(this.#socket, option, b, 8), what);
+    check(zmq_setsockopt(this.handle, option, b, 8), what);
   }
 
   subscribe(prefix: string): void {
     const b = Buffer.from(prefix, 'latin1');
-    check(zmq_setsockopt(this.#socket, ZMQ_SUBSCRIBE, b, b.length), `subscribe ${prefix}`);
+    check(zmq_setsockopt(this.handle, ZMQ_SUBSCRIBE, b, b.length), `subscribe ${prefix}`);
   }
 
   /** Makes this socket a CURVE server with the given Z85 secret key. */
   curveServer(secretKeyZ85: string): void {
     this.setInt(ZMQ_CURVE_SERVER, 1, 'ZMQ_CURVE_SERVER');
     const b = Buffer.from(secretKeyZ85, 'latin1');
-    check(zmq_setsockopt(this.#socket, ZMQ_CURVE_SECRETKEY, b, b.length), 'ZMQ_CURVE_SECRETKEY');
+    check(zmq_setsockopt(this.handle, ZMQ_CURVE_SECRETKEY, b, b.length), 'ZMQ_CURVE_SECRETKEY');
   }
 
   bind(endpoint: string): void {
-    check(zmq_bind(this.#socket, endpoint), `bind ${endpoint}`);
+    check(zmq_bind(this.handle, endpoint), `bind ${endpoint}`);
   }
 
   connect(endpoint: string): void {
-    check(zmq_connect(this.#socket, endpoint), `connect ${endpoint}`);
+    check(zmq_connect(this.handle, endpoint), `connect ${endpoint}`);
   }
 
   /**
@@ -112,7 +140,7 @@ export class SubSocket {
    * frame's full size, or -1 on timeout/interrupt.
    */
   recvInto(buf: Buffer, flags = 0): number {
-    const n = zmq_recv(this.#socket, buf, buf.length, flags) as number;
+    const n = zmq_recv(this.handle, buf, buf.length, flags) as number;
     if (n >= 0) return n;
     const errno = zmq_errno() as number;
     if (errno === EAGAIN || errno === EINTR) return -1;
@@ -125,11 +153,11 @@ export class SubSocket {
    * of a tcp peer).
    * Returns the frame's full size and the peer, or undefined on timeout/interrupt.
    */
-  recvWithPeer(buf: Buffer): { size: number; peer: string | undefined } | undefined {
+  recvWithPeer(buf: Buffer, flags = 0): { size: number; peer: string | undefined } | undefined {
     const msg = this.#msg;
     check(zmq_msg_init(msg), 'zmq_msg_init');
     try {
-      const n = zmq_msg_recv(msg, this.#socket, 0) as number;
+      const n = zmq_msg_recv(msg, this.handle, flags) as number;
       if (n < 0) {
         const errno = zmq_errno() as number;
         if (errno === EAGAIN || errno === EINTR) return undefined;
@@ -147,15 +175,48 @@ export class SubSocket {
   /** True when the last frame received has more frames after it. */
   more(): boolean {
     this.#moreLen.writeUInt32LE(4, 0);
-    check(zmq_getsockopt(this.#socket, ZMQ_RCVMORE, this.#more, this.#moreLen), 'ZMQ_RCVMORE');
+    check(zmq_getsockopt(this.handle, ZMQ_RCVMORE, this.#more, this.#moreLen), 'ZMQ_RCVMORE');
     return this.#more.readInt32LE(0) !== 0;
   }
 
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    zmq_close(this.#socket);
-    zmq_ctx_term(this.#ctx);
+    zmq_close(this.handle);
+    this.#onClose();
+  }
+}
+
+/**
+ * Waits until one of several sockets has a message (zmq_poll), for a collector fed
+ * by several endpoints: each endpoint has its own socket, so every message is known
+ * to come from the endpoint it arrived on.
+ */
+export class Poller {
+  readonly #items: Buffer;
+  readonly #count: number;
+
+  constructor(sockets: SubSocket[]) {
+    this.#count = sockets.length;
+    this.#items = Buffer.alloc(POLLITEM_BYTES * sockets.length);
+    sockets.forEach((s, i) => {
+      this.#items.writeBigUInt64LE(koffi.address(s.handle) as bigint, i * POLLITEM_BYTES);
+      this.#items.writeInt16LE(ZMQ_POLLIN, i * POLLITEM_BYTES + 12);
+    });
+  }
+
+  /** Waits up to `timeoutMs`; returns how many sockets are readable (0 on timeout or interrupt). */
+  wait(timeoutMs: number): number {
+    const n = zmq_poll(this.#items, this.#count, timeoutMs) as number;
+    if (n >= 0) return n;
+    const errno = zmq_errno() as number;
+    if (errno === EINTR) return 0;
+    throw new ZmqError('zmq_poll', errno);
+  }
+
+  /** After wait(): does socket `i` have a message? */
+  readable(i: number): boolean {
+    return (this.#items.readInt16LE(i * POLLITEM_BYTES + 14) & ZMQ_POLLIN) !== 0;
   }
 }
 
