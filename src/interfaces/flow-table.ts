@@ -3,11 +3,12 @@
 // out, and closed flows stay resolvable for a grace period so a short connection
 // whose packets ended before its event arrived still gets its process.
 import { LRUCache } from 'lru-cache';
+import { canonicalIp } from '../model/address.ts';
 import type { SideInfo, SocketEvent } from '../model/event.ts';
 import type { FlowEventNote, FlowQuery, FlowQueryResult, FlowRecord, FlowTableStats, ProcessTraffic, SeenBy } from '../model/flow.ts';
 import { flowKey, orderedTupleKey, tupleKey, type FlowIdentity } from './flow-key.ts';
 import type { FlowTableApi } from './interface.ts';
-import { TCP_FIN, TCP_RST, TCP_SYN, type FlowDelta, type PacketCounts } from './packet-batch.ts';
+import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type FlowDelta, type PacketCounts } from './packet-batch.ts';
 
 export interface FlowTableOptions {
   maxFlows: number;
@@ -62,10 +63,16 @@ interface Flow extends FlowIdentity, PacketCounts {
   recentEvents: FlowEventNote[];
 }
 
-/** True/false when one port is well-known (<1024) and the other not; undefined when that does not tell. */
-function wellKnownServer(port: number, other: number): boolean | undefined {
-  const w = port < 1024;
-  return w === other < 1024 ? undefined : w;
+/**
+ * Which end connected, from packets alone: the SYN tells, else the SYN+ACK (the
+ * capture missed the SYN); `sure` is false for a guess: the lower port is the
+ * server when it is well-known (<1024), else the first sender is the client.
+ */
+function clientFromPackets(d: FlowDelta): { clientIsA: boolean; sure: boolean } {
+  if (d.synFrom !== undefined) return { clientIsA: d.synFrom === 'a', sure: true };
+  if (d.synAckFrom !== undefined) return { clientIsA: d.synAckFrom === 'b', sure: true };
+  if (d.aPort !== d.bPort && Math.min(d.aPort, d.bPort) < 1024) return { clientIsA: d.aPort > d.bPort, sure: false };
+  return { clientIsA: d.firstFrom === 'a', sure: false };
 }
 
 function processName(flow: Flow): string | undefined {
@@ -146,16 +153,19 @@ export class FlowTable implements FlowTableApi {
     const tuple = orderedTupleKey(d.protocol, d.aIp, d.aPort, d.bIp, d.bPort);
     const key = flowKey(tuple, d.vlan);
     let flow = this.#flows.get(key) ?? (d.vlan !== undefined ? this.#untaggedEventFlow(tuple, key, d.vlan) : undefined);
-    const reopened = flow?.closedAt !== undefined && d.synFrom !== undefined;
+    // A SYN after the flow closed is a new connection reusing the ports. (Not one sent
+    // before: a short connection's CLOSE event often arrives before its packets.)
+    const reopened = flow?.closedAt !== undefined && d.synFrom !== undefined && d.lastSeen > flow.closedAt;
     if (!flow || reopened) {
       if (flow) this.#flows.delete(key);
-      // The SYN tells; else a well-known port facing an ephemeral one; else the first sender.
-      const aServes = wellKnownServer(d.aPort, d.bPort);
-      const clientIsA = d.synFrom !== undefined ? d.synFrom === 'a' : aServes !== undefined ? !aServes : d.firstFrom === 'a';
-      flow = this.#create(key, tuple, d.protocol, d.ipVersion, d.vlan, d.aIp, d.aPort, d.bIp, d.bPort, clientIsA, d.synFrom ? 'syn' : 'guess', d.firstSeen);
-    } else if (d.synFrom !== undefined && flow.orientedBy === 'guess') {
-      flow.clientIsA = d.synFrom === 'a';
-      flow.orientedBy = 'syn';
+      const { clientIsA, sure } = clientFromPackets(d);
+      flow = this.#create(key, tuple, d.protocol, d.ipVersion, d.vlan, d.aIp, d.aPort, d.bIp, d.bPort, clientIsA, sure ? 'syn' : 'guess', d.firstSeen);
+    } else if (flow.orientedBy === 'guess') {
+      const { clientIsA, sure } = clientFromPackets(d);
+      if (sure) {
+        flow.clientIsA = clientIsA;
+        flow.orientedBy = 'syn';
+      }
     }
     flow.aToBPackets += d.aToBPackets;
     flow.aToBBytes += d.aToBBytes;
@@ -300,11 +310,12 @@ export class FlowTable implements FlowTableApi {
 
   query(q: FlowQuery): FlowQueryResult {
     const limit = Math.min(q.limit ?? 100, 10_000);
+    const host = q.host === undefined ? undefined : canonicalIp(q.host) ?? q.host;
     const needle = q.process?.toLowerCase();
     const pid = q.process !== undefined && /^\d+$/.test(q.process) ? Number(q.process) : undefined;
     const matches: Flow[] = [];
     for (const flow of this.#flows.values()) {
-      if (q.host !== undefined && flow.aIp !== q.host && flow.bIp !== q.host) continue;
+      if (host !== undefined && flow.aIp !== host && flow.bIp !== host) continue;
       if (q.port !== undefined && flow.aPort !== q.port && flow.bPort !== q.port) continue;
       if (needle !== undefined) {
         const procs = [flow.sideA?.process, flow.sideB?.process];
@@ -403,6 +414,6 @@ export class FlowTable implements FlowTableApi {
 
 function tcpFlagsText(flags: number): string | undefined {
   if (flags === 0) return undefined;
-  const names: [number, string][] = [[TCP_SYN, 'SYN'], [0x10, 'ACK'], [0x08, 'PSH'], [TCP_FIN, 'FIN'], [TCP_RST, 'RST']];
+  const names: [number, string][] = [[TCP_SYN, 'SYN'], [TCP_ACK, 'ACK'], [0x08, 'PSH'], [TCP_FIN, 'FIN'], [TCP_RST, 'RST']];
   return names.filter(([bit]) => flags & bit).map(([, n]) => n).join(',');
 }

@@ -7,6 +7,8 @@ import { PacketBatch } from '../../src/interfaces/packet-batch.ts';
 import { decodeFrame, DLT, newDecodedPacket } from '../../src/interfaces/packet-decoder.ts';
 import { fixture } from '../support/fixtures.ts';
 import { frame, type FrameSpec } from '../support/pcap-writer.ts';
+import { applyFrames, conversation } from './packets.ts';
+import { socketEvent } from './socket-events.ts';
 
 /** Runs crafted frames through the real decoder and batcher into the table. */
 function packets(table: FlowTable, specs: FrameSpec[], now = Date.now()): void {
@@ -188,5 +190,87 @@ describe('queries and the per-process view', () => {
     const rows = t.processTraffic(2);
     expect(rows.map((r) => r.process)).toEqual(['psql', 'nginx', 'other']);
     expect(rows[2]).toEqual({ process: 'other', bytes: 2054 + 1054, packets: 2 });
+  });
+});
+
+describe('short connections, port reuse and the views', () => {
+  const client: [string, number] = ['10.0.0.1', 41000];
+  const server: [string, number] = ['10.0.0.2', 8080];
+
+  it('a connection whose CONNECT and CLOSE events beat its packets is still one flow with its process', () => {
+    const t = new FlowTable();
+    const t0 = Date.now();
+    t.applyEvent(socketEvent({ client, server, eventType: 'CONNECT', pid: 5, path: '/usr/bin/wget' }), 'z', t0);
+    t.applyEvent(socketEvent({ client, server, eventType: 'CLOSE', pid: 5, path: '/usr/bin/wget' }), 'z', t0 + 1);
+    // The capture hands its batch over later, with the packets' own (earlier) times.
+    applyFrames(t, conversation(client, server, ['S', 'SA', 'A', 'FA', 'FA']), t0 - 50);
+    const { total, flows } = t.query({});
+    expect(total).toBe(1);
+    expect(flows[0]).toMatchObject({ packets: 5, seenBy: ['packets', 'events'], process: { pid: 5 }, closed: true, lastEvent: 'CLOSE' });
+  });
+
+  it('a SYN after a flow closed is a new connection on the same ports', () => {
+    const t = new FlowTable();
+    const t0 = Date.now();
+    applyFrames(t, conversation(client, server, ['S', 'SA', 'A', 'FA', 'FA']), t0);
+    t.applyEvent(socketEvent({ client, server, eventType: 'CONNECT', pid: 5, path: '/usr/bin/wget' }), 'z', t0 + 10);
+    applyFrames(t, conversation(client, server, ['S', 'SA']), t0 + 1_000);
+    const [flow] = t.query({}).flows;
+    expect(t.query({}).total).toBe(1);
+    expect(flow).toMatchObject({ packets: 2, closed: false, seenBy: ['packets'] });
+    expect(flow.process).toBeUndefined();
+  });
+
+  it('a CLOSE event closes the flow; it goes after the grace period', () => {
+    const t = new FlowTable({ closedGraceMs: 1_000, idleTimeoutMs: 60_000 });
+    const t0 = Date.now();
+    t.applyEvent(socketEvent({ client, server, eventType: 'CLOSE', pid: 5 }), 'z', t0);
+    expect(t.query({}).flows[0].closed).toBe(true);
+    t.expire(t0 + 500);
+    expect(t.stats().active).toBe(1);
+    t.expire(t0 + 1_500);
+    expect(t.stats()).toMatchObject({ active: 0, expired: 1 });
+  });
+
+  it('counts evictions of packet flows too, and keeps the most recently updated', () => {
+    const t = new FlowTable({ maxFlows: 2 });
+    for (const port of [1, 2, 3]) applyFrames(t, [{ src: '10.0.0.1', dst: '10.0.0.2', protocol: 'udp', sport: 40000 + port, dport: 53 }]);
+    expect(t.stats()).toMatchObject({ active: 2, evicted: 1, bySeen: { packets: 2 } });
+    expect(t.query({ port: 40001 }).total).toBe(0);
+  });
+
+  it('keeps one flow per VLAN for the same endpoints', () => {
+    const t = new FlowTable();
+    applyFrames(t, [100, 200].map((vlan) => ({ src: '10.0.0.1', dst: '10.0.0.2', protocol: 'udp' as const, sport: 40000, dport: 53, vlan })));
+    expect(t.query({}).flows.map((f) => f.vlan).sort()).toEqual([100, 200]);
+  });
+
+  it('filters hosts by any spelling of an IPv6 address', () => {
+    const t = new FlowTable();
+    applyFrames(t, [{ src: '2001:db8::1', dst: '2001:db8::2', protocol: 'tcp', sport: 40000, dport: 443, flags: 'S' }]);
+    expect(t.query({ host: '2001:DB8:0:0:0:0:0:1' }).total).toBe(1);
+    expect(t.query({ host: '2001:db8::3' }).total).toBe(0);
+  });
+
+  it('drops the processes of flows that are gone from the per-process view; a process without path shows its pid', () => {
+    const t = new FlowTable({ idleTimeoutMs: 10_000 });
+    const t0 = Date.now();
+    t.applyEvent(socketEvent({ client, server, eventType: 'CONNECT', pid: 77 }), 'z', t0);
+    applyFrames(t, conversation(client, server, ['A'], 100), t0);
+    expect(t.processTraffic()).toEqual([{ process: 'pid 77', bytes: 154, packets: 1 }]);
+    t.expire(t0 + 20_000);
+    expect(t.processTraffic()).toEqual([]);
+  });
+
+  it('sorts by packets, first and last seen, and caps the limit at 10000', () => {
+    const t = new FlowTable();
+    const t0 = Date.now();
+    applyFrames(t, [{ src: '10.0.0.1', dst: '10.0.0.2', protocol: 'udp', sport: 40001, dport: 53 }], t0);
+    applyFrames(t, [40002, 40002, 40002].map((sport) => ({ src: '10.0.0.1', dst: '10.0.0.2', protocol: 'udp' as const, sport, dport: 53 })), t0 + 1_000);
+    expect(t.query({ sort: 'packets' }).flows.map((f) => f.client.port)).toEqual([40002, 40001]);
+    expect(t.query({ sort: 'lastSeen' }).flows[0].client.port).toBe(40002);
+    expect(t.query({ sort: 'firstSeen' }).flows[0].client.port).toBe(40001);
+    expect(t.query({ limit: 1 })).toMatchObject({ total: 2, flows: [expect.anything()] });
+    expect(t.query({ limit: 50_000 }).flows).toHaveLength(2);
   });
 });
