@@ -1,51 +1,73 @@
-// The main-thread side of a ZMQ interface's collector: starts the receive worker,
-// hands its event batches to a callback, acknowledges them (which frees hand-off
-// room), and keeps the latest stats snapshot.
+// The main-thread side of one ZMQ interface's collector: starts the receive thread
+// (worker.ts), hands its event batches to a callback, acknowledges them (which frees
+// room in the bounded hand-off), and keeps the latest stats snapshot.
+//
+// The whole public API:
+//   new ZmqCollector({ interfaceId, endpoints, curve?, ... }, (events, origins) => ...)
+//   start(): Promise<void>    opens every endpoint; rejects naming the one that failed
+//   stop(): Promise<void>     closes the sockets and ends the thread
+//   stats() / refreshStats()  the latest snapshot / a fresh one
+//   failure                   why the thread stopped on its own, if it did
+// and, from their modules: parseEndpoints (endpoint.ts), loadOrCreateCurveKeys (curve.ts).
 import type { Worker } from 'node:worker_threads';
-import { startTsWorker } from '../runtime/ts-worker.ts';
 import type { CollectedEvent } from '../model/event.ts';
-import type { CollectorStats } from '../model/exporter.ts';
+import { startTsWorker } from '../runtime/ts-worker.ts';
 import type { CurveKeys } from './curve.ts';
 import { parseEndpoints } from './endpoint.ts';
 import { unpackBatch, type EventOrigin } from './handoff.ts';
+import type { ZmqCollectorStats } from './ingest.ts';
 import { MAX_PAYLOAD_BYTES } from './payload.ts';
 import { CONTROL, CONTROL_SLOTS, type WorkerConfig, type WorkerMessage } from './worker-protocol.ts';
 
+export type { CurveKeys } from './curve.ts';
+export { loadOrCreateCurveKeys } from './curve.ts';
+export { parseEndpoints, type ZmqEndpoint } from './endpoint.ts';
+export type { EventOrigin } from './handoff.ts';
+export type { Bound, ZmqCollectorStats } from './ingest.ts';
+
 export interface CollectorOptions {
   interfaceId: number;
-  /** ntopng endpoint list: `tcp://*:5556c,ipc:///run/x.sock`. */
+  /** ntopng's endpoint list, comma separated: `tcp://*:5556c,ipc:///run/x.sock` (see endpoint.ts). */
   endpoints: string;
+  /** CURVE server keys (loadOrCreateCurveKeys): producers then must encrypt with the public key. */
   curve?: CurveKeys;
+  /** Payloads larger than this, compressed or inflated, are rejected as 'oversize' (default 128 KiB, as ntopng). */
   maxPayloadBytes?: number;
-  /** Batches in flight between the worker and dispatch before events are dropped (and counted). */
+  /** Batches (of up to 512 events) handed over and not yet consumed before new ones are dropped, and counted as 'handoff-full'. */
   maxInflightBatches?: number;
-  /** libzmq's receive high-water mark (messages queued in libzmq). */
+  /** libzmq's receive high-water mark per endpoint (messages queued in libzmq). */
   receiveHwm?: number;
 }
 
-export type { EventOrigin };
-
 /**
- * Receives each batch of accepted events; `origins[i]` is the exporter that sent
- * `events[i]` (an entry of `stats().exporters`, same endpoint and sourceId).
+ * Receives each batch of accepted events, in arrival order; `origins[i]` is the
+ * exporter that sent `events[i]` (an entry of `stats().exporters`: same endpoint and
+ * sourceId). Events of one exporter share one origin object within a batch.
+ * The batch counts as consumed when this returns.
  */
 export type EventsHandler = (events: CollectedEvent[], origins: EventOrigin[]) => void;
 
-function emptyStats(interfaceId: number): CollectorStats {
-  return { interfaceId, messages: {}, events: {}, rejected: {}, lostMessages: 0, exporters: [], samples: [] };
+function emptyStats(interfaceId: number): ZmqCollectorStats {
+  const none = { size: 0, max: 0, dropped: 0 };
+  return {
+    interfaceId, messages: {}, events: {}, rejected: {}, lostMessages: 0, exporters: [], samples: [], rejectedByTopic: {},
+    bounds: { exporters: none, learnedFieldIds: none, handoffBatches: none },
+  };
 }
 
 export class ZmqCollector {
   readonly options: CollectorOptions;
   readonly #onEvents: EventsHandler;
+  /** Shared with the worker: stop flag, hand-off fill level, stats request (worker-protocol.ts). */
   readonly #control = new Int32Array(new SharedArrayBuffer(CONTROL_SLOTS * 4));
   #worker: Worker | undefined;
-  #stats: CollectorStats;
+  #stats: ZmqCollectorStats;
   #statsWaiters: (() => void)[] = [];
   #failure: string | undefined;
 
+  /** Throws at once when `endpoints` is malformed, saying what is accepted. */
   constructor(options: CollectorOptions, onEvents: EventsHandler) {
-    parseEndpoints(options.endpoints); // a bad endpoint is refused here, before anything starts
+    parseEndpoints(options.endpoints);
     this.options = options;
     this.#onEvents = onEvents;
     this.#stats = emptyStats(options.interfaceId);
@@ -53,6 +75,7 @@ export class ZmqCollector {
 
   /** Binds/connects every endpoint; rejects with the reason (e.g. address in use) naming the endpoint. */
   start(): Promise<void> {
+    if (this.#worker) return Promise.reject(new Error(`ZMQ interface ${this.options.interfaceId} is already started`));
     const o = this.options;
     const maxPayloadBytes = o.maxPayloadBytes ?? MAX_PAYLOAD_BYTES;
     const config: WorkerConfig = {
@@ -65,6 +88,8 @@ export class ZmqCollector {
       maxInflightBatches: o.maxInflightBatches ?? 256,
       control: this.#control.buffer as SharedArrayBuffer,
     };
+    this.#control.fill(0);
+    this.#failure = undefined;
     const worker = startTsWorker(new URL('./worker.ts', import.meta.url), config);
     this.#worker = worker;
     return new Promise((resolve, reject) => {
@@ -99,7 +124,8 @@ export class ZmqCollector {
       });
       worker.on('exit', (code) => {
         this.#worker = undefined;
-        if (Atomics.load(this.#control, CONTROL.stop) === 0) this.#failure ??= `collector thread exited (code ${code})`;
+        // Exiting without being asked to (and after a successful start) is a failure.
+        if (started && Atomics.load(this.#control, CONTROL.stop) === 0) this.#failure ??= `collector thread exited (code ${code})`;
         for (const w of this.#statsWaiters.splice(0)) w();
       });
     });
@@ -111,12 +137,12 @@ export class ZmqCollector {
   }
 
   /** The latest snapshot (the worker posts one every 250 ms). */
-  stats(): CollectorStats {
+  stats(): ZmqCollectorStats {
     return this.#stats;
   }
 
   /** Asks the worker for a snapshot now and resolves when it has arrived. */
-  refreshStats(): Promise<CollectorStats> {
+  refreshStats(): Promise<ZmqCollectorStats> {
     if (!this.#worker) return Promise.resolve(this.#stats);
     return new Promise((resolve) => {
       this.#statsWaiters.push(() => resolve(this.#stats));
@@ -124,6 +150,7 @@ export class ZmqCollector {
     });
   }
 
+  /** Closes every socket and ends the thread. */
   async stop(): Promise<void> {
     const worker = this.#worker;
     if (!worker) return;

@@ -3,12 +3,12 @@
 // normalise. Anything wrong is counted by reason with a sample kept; nothing throws.
 import type { CollectedEvent } from '../model/event.ts';
 import type { CollectorStats, RejectedSample, RejectReason } from '../model/exporter.ts';
-import { FieldIds } from './field-ids.ts';
+import { FieldIds, MAX_LEARNED_FIELDS } from './field-ids.ts';
 import type { EventOrigin } from './handoff.ts';
 import { parseHeader } from './header.ts';
 import { NormaliseError, normaliseCounters, normaliseListeningPorts, normaliseSocketEvent } from './normalise.ts';
 import { decodePayload, MAX_JSON_DEPTH, MAX_PAYLOAD_BYTES, nestedDeeperThan } from './payload.ts';
-import { SourceTable } from './sources.ts';
+import { MAX_SOURCES, SourceTable } from './sources.ts';
 import { compileValidators, describeSchemaErrors, type Validators } from './validate.ts';
 
 /** Rejected payloads kept for operators (the most recent). */
@@ -22,6 +22,31 @@ const EXCERPT_CHARS = 512;
  */
 export const TOPICS = ['flow', 'event', 'counter', 'template', 'option', 'hello', 'listening-ports', 'snmp-ifaces', 'message'] as const;
 const topicOf = (topic: string) => TOPICS.find((t) => topic.startsWith(t));
+/** The topic label of rejections that happened before a topic could be read. */
+export const NO_TOPIC = '-';
+
+/** CollectorStats, plus what this collector adds for operators and /metrics. */
+export interface ZmqCollectorStats extends CollectorStats {
+  /** Rejections by topic (a TOPICS entry, or NO_TOPIC when the header was unreadable), then reason. */
+  rejectedByTopic: Record<string, Partial<Record<RejectReason, number>>>;
+  /** The collector's bounded tables: how full, their bound, and how often the bound bit. */
+  bounds: {
+    /** The exporters table (sources idle for 10 s leave it on their own). */
+    exporters: Bound;
+    /** Field ids learned from `template` messages. */
+    learnedFieldIds: Bound;
+    /** Batches handed to the main thread and not yet consumed; their events are counted in rejected['handoff-full']. */
+    handoffBatches: Bound;
+  };
+}
+
+export interface Bound {
+  size: number;
+  max: number;
+  /** Entries refused or forgotten because the bound was reached. */
+  dropped: number;
+}
+
 /** Topics that carry producer information but no events for flowbridge. */
 const INFORMATIONAL = new Set<string>(['event', 'option', 'hello', 'snmp-ifaces', 'message']);
 
@@ -45,6 +70,7 @@ export class Ingest {
   readonly #messages: Record<string, number> = {};
   readonly #events: Record<string, number> = {};
   readonly #rejected: Partial<Record<RejectReason, number>> = {};
+  readonly #rejectedByTopic: Record<string, Partial<Record<RejectReason, number>>> = {};
   readonly #samples: RejectedSample[] = [];
   #sampleNext = 0;
 
@@ -120,13 +146,17 @@ export class Ingest {
   /** Counts a rejection by reason and keeps a sample. Also used for hand-off drops. */
   reject(reason: RejectReason, topic: string, source: string, detail: string, payload: Buffer | undefined, now = Date.now(), count = 1): void {
     this.#rejected[reason] = (this.#rejected[reason] ?? 0) + count;
+    // Counted under the topic it matched, so labels stay a bounded set whatever producers send.
+    const byTopic = (this.#rejectedByTopic[topicOf(topic) ?? NO_TOPIC] ??= {});
+    byTopic[reason] = (byTopic[reason] ?? 0) + count;
     const sample: RejectedSample = { at: now, interfaceId: this.interfaceId, source, topic, reason, detail, excerpt: excerptOf(payload) };
     if (this.#samples.length < SAMPLE_COUNT) this.#samples.push(sample);
     else this.#samples[this.#sampleNext] = sample;
     this.#sampleNext = (this.#sampleNext + 1) % SAMPLE_COUNT;
   }
 
-  stats(now = Date.now()): CollectorStats {
+  /** A snapshot; the hand-off's fill level is the caller's to tell. */
+  stats(now = Date.now(), handoffBatches: Bound = { size: 0, max: 0, dropped: 0 }): ZmqCollectorStats {
     this.sources.expire(now);
     // Samples newest first.
     const samples = this.#samples.length < SAMPLE_COUNT
@@ -140,6 +170,12 @@ export class Ingest {
       lostMessages: this.sources.lostMessages,
       exporters: this.sources.list(),
       samples,
+      rejectedByTopic: Object.fromEntries(Object.entries(this.#rejectedByTopic).map(([t, r]) => [t, { ...r }])),
+      bounds: {
+        exporters: { size: this.sources.size, max: MAX_SOURCES, dropped: this.sources.overflow },
+        learnedFieldIds: { size: this.#fieldIds.size, max: MAX_LEARNED_FIELDS, dropped: this.#fieldIds.dropped },
+        handoffBatches,
+      },
     };
   }
 }

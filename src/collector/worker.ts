@@ -64,12 +64,16 @@ function run(inputs: Input[]): void {
     if (Atomics.load(control, CONTROL.inflight) >= config.maxInflightBatches) {
       ingest.reject('handoff-full', 'flow', config.endpoints, `${batch.count} events dropped: dispatch is ${config.maxInflightBatches} batches behind`, undefined, now, batch.count);
       batch.clear();
+      droppedBatches++;
     } else {
       Atomics.add(control, CONTROL.inflight, 1);
       const packed = batch.take();
       post({ type: 'events', batch: packed }, transferListOf(packed));
     }
   };
+
+  let droppedBatches = 0;
+  const handoff = () => ({ size: Atomics.load(control, CONTROL.inflight), max: config.maxInflightBatches, dropped: droppedBatches });
 
   /** Receives and ingests one whole multipart message; false when none was waiting. */
   const receive = ({ endpoint, socket }: Input, flags: number): boolean => {
@@ -116,12 +120,12 @@ function run(inputs: Input[]): void {
     if (now - lastStats >= STATS_EVERY_MS || Atomics.exchange(control, CONTROL.statsRequested, 0) === 1) {
       flush();
       lastStats = now;
-      post({ type: 'stats', stats: ingest.stats(now) });
+      post({ type: 'stats', stats: ingest.stats(now, handoff()) });
     }
   }
   now = Date.now();
   flush();
-  post({ type: 'stats', stats: ingest.stats(now) });
+  post({ type: 'stats', stats: ingest.stats(now, handoff()) });
 }
 
 const ctx = new ZmqContext();
