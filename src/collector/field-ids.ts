@@ -65,7 +65,9 @@ export class FieldIds {
     for (const [k, v] of Object.entries(record)) {
       const c = k.charCodeAt(0);
       const name = c >= 48 && c <= 57 ? this.#learned.get(k) ?? STANDARD[k] : undefined;
-      out[name ?? k] = v;
+      // A "__proto__" key is data like any other: assigning it would set the prototype instead.
+      if (k === '__proto__') Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+      else out[name ?? k] = v;
     }
     return out;
   }

@@ -30,7 +30,10 @@ function extraOf(r: Raw, known: Set<string>, isKnown: (k: string) => boolean = (
   let extra: Record<string, unknown> | undefined;
   for (const k in r) {
     if (known.has(k) || isKnown(k)) continue;
-    (extra ??= {})[k] = r[k];
+    extra ??= {};
+    // A "__proto__" key is data like any other: assigning it would set the prototype instead.
+    if (k === '__proto__') Object.defineProperty(extra, k, { value: r[k], enumerable: true, writable: true, configurable: true });
+    else extra[k] = r[k];
   }
   return extra;
 }

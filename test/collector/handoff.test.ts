@@ -70,4 +70,14 @@ describe('hand-off codec', () => {
     expect(events.map((e) => (e as SocketEvent).timestamp)).toEqual(Array.from({ length: 2000 }, (_, i) => i));
     expect(events[1999]).toEqual({ ...event, timestamp: 1999 });
   });
+
+  it('keeps every unknown key as an additional field, "__proto__" included, as data', () => {
+    const text = JSON.stringify(fixture('nprobe-mini-connect')).slice(0, -1) + ',"__proto__":{"polluted":1},"CUSTOM":"x"}';
+    const packer = new BatchPacker();
+    packer.add(normaliseSocketEvent(JSON.parse(text)), { endpoint: 'e', sourceId: 's' });
+    const [event] = unpackBatch(overAPort(packer.take())).events as SocketEvent[];
+    expect(Object.entries(event.extra!)).toEqual([['__proto__', { polluted: 1 }], ['CUSTOM', 'x']]);
+    expect(Object.getPrototypeOf(event.extra)).toBe(Object.prototype);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
 });
