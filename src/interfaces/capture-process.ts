@@ -130,14 +130,13 @@ function live(device: string): void {
   const { pcap, records } = opened;
   let pump: NodeJS.Timeout | NodeJS.Immediate | undefined;
   const read = () => {
-    let n: number;
-    try {
-      n = records.read();
-    } catch (err) {
-      fail(`capture on ${device} stopped: ${(err as Error).message}`);
+    const n = records.read();
+    consume(records, pcap.dlt);
+    if (records.failure !== undefined) {
+      flush(true);
+      fail(`capture on ${device} stopped: ${records.failure}`);
       return;
     }
-    consume(records, pcap.dlt);
     // A full read means more is waiting: read again right after letting messages through.
     pump = n >= records.maxPerRead ? setImmediate(read) : setTimeout(read, POLL_IDLE_MS);
   };
@@ -181,13 +180,14 @@ async function replay(file: string): Promise<void> {
     }
     let next = records.peekTimestamp();
     if (next === undefined) {
-      try {
-        if (records.read() === 0) break;
-      } catch (err) {
+      const n = records.read();
+      if (records.failure !== undefined) {
         // A damaged or cut-short file: what was read stays, the rest is counted as unreadable.
-        countError(/truncated/i.test((err as Error).message) ? 'file-truncated' : 'file-read');
+        consume(records, pcap.dlt);
+        countError(/truncated/i.test(records.failure) ? 'file-truncated' : 'file-read');
         break;
       }
+      if (n === 0) break;
       next = records.peekTimestamp()!;
     }
     let until = Infinity;

@@ -31,6 +31,8 @@ export class PacketRecords {
   /** Length on the wire. */
   length = 0;
   offset = 0;
+  /** Why the last read() stopped short, if it did. */
+  failure: string | undefined;
 
   readonly #pcap: Pcap;
   readonly #memory: unknown;
@@ -68,12 +70,20 @@ export class PacketRecords {
 
   /**
    * Reads the waiting packets (at most maxPerRead) and moves before the first.
-   * Returns how many: 0 when none is waiting (live) or at the end of a file. Throws on a read error.
+   * Returns how many: 0 when none is waiting (live) or at the end of a file. On a
+   * read error (a file cut short, a device gone) the packets read before it are
+   * still there to visit, and `failure` says what went wrong.
    */
   read(): number {
     // The dumper's file header, or the records of the previous read, are overwritten.
     rewind(this.#file);
-    const n = this.#pcap.dispatchTo(this.#dumper, this.maxPerRead);
+    let n = 0;
+    this.failure = undefined;
+    try {
+      n = this.#pcap.dispatchTo(this.#dumper, this.maxPerRead);
+    } catch (err) {
+      this.failure = (err as Error).message;
+    }
     fflush(this.#file);
     this.#end = Number(ftell(this.#file));
     this.#cursor = 0;

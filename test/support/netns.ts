@@ -1,5 +1,7 @@
 // A network namespace joined to this one by a veth pair: a second host for tests,
-// reachable only through addresses the test owns. Removed again even when a test fails.
+// reachable only through addresses the test owns. Removed again even when a test
+// fails: by the test's own remove() or withVethPair(), else when the process exits;
+// leftovers of a crashed run with the same names are removed before creating.
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 
@@ -19,21 +21,44 @@ export interface VethPair {
   remove(): void;
 }
 
+export interface VethOptions {
+  /** Start of the namespace and interface names, per test suite (default `fb`; interface tests use `fbif`). */
+  prefix?: string;
+}
+
 const run = promisify(execFile);
 const ip = (...args: string[]) => execFileSync('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+/** Linux interface names are at most 15 characters. */
+const IFNAMSIZ = 15;
 
-/** `tag` keeps names unique and short (interface names are at most 15 characters). */
-export function createVethPair(tag: string, subnet: string): VethPair {
-  const ns = `fb-${tag}`;
-  const hostIf = `fb${tag}0`;
-  const nsIf = `fb${tag}1`;
+const live = new Set<VethPair>();
+process.once('exit', () => {
+  for (const pair of live) pair.remove();
+});
+
+/**
+ * Creates namespace `<prefix>-<tag>` with veth `<prefix><tag>0` (here, `<subnet>.1/30`)
+ * and `<prefix><tag>1` (inside, `<subnet>.2/30`). `subnet` is the first three octets of a /30.
+ */
+export function createVethPair(tag: string, subnet: string, options: VethOptions = {}): VethPair {
+  const prefix = options.prefix ?? 'fb';
+  const ns = `${prefix}-${tag}`;
+  const hostIf = `${prefix}${tag}0`;
+  const nsIf = `${prefix}${tag}1`;
+  if (hostIf.length > IFNAMSIZ) throw new Error(`veth name ${hostIf} is longer than ${IFNAMSIZ} characters: use a shorter tag`);
   const hostIp = `${subnet}.1`;
   const nsIp = `${subnet}.2`;
-  const remove = () => {
-    try { ip('link', 'del', hostIf); } catch { /* already gone */ }
-    try { ip('netns', 'del', ns); } catch { /* already gone */ }
+  const pair: VethPair = {
+    ns, hostIf, hostIp, nsIf, nsIp,
+    exec: async (cmd, timeoutMs = 10_000) => (await run('ip', ['netns', 'exec', ns, ...cmd], { timeout: timeoutMs })).stdout,
+    remove: () => {
+      live.delete(pair);
+      try { ip('link', 'del', hostIf); } catch { /* already gone */ }
+      try { ip('netns', 'del', ns); } catch { /* already gone */ }
+    },
   };
-  remove();
+  pair.remove();
+  live.add(pair);
   try {
     ip('netns', 'add', ns);
     ip('link', 'add', hostIf, 'type', 'veth', 'peer', 'name', nsIf);
@@ -44,11 +69,18 @@ export function createVethPair(tag: string, subnet: string): VethPair {
     ip('netns', 'exec', ns, 'ip', 'link', 'set', nsIf, 'up');
     ip('netns', 'exec', ns, 'ip', 'link', 'set', 'lo', 'up');
   } catch (err) {
-    remove();
+    pair.remove();
     throw err;
   }
-  return {
-    ns, hostIf, hostIp, nsIf, nsIp, remove,
-    exec: async (cmd, timeoutMs = 10_000) => (await run('ip', ['netns', 'exec', ns, ...cmd], { timeout: timeoutMs })).stdout,
-  };
+  return pair;
+}
+
+/** Runs `body` with a fresh veth pair and removes it afterwards, whatever happens. */
+export async function withVethPair<T>(tag: string, subnet: string, options: VethOptions, body: (pair: VethPair) => Promise<T>): Promise<T> {
+  const pair = createVethPair(tag, subnet, options);
+  try {
+    return await body(pair);
+  } finally {
+    pair.remove();
+  }
 }

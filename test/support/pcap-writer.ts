@@ -183,3 +183,35 @@ export function writePcap(path: string, frames: (Buffer | TimedFrame)[], linktyp
   });
   writeFileSync(path, Buffer.concat([header, ...records]));
 }
+
+/** Writes a pcapng file (section header, one interface, enhanced packet blocks; microsecond timestamps). */
+export function writePcapng(path: string, frames: (Buffer | TimedFrame)[], linktype: number = LINKTYPE.ETHERNET): void {
+  const block = (type: number, body: Buffer) => {
+    const padded = Buffer.concat([body, Buffer.alloc((4 - (body.length % 4)) % 4)]);
+    const b = Buffer.alloc(12 + padded.length);
+    b.writeUInt32LE(type, 0);
+    b.writeUInt32LE(b.length, 4);
+    padded.copy(b, 8);
+    b.writeUInt32LE(b.length, b.length - 4);
+    return b;
+  };
+  const shb = Buffer.alloc(16);
+  shb.writeUInt32LE(0x1a2b3c4d, 0); // byte-order magic
+  shb.writeUInt16LE(1, 4);
+  shb.writeBigInt64LE(-1n, 8); // section length unknown
+  const idb = Buffer.alloc(8);
+  idb.writeUInt16LE(linktype, 0);
+  idb.writeUInt32LE(65535, 4);
+  const packets = frames.map((f, i) => {
+    const { frame: data, time } = Buffer.isBuffer(f) ? { frame: f, time: (1_700_000_000 + i) * 1000 } : f;
+    const us = BigInt(Math.round(time * 1000));
+    const h = Buffer.alloc(20);
+    h.writeUInt32LE(0, 0); // interface 0
+    h.writeUInt32LE(Number(us >> 32n), 4);
+    h.writeUInt32LE(Number(us & 0xffffffffn), 8);
+    h.writeUInt32LE(data.length, 12);
+    h.writeUInt32LE(data.length, 16);
+    return block(6, Buffer.concat([h, data]));
+  });
+  writeFileSync(path, Buffer.concat([block(0x0a0d0d0a, shb), block(1, idb), ...packets]));
+}
