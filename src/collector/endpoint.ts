@@ -1,6 +1,7 @@
 // ntopng's ZMQ endpoint syntax (reference/wire-format.md, "Sockets and endpoint syntax"):
 // tcp://host:port or ipc://path, zmq:// as an alias of tcp://, several separated by
 // commas; a trailing 'c' means collector mode: we bind and producers connect.
+import { isIPv4 } from 'node:net';
 
 export interface ZmqEndpoint {
   /** As written by the operator. */
@@ -26,6 +27,17 @@ export function parseEndpoint(spec: string): ZmqEndpoint {
   }
   if (/^ipc:\/\/.+$/.test(address)) return { spec: s, address, mode: bind ? 'bind' : 'connect' };
   throw new Error(`ZMQ endpoint ${JSON.stringify(spec)} is not valid (${ACCEPTED})`);
+}
+
+/**
+ * Whether libzmq must be allowed IPv6 (ZMQ_IPV6) for this endpoint: an IPv6 literal,
+ * or a host name to connect to (it may resolve to IPv6 only). Binding '*' or an IPv4
+ * address stays IPv4, so producers keep being known by their dotted address.
+ */
+export function needsIpv6(e: ZmqEndpoint): boolean {
+  const host = /^tcp:\/\/(.*):\d+$/.exec(e.address)?.[1];
+  if (host === undefined || host === '*' || isIPv4(host)) return false;
+  return host.startsWith('[') || e.mode === 'connect';
 }
 
 /** Parses a comma-separated list, as one ZMQ interface may be fed by several endpoints. */

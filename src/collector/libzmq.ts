@@ -18,6 +18,7 @@ export const ZMQ_LINGER = 17;
 export const ZMQ_CURVE_SERVER = 47;
 export const ZMQ_CURVE_SECRETKEY = 49;
 export const ZMQ_MAXMSGSIZE = 22;
+export const ZMQ_IPV6 = 42;
 export const ZMQ_DONTWAIT = 1;
 const ZMQ_POLLIN = 1;
 /** sizeof(zmq_pollitem_t) on 64-bit Linux: void *socket, int fd, short events, short revents. */

@@ -3,13 +3,14 @@
 // batches of normalised events to the main thread. The hand-off is bounded: when
 // the main thread falls behind, batches are dropped and counted, never queued forever.
 import { parentPort, workerData } from 'node:worker_threads';
-import { parseEndpoints, type ZmqEndpoint } from './endpoint.ts';
+import { needsIpv6, parseEndpoints, type ZmqEndpoint } from './endpoint.ts';
 import { BatchPacker, transferListOf } from './handoff.ts';
 import { Ingest, TOPICS } from './ingest.ts';
-import { Poller, SubSocket, ZMQ_DONTWAIT, ZMQ_MAXMSGSIZE, ZMQ_RCVHWM, ZMQ_RCVTIMEO, ZmqContext, ZmqError } from './libzmq.ts';
+import { Poller, SubSocket, ZMQ_DONTWAIT, ZMQ_IPV6, ZMQ_MAXMSGSIZE, ZMQ_RCVHWM, ZMQ_RCVTIMEO, ZmqContext, ZmqError } from './libzmq.ts';
 import { CONTROL, type WorkerConfig, type WorkerMessage } from './worker-protocol.ts';
 
 const NO_BYTES = Buffer.alloc(0);
+const ENODEV = 19;
 const BATCH_EVENTS = 512;
 const BATCH_MAX_AGE_MS = 5;
 const STATS_EVERY_MS = 250;
@@ -37,6 +38,7 @@ function open(ctx: ZmqContext): Input[] {
     // A memory guard: libzmq disconnects a peer sending a larger frame. Frames between
     // the payload limit and this are received and counted as 'oversize'.
     socket.setInt64(ZMQ_MAXMSGSIZE, config.maxFrameBytes, 'ZMQ_MAXMSGSIZE');
+    if (needsIpv6(endpoint)) socket.setInt(ZMQ_IPV6, 1, 'ZMQ_IPV6');
     if (config.curveSecretKey) socket.curveServer(config.curveSecretKey);
     for (const topic of TOPICS) socket.subscribe(topic);
     try {
@@ -44,7 +46,9 @@ function open(ctx: ZmqContext): Input[] {
       else socket.connect(endpoint.address);
     } catch (err) {
       const why = err instanceof ZmqError ? err.reason : (err as Error).message;
-      throw new Error(`cannot ${endpoint.mode} ${endpoint.spec}: ${why}`);
+      // libzmq binds to an address, '*' or an interface name, never to a host name.
+      const hint = err instanceof ZmqError && err.errno === ENODEV && endpoint.mode === 'bind' ? ' (bind to an IP address, * or an interface name)' : '';
+      throw new Error(`cannot ${endpoint.mode} ${endpoint.spec}: ${why}${hint}`);
     }
     return { endpoint, socket };
   });

@@ -56,6 +56,21 @@ describe('several endpoints, one interface', () => {
   });
 });
 
+describe('IPv6', () => {
+  it('binds an IPv6 address and knows a v0 producer by its IPv6 address', async () => {
+    const events: CollectedEvent[] = [];
+    const c = new ZmqCollector({ interfaceId: 0, endpoints: 'tcp://[::1]:15905c' }, (batch) => events.push(...batch));
+    await c.start();
+    opened.push(() => c.stop());
+    const p = Producer.connect('tcp://[::1]:15905', (s) => (s.ipv6 = true));
+    opened.push(() => p.close());
+    await untilConnected(() => p.send('hello', {}), () => (c.stats().messages.hello ?? 0) > 0);
+    await p.send('flow', fixture('ebpflowexport-udp-send-ipv6-k8s'));
+    await waitFor(() => events.length === 1, 'the event');
+    expect((await c.refreshStats()).exporters).toEqual([expect.objectContaining({ endpoint: 'tcp://[::1]:15905c', sourceId: '::1', events: 1 })]);
+  });
+});
+
 describe('endpoints that cannot be opened', () => {
   it('start() rejects naming the endpoint and the reason, and the port stays usable', async () => {
     const first = new ZmqCollector({ interfaceId: 0, endpoints: 'tcp://127.0.0.1:15901c' }, () => {});
@@ -67,6 +82,11 @@ describe('endpoints that cannot be opened', () => {
     const third = new ZmqCollector({ interfaceId: 2, endpoints: 'tcp://127.0.0.1:15902c' }, () => {});
     await third.start();
     opened.push(() => third.stop());
+  });
+
+  it('binding a host name says what libzmq binds to', async () => {
+    const c = new ZmqCollector({ interfaceId: 3, endpoints: 'tcp://localhost:15904c' }, () => {});
+    await expect(c.start()).rejects.toThrow(/cannot bind tcp:\/\/localhost:15904c: No such device \(bind to an IP address, \* or an interface name\)/);
   });
 
   it('a malformed endpoint is refused before anything starts, saying what is accepted', () => {
