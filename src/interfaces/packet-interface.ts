@@ -106,7 +106,8 @@ export class PacketInterface implements PacketInterfaceApi {
     });
     this.#child = child;
     const send = (c: CaptureCommand) => {
-      if (child.connected) child.send(c);
+      // The capture may have ended meanwhile (a finished replay): nothing to tell it then.
+      if (child.connected) child.send(c, () => {});
     };
     let finished = false;
     let finish: () => void = () => {};
@@ -146,7 +147,8 @@ export class PacketInterface implements PacketInterfaceApi {
         }
       });
       child.on('error', (err) => failed(`capture on ${this.device} failed: ${err.message}`));
-      child.on('exit', (code, signal) => {
+      // 'close', not 'exit': it comes after every message the capture sent has been handled.
+      child.on('close', (code, signal) => {
         if (this.#child === child) this.#child = undefined;
         const state = this.#status.state;
         if (!finished && (state === 'running' || state === 'starting')) {
@@ -167,8 +169,8 @@ export class PacketInterface implements PacketInterfaceApi {
     const child = this.#child;
     if (this.#status.state !== 'error') this.#status = { state: 'stopped' };
     if (!child) return;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    if (child.connected) child.send({ type: 'stop' } satisfies CaptureCommand);
+    const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
+    if (child.connected) child.send({ type: 'stop' } satisfies CaptureCommand, () => {});
     const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
     await exited;
     clearTimeout(timer);
