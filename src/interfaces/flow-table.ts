@@ -7,6 +7,7 @@ import { canonicalIp } from '../model/address.ts';
 import type { SideInfo, SocketEvent } from '../model/event.ts';
 import type { FlowEventNote, FlowQuery, FlowQueryResult, FlowRecord, FlowTableStats, ProcessTraffic, SeenBy } from '../model/flow.ts';
 import { flowKey, orderedTupleKey, tupleKey, type FlowIdentity } from './flow-key.ts';
+import { hasInfo, mergeSide, SideInterner } from './flow-sides.ts';
 import type { FlowTableApi } from './interface.ts';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type FlowDelta, type PacketCounts } from './packet-batch.ts';
 
@@ -80,42 +81,6 @@ function processName(flow: Flow): string | undefined {
   const p = side?.process;
   if (!p) return undefined;
   return p.path ? p.path.slice(p.path.lastIndexOf('/') + 1) || p.path : `pid ${p.pid}`;
-}
-
-/** Distinct process descriptions kept for sharing; past this, new ones are simply not shared. */
-const MAX_INTERNED_SIDES = 65_536;
-
-/**
- * One shared object per distinct (process, parent, container) description: a busy
- * process owns thousands of flows, and each event brings its own copy of the same facts.
- */
-class SideInterner {
-  readonly #sides = new Map<string, SideInfo>();
-
-  intern(side: SideInfo): SideInfo {
-    const key = `${processKey(side.process)}\u0001${processKey(side.parent)}\u0001${containerKey(side.container)}`;
-    const known = this.#sides.get(key);
-    if (known) return known;
-    if (this.#sides.size < MAX_INTERNED_SIDES) this.#sides.set(key, side);
-    return side;
-  }
-}
-
-function processKey(p: SideInfo['process']): string {
-  return p ? `${p.pid}\0${p.tid}\0${p.uid}\0${p.user}\0${p.gid}\0${p.group}\0${p.path}\0${p.cmdline}\0${p.vmSizeKb}\0${p.vmPeakKb}` : '';
-}
-
-function containerKey(c: SideInfo['container']): string {
-  return c ? `${c.runtime}\0${c.id}\0${c.name}\0${c.pod}\0${c.namespace}` : '';
-}
-
-function mergeSide(old: SideInfo | undefined, next: SideInfo): SideInfo {
-  if (!old) return { ...next };
-  return { process: next.process ?? old.process, parent: next.parent ?? old.parent, container: next.container ?? old.container };
-}
-
-function hasInfo(side: SideInfo): boolean {
-  return side.process !== undefined || side.parent !== undefined || side.container !== undefined;
 }
 
 export class FlowTable implements FlowTableApi {
@@ -309,25 +274,23 @@ export class FlowTable implements FlowTableApi {
   }
 
   query(q: FlowQuery): FlowQueryResult {
-    const limit = Math.min(q.limit ?? 100, 10_000);
     const host = q.host === undefined ? undefined : canonicalIp(q.host) ?? q.host;
     const needle = q.process?.toLowerCase();
     const pid = q.process !== undefined && /^\d+$/.test(q.process) ? Number(q.process) : undefined;
-    const matches: Flow[] = [];
-    for (const flow of this.#flows.values()) {
-      if (host !== undefined && flow.aIp !== host && flow.bIp !== host) continue;
-      if (q.port !== undefined && flow.aPort !== q.port && flow.bPort !== q.port) continue;
-      if (needle !== undefined) {
-        const procs = [flow.sideA?.process, flow.sideB?.process];
-        if (!procs.some((p) => p && (p.pid === pid || p.path?.toLowerCase().includes(needle)))) continue;
-      }
-      matches.push(flow);
-    }
+    const owns = (p: SideInfo['process']) => p !== undefined && (p.pid === pid || p.path?.toLowerCase().includes(needle!) === true);
     const sort = q.sort ?? 'bytes';
     const value = (f: Flow) =>
       sort === 'bytes' ? f.aToBBytes + f.bToABytes : sort === 'packets' ? f.aToBPackets + f.bToAPackets : sort === 'lastSeen' ? f.lastSeen : -f.firstSeen;
-    matches.sort((x, y) => value(y) - value(x));
-    return { total: matches.length, flows: matches.slice(0, limit).map((f) => this.#record(f)) };
+    const top = new Top(Math.min(q.limit ?? 100, 10_000));
+    let total = 0;
+    this.#flows.forEach((flow) => {
+      if (host !== undefined && flow.aIp !== host && flow.bIp !== host) return;
+      if (q.port !== undefined && flow.aPort !== q.port && flow.bPort !== q.port) return;
+      if (needle !== undefined && !owns(flow.sideA?.process) && !owns(flow.sideB?.process)) return;
+      total++;
+      top.offer(flow, value(flow));
+    });
+    return { total, flows: top.largestFirst().map((f) => this.#record(f)) };
   }
 
   stats(): FlowTableStats {
@@ -409,6 +372,44 @@ export class FlowTable implements FlowTableApi {
     if (f.tcp || flags) record.tcp = { ...f.tcp, ...(flags ? { flags } : {}) };
     if (f.netstat) record.netstat = { ...f.netstat };
     return record;
+  }
+}
+
+/**
+ * The `limit` flows of largest value, kept in a min-heap while scanning: a table of
+ * a million flows is not sorted to show a hundred (the scan blocks dispatch meanwhile).
+ */
+class Top {
+  readonly #flows: Flow[] = [];
+  readonly #values: number[] = [];
+  constructor(readonly limit: number) {}
+
+  offer(flow: Flow, value: number): void {
+    const f = this.#flows;
+    const v = this.#values;
+    let i: number;
+    if (f.length < this.limit) {
+      i = f.length;
+      for (let parent = (i - 1) >> 1; i > 0 && v[parent] > value; i = parent, parent = (i - 1) >> 1) {
+        f[i] = f[parent];
+        v[i] = v[parent];
+      }
+    } else if (this.limit > 0 && value > v[0]) {
+      i = 0; // replace the smallest, sift it down
+      for (let child = 1; child < f.length; i = child, child = 2 * i + 1) {
+        if (child + 1 < f.length && v[child + 1] < v[child]) child++;
+        if (v[child] >= value) break;
+        f[i] = f[child];
+        v[i] = v[child];
+      }
+    } else return;
+    f[i] = flow;
+    v[i] = value;
+  }
+
+  largestFirst(): Flow[] {
+    const order = this.#flows.map((_, i) => i).sort((x, y) => this.#values[y] - this.#values[x] || this.#flows[y].lastSeen - this.#flows[x].lastSeen);
+    return order.map((i) => this.#flows[i]);
   }
 }
 

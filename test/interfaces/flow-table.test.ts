@@ -274,3 +274,22 @@ describe('short connections, port reuse and the views', () => {
     expect(t.query({ limit: 50_000 }).flows).toHaveLength(2);
   });
 });
+
+describe('query over many flows', () => {
+  it('returns the same top flows as sorting them all would, with the total before the limit', () => {
+    const t = new FlowTable();
+    let seed = 7;
+    const random = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % 5000);
+    const sizes = new Map<number, number>();
+    for (let i = 0; i < 2_000; i++) {
+      const payload = random();
+      sizes.set(20_000 + i, payload);
+      applyFrames(t, [{ src: '10.0.0.1', dst: '10.0.0.2', protocol: 'udp', sport: 20_000 + i, dport: 53, payload }]);
+    }
+    const expected = [...sizes.entries()].sort((x, y) => y[1] - x[1]).slice(0, 25).map(([, payload]) => payload);
+    const { total, flows } = t.query({ limit: 25, process: undefined });
+    expect(total).toBe(2_000);
+    expect(flows.map((f) => f.bytes - 42)).toEqual(expected);
+    expect(t.query({ limit: 0 })).toEqual({ total: 2_000, flows: [] });
+  });
+});
