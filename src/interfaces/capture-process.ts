@@ -5,8 +5,8 @@
 // down this capture only, and the collector's event loop never waits on it.
 import { readFileSync } from 'node:fs';
 import type { CaptureCounters } from './interface.ts';
-import { PacketRecords } from './capture-records.ts';
-import { Pcap } from './libpcap.ts';
+import type { PacketRecords } from './capture-records.ts';
+import type { Pcap } from './libpcap.ts';
 import { PacketBatch } from './packet-batch.ts';
 import { decodeFrame, decodesLinkType, FragmentPorts, newDecodedPacket } from './packet-decoder.ts';
 import type { CaptureCommand, CaptureConfig, CaptureMessage } from './capture-protocol.ts';
@@ -95,15 +95,19 @@ function takeBatch(force: boolean): CaptureMessage | undefined {
   return { type: 'batch', deltas: batch.take(), counters: { ...counters, errors: { ...counters.errors } } };
 }
 
-function open(what: string, pcapOf: () => Pcap, recordBytes: number): { pcap: Pcap; records: PacketRecords } | undefined {
+/** The native side, loaded here so that a missing libpcap is reported like any other reason. */
+type Native = { Pcap: typeof Pcap; PacketRecords: typeof PacketRecords };
+
+async function open(what: string, pcapOf: (native: Native) => Pcap, recordBytes: number): Promise<{ pcap: Pcap; records: PacketRecords } | undefined> {
   let pcap: Pcap | undefined;
   try {
-    pcap = pcapOf();
+    const native: Native = { ...(await import('./libpcap.ts')), ...(await import('./capture-records.ts')) };
+    pcap = pcapOf(native);
     if (config.filter) pcap.setFilter(config.filter);
     if (!decodesLinkType(pcap.dlt)) {
       throw new Error(`link type ${pcap.dlt} is not supported (Ethernet, Linux cooked v1/v2, raw IP and BSD loopback are)`);
     }
-    return { pcap, records: new PacketRecords(pcap, recordBytes) };
+    return { pcap, records: new native.PacketRecords(pcap, recordBytes) };
   } catch (err) {
     pcap?.close();
     fail(`${what}: ${(err as Error).message}`);
@@ -121,8 +125,8 @@ function isLoopback(device: string): boolean {
   }
 }
 
-function live(device: string): void {
-  const opened = open(`cannot open capture on ${device}`, () => Pcap.live(device, {
+async function live(device: string): Promise<void> {
+  const opened = await open(`cannot open capture on ${device}`, ({ Pcap }) => Pcap.live(device, {
     snaplen: config.snaplen, bufferBytes: config.bufferBytes, promiscuous: config.promiscuous, timeoutMs: RING_BLOCK_TIMEOUT_MS,
     inboundOnly: isLoopback(device),
   }), LIVE_RECORD_BYTES);
@@ -166,7 +170,7 @@ const pause = (ms: number) => new Promise<void>((resolve) => {
 });
 
 async function replay(file: string): Promise<void> {
-  const opened = open(`cannot replay ${file}`, () => Pcap.file(file), FILE_RECORD_BYTES);
+  const opened = await open(`cannot replay ${file}`, ({ Pcap }) => Pcap.file(file), FILE_RECORD_BYTES);
   if (!opened) return;
   const { pcap, records } = opened;
   post({ type: 'ready', dlt: pcap.dlt });
@@ -213,5 +217,5 @@ async function replay(file: string): Promise<void> {
   postLast({ type: 'finished', counters });
 }
 
-if ('device' in config.source) live(config.source.device);
+if ('device' in config.source) void live(config.source.device);
 else void replay(config.source.file);
