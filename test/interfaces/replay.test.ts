@@ -98,6 +98,13 @@ describe('pcap: replay', () => {
     expect(inFlows + 2).toBe(4);
   });
 
+  it('counts the packets of new flows a full hand-off batch could not take', async () => {
+    const frames = Array.from({ length: 10 }, (_, i) => frame({ src: '10.0.0.1', dst: '10.0.0.2', protocol: 'udp', sport: 40000 + i, dport: 53 }));
+    const iface = await replay(frames, { maxBatchFlows: 4 });
+    expect(iface.capture()).toMatchObject({ packets: 10, errors: { 'batch-full': 6 } });
+    expect(iface.flows.stats().active).toBe(4);
+  });
+
   it('keeps what it read from a file cut short, and counts the damage', async () => {
     const iface0 = join(dir, 'cut.pcap');
     writePcap(iface0, [0, 1, 2].map((i) => frame({ src: '10.0.0.1', dst: '10.0.0.2', protocol: 'udp', sport: 100 + i, dport: 53 })));
