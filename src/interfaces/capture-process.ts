@@ -33,7 +33,7 @@ let wake: (() => void) | undefined;
 const stopHandlers: (() => void)[] = [];
 process.on('message', (m: CaptureCommand) => {
   if (m.type === 'applied') inflight--;
-  else if (m.type === 'stop') {
+  else if (m.type === 'stop' && !stopping) {
     stopping = true;
     for (const h of stopHandlers) h();
   }
@@ -132,6 +132,13 @@ async function live(device: string): Promise<void> {
   }), LIVE_RECORD_BYTES);
   if (!opened) return;
   const { pcap, records } = opened;
+  if (stopping) {
+    // Stopped while opening.
+    records.close();
+    pcap.close();
+    process.disconnect();
+    return;
+  }
   let pump: NodeJS.Timeout | NodeJS.Immediate | undefined;
   const read = () => {
     const n = records.read();
