@@ -15,10 +15,16 @@ const Z85_KEY = /^[0-9a-zA-Z.\-:+=^!/*?&<>()[\]{}@%$#]{40}$/;
 export function loadOrCreateCurveKeys(dataDir: string): CurveKeys {
   const path = join(dataDir, FILE);
   if (existsSync(path)) {
-    const keys = JSON.parse(readFileSync(path, 'utf8')) as Partial<CurveKeys>;
-    if (typeof keys.publicKey === 'string' && Z85_KEY.test(keys.publicKey) && typeof keys.secretKey === 'string' && Z85_KEY.test(keys.secretKey)) {
+    let keys: Partial<CurveKeys> | null = null;
+    try {
+      keys = JSON.parse(readFileSync(path, 'utf8')) as Partial<CurveKeys> | null;
+    } catch {
+      // Not JSON: refused below like any other content that is not a key pair.
+    }
+    if (keys && typeof keys.publicKey === 'string' && Z85_KEY.test(keys.publicKey) && typeof keys.secretKey === 'string' && Z85_KEY.test(keys.secretKey)) {
       return { publicKey: keys.publicKey, secretKey: keys.secretKey };
     }
+    // Never overwritten: producers may hold its public key; the operator decides.
     throw new Error(`${path} does not hold a CURVE key pair ({"publicKey","secretKey"}, Z85, 40 characters each); move it away to create a new one`);
   }
   mkdirSync(dataDir, { recursive: true });

@@ -2,18 +2,17 @@
 // normalised events out. Frames → header → inflate → JSON/TLV → field ids → schema →
 // normalise. Anything wrong is counted by reason with a sample kept; nothing throws.
 import type { CollectedEvent } from '../model/event.ts';
-import type { CollectorStats, RejectedSample, RejectReason } from '../model/exporter.ts';
+import type { CollectorStats, RejectReason } from '../model/exporter.ts';
 import { FieldIds, MAX_LEARNED_FIELDS } from './field-ids.ts';
 import type { EventOrigin } from './handoff.ts';
 import { parseHeader } from './header.ts';
 import { NormaliseError, normaliseCounters, normaliseListeningPorts, normaliseSocketEvent } from './normalise.ts';
 import { decodePayload, MAX_JSON_DEPTH, MAX_PAYLOAD_BYTES, nestedDeeperThan } from './payload.ts';
+import { payloadExcerpt, recordExcerpt, SampleRing } from './samples.ts';
 import { MAX_SOURCES, SourceTable } from './sources.ts';
 import { compileValidators, describeSchemaErrors, type Validators } from './validate.ts';
 
-/** Rejected payloads kept for operators (the most recent). */
-export const SAMPLE_COUNT = 32;
-const EXCERPT_CHARS = 512;
+export { SAMPLE_COUNT } from './samples.ts';
 
 /**
  * The topics flowbridge reads, matched as prefixes like the SUB socket's
@@ -50,11 +49,6 @@ export interface Bound {
 /** Topics that carry producer information but no events for flowbridge. */
 const INFORMATIONAL = new Set<string>(['event', 'option', 'hello', 'snmp-ifaces', 'message']);
 
-function excerptOf(payload: Buffer | undefined): string {
-  if (!payload) return '';
-  return payload.toString('latin1', 0, Math.min(payload.length, EXCERPT_CHARS)).replace(/[^\x20-\x7e]/g, '.');
-}
-
 /**
  * Where accepted events go, each with the exporter that sent it: the hand-off's
  * packer. A plain array collects the events alone (handy in tests).
@@ -71,8 +65,7 @@ export class Ingest {
   readonly #events: Record<string, number> = {};
   readonly #rejected: Partial<Record<RejectReason, number>> = {};
   readonly #rejectedByTopic: Record<string, Partial<Record<RejectReason, number>>> = {};
-  readonly #samples: RejectedSample[] = [];
-  #sampleNext = 0;
+  readonly #samples = new SampleRing();
 
   constructor(interfaceId: number, maxPayloadBytes = MAX_PAYLOAD_BYTES) {
     this.interfaceId = interfaceId;
@@ -113,15 +106,16 @@ export class Ingest {
       return;
     }
     for (const raw of records) {
-      const record = this.#fieldIds.resolve(raw);
+      // A template is read as sent: its numeric keys are the ids it (re)defines.
       if (route === 'template') {
-        this.#fieldIds.learn(record);
+        this.#fieldIds.learn(raw);
         continue;
       }
+      const record = this.#fieldIds.resolve(raw);
       const schema = route === 'flow' ? 'socket-event' : route === 'counter' ? 'counters-event' : 'listening-ports';
       const validate = this.#validators[schema];
       if (!validate(record)) {
-        this.reject('schema', header.topic, sourceKey, describeSchemaErrors(validate.errors), Buffer.from(JSON.stringify(record)), now);
+        this.reject('schema', header.topic, sourceKey, describeSchemaErrors(validate.errors), recordExcerpt(record), now);
         continue;
       }
       let event: CollectedEvent;
@@ -129,7 +123,7 @@ export class Ingest {
         event = route === 'flow' ? normaliseSocketEvent(record) : route === 'counter' ? normaliseCounters(record) : normaliseListeningPorts(record);
       } catch (err) {
         if (!(err instanceof NormaliseError)) throw err;
-        this.reject('schema', header.topic, sourceKey, err.message, Buffer.from(JSON.stringify(record)), now);
+        this.reject('schema', header.topic, sourceKey, err.message, recordExcerpt(record), now);
         continue;
       }
       if ('extra' in event && event.extra && nestedDeeperThan(event.extra, MAX_JSON_DEPTH)) {
@@ -143,25 +137,24 @@ export class Ingest {
     }
   }
 
-  /** Counts a rejection by reason and keeps a sample. Also used for hand-off drops. */
-  reject(reason: RejectReason, topic: string, source: string, detail: string, payload: Buffer | undefined, now = Date.now(), count = 1): void {
+  /**
+   * Counts a rejection by reason and topic and keeps a sample; `excerpt` is the raw
+   * payload, or the refused record's excerpt. Also used for hand-off drops.
+   */
+  reject(reason: RejectReason, topic: string, source: string, detail: string, excerpt: Buffer | string | undefined, now = Date.now(), count = 1): void {
     this.#rejected[reason] = (this.#rejected[reason] ?? 0) + count;
     // Counted under the topic it matched, so labels stay a bounded set whatever producers send.
     const byTopic = (this.#rejectedByTopic[topicOf(topic) ?? NO_TOPIC] ??= {});
     byTopic[reason] = (byTopic[reason] ?? 0) + count;
-    const sample: RejectedSample = { at: now, interfaceId: this.interfaceId, source, topic, reason, detail, excerpt: excerptOf(payload) };
-    if (this.#samples.length < SAMPLE_COUNT) this.#samples.push(sample);
-    else this.#samples[this.#sampleNext] = sample;
-    this.#sampleNext = (this.#sampleNext + 1) % SAMPLE_COUNT;
+    this.#samples.add({
+      at: now, interfaceId: this.interfaceId, source, topic, reason, detail,
+      excerpt: typeof excerpt === 'string' ? excerpt : payloadExcerpt(excerpt),
+    });
   }
 
   /** A snapshot; the hand-off's fill level is the caller's to tell. */
   stats(now = Date.now(), handoffBatches: Bound = { size: 0, max: 0, dropped: 0 }): ZmqCollectorStats {
     this.sources.expire(now);
-    // Samples newest first.
-    const samples = this.#samples.length < SAMPLE_COUNT
-      ? [...this.#samples].reverse()
-      : [...this.#samples.slice(0, this.#sampleNext).reverse(), ...this.#samples.slice(this.#sampleNext).reverse()];
     return {
       interfaceId: this.interfaceId,
       messages: { ...this.#messages },
@@ -169,7 +162,7 @@ export class Ingest {
       rejected: { ...this.#rejected },
       lostMessages: this.sources.lostMessages,
       exporters: this.sources.list(),
-      samples,
+      samples: this.#samples.list(),
       rejectedByTopic: Object.fromEntries(Object.entries(this.#rejectedByTopic).map(([t, r]) => [t, { ...r }])),
       bounds: {
         exporters: { size: this.sources.size, max: MAX_SOURCES, dropped: this.sources.overflow },

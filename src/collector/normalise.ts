@@ -100,6 +100,22 @@ function endpoint(ip: unknown, port: unknown): Endpoint {
   return { ip: canonical, port: port as number };
 }
 
+/**
+ * The two endpoints of one naming family (`SRC`/`DST` or `LOCAL`/`REMOTE`) when it is
+ * complete: both ports, and both addresses of one IP version. Undefined otherwise.
+ */
+function addressPair(r: Raw, a: 'SRC' | 'LOCAL', b: 'DST' | 'REMOTE'): [Endpoint, Endpoint] | undefined {
+  const portA = r[`L4_${a}_PORT`];
+  const portB = r[`L4_${b}_PORT`];
+  if (portA === undefined || portB === undefined) return undefined;
+  for (const v of ['IPV4', 'IPV6']) {
+    const ipA = r[`${v}_${a}_ADDR`];
+    const ipB = r[`${v}_${b}_ADDR`];
+    if (ipA !== undefined && ipB !== undefined) return [endpoint(ipA, portA), endpoint(ipB, portB)];
+  }
+  return undefined;
+}
+
 /** The side of a socket pair with a well-known port (<1024) facing one without; undefined when both or neither have one. */
 function wellKnownSide(local: Endpoint, remote: Endpoint): 'local' | 'remote' | undefined {
   const l = local.port < 1024;
@@ -133,7 +149,9 @@ export function normaliseSocketEvent(r: Raw): SocketEvent {
   const eventType = (r.TCP_EVENT_TYPE ?? r.UDP_EVENT_TYPE) as SocketEventType | undefined;
   const tcpBlock = r.TCP as Raw | undefined;
   const kind = tcpBlock !== undefined && eventType === undefined ? 'netstat' : 'flow';
-  const srcDst = r.IPV4_SRC_ADDR !== undefined || r.IPV6_SRC_ADDR !== undefined;
+  // The schema asks for at least one complete naming family; use the one that is.
+  const srcDst = addressPair(r, 'SRC', 'DST');
+  const localRemote = srcDst ? undefined : addressPair(r, 'LOCAL', 'REMOTE');
 
   // Work out which endpoint is the local host's and which is the client.
   const tcpState = tcpBlock === undefined ? undefined : tcpBlock.CONN_STATE ?? 'unknown';
@@ -144,25 +162,30 @@ export function normaliseSocketEvent(r: Raw): SocketEvent {
     // libebpfflow: SRC is the TCP client, so for ACCEPT the local host is DST (the server),
     // and for CONNECT, CONNECT_FAILED, CLOSE and RETRANSMIT it is SRC. Received UDP
     // packets are labelled SEND too, without a local process: there the local host is DST.
-    const src = endpoint(r.IPV4_SRC_ADDR ?? r.IPV6_SRC_ADDR, r.L4_SRC_PORT);
-    const dst = endpoint(r.IPV4_DST_ADDR ?? r.IPV6_DST_ADDR, r.L4_DST_PORT);
+    const [src, dst] = srcDst;
     const received = eventType === 'ACCEPT' || eventType === 'RECV' || (protocol === 17 && eventType === 'SEND' && r.LOCAL_PROCESS === undefined);
     local = received ? dst : src;
     remote = received ? src : dst;
     if (protocol === 6 && eventType !== undefined) localIsClient = eventType !== 'ACCEPT';
     else localIsClient = localIsClientByPorts(local, remote, tcpState, !received);
-  } else {
+  } else if (localRemote) {
     // nprobe_mini names the sides: CONNECT means the local host is the client, ACCEPT the server.
-    local = endpoint(r.IPV4_LOCAL_ADDR ?? r.IPV6_LOCAL_ADDR, r.L4_LOCAL_PORT);
-    remote = endpoint(r.IPV4_REMOTE_ADDR ?? r.IPV6_REMOTE_ADDR, r.L4_REMOTE_PORT);
+    [local, remote] = localRemote;
     if (protocol === 6 && eventType !== undefined) localIsClient = eventType !== 'ACCEPT';
     else localIsClient = localIsClientByPorts(local, remote, tcpState, eventType !== 'RECV');
+  } else {
+    throw new NormaliseError('no complete pair of addresses and ports (SRC/DST or LOCAL/REMOTE, both IPv4 or both IPv6)');
   }
 
+  // The addresses decide; a producer that says otherwise is wrong, and says so in the sample.
+  const ipVersion = local.ip.includes(':') ? 6 : 4;
+  if (r.IP_PROTOCOL_VERSION !== undefined && r.IP_PROTOCOL_VERSION !== ipVersion) {
+    throw new NormaliseError(`IP_PROTOCOL_VERSION ${String(r.IP_PROTOCOL_VERSION)} with IPv${ipVersion} addresses`);
+  }
   const event: SocketEvent = {
     kind,
     timestamp: timestampOf(r.timestamp),
-    ipVersion: (r.IP_PROTOCOL_VERSION as 4 | 6 | undefined) ?? (local.ip.includes(':') ? 6 : 4),
+    ipVersion,
     protocol,
     client: localIsClient ? local : remote,
     server: localIsClient ? remote : local,

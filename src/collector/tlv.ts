@@ -105,6 +105,8 @@ class Reader {
         value = this.scalar(valueType);
       }
       if (Array.isArray(into)) into.push(value);
+      // A "__proto__" key is data, as in JSON.parse: assigning it would set the prototype.
+      else if (key === '__proto__') Object.defineProperty(into, key, { value, enumerable: true, writable: true, configurable: true });
       else into[key] = value;
     }
   }

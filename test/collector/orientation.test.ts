@@ -54,3 +54,18 @@ describe('netstat snapshots', () => {
     expect(normaliseSocketEvent(netstat('CLOSE-WAIT', localRemote(['10.0.0.1', 5432], ['10.0.0.2', 41000])))).toMatchObject({ server: { port: 5432 }, localSide: 'server' });
   });
 });
+
+describe('which addresses an event is about', () => {
+  it('uses the naming family that is complete, and one IP version for both sides', () => {
+    // SRC/DST addresses without ports, LOCAL/REMOTE complete: LOCAL/REMOTE it is.
+    const nprobe = { ...localRemote(['10.1.1.1', 58916], ['10.1.1.13', 10054]), PROTOCOL: 6, TCP_EVENT_TYPE: 'CONNECT', IPV4_SRC_ADDR: '10.0.0.1', IPV4_DST_ADDR: '10.0.0.2' };
+    expect(normaliseSocketEvent(nprobe)).toMatchObject({ client: { ip: '10.1.1.1', port: 58916 }, server: { ip: '10.1.1.13', port: 10054 } });
+    // An IPv4 SRC beside a complete IPv6 pair: the IPv6 pair.
+    const mixed = { PROTOCOL: 17, UDP_EVENT_TYPE: 'SEND', ...PROCESS, IPV4_SRC_ADDR: '10.0.0.1', IPV6_SRC_ADDR: 'fd00::1', IPV6_DST_ADDR: 'fd00::2', L4_SRC_PORT: 40000, L4_DST_PORT: 53 };
+    expect(normaliseSocketEvent(mixed)).toMatchObject({ ipVersion: 6, client: { ip: 'fd00::1' }, server: { ip: 'fd00::2' } });
+  });
+
+  it('refuses an IP_PROTOCOL_VERSION its addresses contradict', () => {
+    expect(() => normaliseSocketEvent(udp({ ...srcDst(['10.0.0.1', 40000], ['10.0.0.2', 53]), IP_PROTOCOL_VERSION: 6 }))).toThrow(/IP_PROTOCOL_VERSION 6 with IPv4 addresses/);
+  });
+});
