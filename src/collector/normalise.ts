@@ -104,17 +104,24 @@ function endpoint(ip: unknown, port: unknown): Endpoint {
  * The two endpoints of one naming family (`SRC`/`DST` or `LOCAL`/`REMOTE`) when it is
  * complete: both ports, and both addresses of one IP version. Undefined otherwise.
  */
-function addressPair(r: Raw, a: 'SRC' | 'LOCAL', b: 'DST' | 'REMOTE'): [Endpoint, Endpoint] | undefined {
-  const portA = r[`L4_${a}_PORT`];
-  const portB = r[`L4_${b}_PORT`];
+function addressPair(r: Raw, family: NamingFamily): [Endpoint, Endpoint] | undefined {
+  const portA = r[family.ports[0]];
+  const portB = r[family.ports[1]];
   if (portA === undefined || portB === undefined) return undefined;
-  for (const v of ['IPV4', 'IPV6']) {
-    const ipA = r[`${v}_${a}_ADDR`];
-    const ipB = r[`${v}_${b}_ADDR`];
+  for (const [a, b] of family.addresses) {
+    const ipA = r[a];
+    const ipB = r[b];
     if (ipA !== undefined && ipB !== undefined) return [endpoint(ipA, portA), endpoint(ipB, portB)];
   }
   return undefined;
 }
+
+interface NamingFamily {
+  ports: [string, string];
+  addresses: [string, string][];
+}
+const SRC_DST: NamingFamily = { ports: ['L4_SRC_PORT', 'L4_DST_PORT'], addresses: [['IPV4_SRC_ADDR', 'IPV4_DST_ADDR'], ['IPV6_SRC_ADDR', 'IPV6_DST_ADDR']] };
+const LOCAL_REMOTE: NamingFamily = { ports: ['L4_LOCAL_PORT', 'L4_REMOTE_PORT'], addresses: [['IPV4_LOCAL_ADDR', 'IPV4_REMOTE_ADDR'], ['IPV6_LOCAL_ADDR', 'IPV6_REMOTE_ADDR']] };
 
 /** The side of a socket pair with a well-known port (<1024) facing one without; undefined when both or neither have one. */
 function wellKnownSide(local: Endpoint, remote: Endpoint): 'local' | 'remote' | undefined {
@@ -150,8 +157,8 @@ export function normaliseSocketEvent(r: Raw): SocketEvent {
   const tcpBlock = r.TCP as Raw | undefined;
   const kind = tcpBlock !== undefined && eventType === undefined ? 'netstat' : 'flow';
   // The schema asks for at least one complete naming family; use the one that is.
-  const srcDst = addressPair(r, 'SRC', 'DST');
-  const localRemote = srcDst ? undefined : addressPair(r, 'LOCAL', 'REMOTE');
+  const srcDst = addressPair(r, SRC_DST);
+  const localRemote = srcDst ? undefined : addressPair(r, LOCAL_REMOTE);
 
   // Work out which endpoint is the local host's and which is the client.
   const tcpState = tcpBlock === undefined ? undefined : tcpBlock.CONN_STATE ?? 'unknown';
