@@ -9,14 +9,12 @@
 // interleaved with the garbage, and sent after it, must all arrive unchanged.
 import { deflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { encodeHeader, type HeaderVersion } from '../../src/collector/header.ts';
 import { Ingest, TOPICS } from '../../src/collector/ingest.ts';
 import { MAX_PAYLOAD_BYTES } from '../../src/collector/payload.ts';
-import { encodeTlv } from '../../src/collector/tlv.ts';
 import type { CollectedEvent } from '../../src/model/event.ts';
 import type { RejectReason } from '../../src/model/exporter.ts';
 import { fixture } from '../support/fixtures.ts';
-import { message, rawMessage, type SendOptions } from '../support/producer.ts';
+import { encodeHeader, encodeTlv, type Layout, message, rawMessage, type SendOptions } from '../support/producer.ts';
 import { waitFor } from '../support/wait.ts';
 import { allCases, type Case, type Topic } from './expected.ts';
 import { type Counts, framings, joined, liveSockets, prng, totalRejected } from './live.ts';
@@ -63,7 +61,7 @@ function planner(seed: number) {
   const cases = allCases();
   const byTopic = (t: Topic) => cases.filter((c) => c.topic === t);
   let msgId = 0;
-  const ids = (layout: HeaderVersion): SendOptions => ({ layout, sourceId: int(1, 4), msgId: ++msgId });
+  const ids = (layout: Layout): SendOptions => ({ layout, sourceId: int(1, 4), msgId: ++msgId });
 
   /** A valid message: a random case (or a batch of 1-3 of one topic) in a random framing. */
   const valid = (): Planned & { topic: Topic; o: SendOptions; list: Case[] } => {
@@ -77,10 +75,10 @@ function planner(seed: number) {
 
   /** A bad payload in a random layout, zlib-compressed as that layout signals it half the time. */
   const payloadIn = (payload: Buffer, o: { tlv?: boolean; compress?: boolean; topic?: string } = {}): Buffer[] => {
-    const layout = o.tlv ? pick([1, 2, 3] as HeaderVersion[]) : pick([0, 1, 2, 3] as HeaderVersion[]);
+    const layout = o.tlv ? pick([1, 2, 3] as Layout[]) : pick([0, 1, 2, 3] as Layout[]);
     return rawMessage(o.topic ?? 'flow', payload, { ...ids(layout), tlv: o.tlv, compress: o.compress ?? rand() < 0.5 });
   };
-  const header = (layout = pick([0, 1, 2, 3] as HeaderVersion[]), topic = 'flow') => encodeHeader({ layout, topic, ...ids(layout) });
+  const header = (layout = pick([0, 1, 2, 3] as Layout[]), topic = 'flow') => encodeHeader(layout, topic, ids(layout));
   const goodPayload = () => Buffer.from(JSON.stringify(fixture('ebpflowexport-connect-docker')));
 
   const ODD_LENGTHS = Array.from({ length: 197 }, (_, i) => i + 4).filter((n) => ![24, 28, 36, 40].includes(n));
@@ -134,7 +132,7 @@ function planner(seed: number) {
     },
     // Publisher versions over 4, and a 36-byte header that does not say 4.
     () => {
-      const h = header(pick([1, 2, 3] as HeaderVersion[]));
+      const h = header(pick([1, 2, 3] as Layout[]));
       h[16] = int(5, 255);
       return { frames: [h, goodPayload()], reason: 'header-version' };
     },
@@ -150,24 +148,24 @@ function planner(seed: number) {
         do topic = Array.from({ length: int(1, 15) }, () => pick([...'abcdefghijklmnopqrstuvwxyz-'])).join('');
         while (TOPICS.some((t) => topic.startsWith(t)));
       }
-      return { frames: [encodeHeader({ layout: pick([0, 1, 2, 3] as HeaderVersion[]), topic }), goodPayload()] };
+      return { frames: [encodeHeader(pick([0, 1, 2, 3] as Layout[]), topic), goodPayload()] };
     },
     // Broken zlib: garbage after the legacy 0x00 marker or under the v3 flag (CM nibble is never 8), and truncated streams.
     () => {
       const garbage = Buffer.concat([Buffer.from([pick([0x00, 0x1f, 0xff, 0x7b, 0x09])]), bytes(int(0, 200))]);
       return rand() < 0.5
-        ? { frames: [header(pick([0, 1, 2] as HeaderVersion[])), Buffer.concat([Buffer.from([0]), garbage])], reason: 'inflate' }
-        : { frames: [encodeHeader({ layout: 3, topic: 'flow', compressed: true, tlv: rand() < 0.5 }), garbage], reason: 'inflate' };
+        ? { frames: [header(pick([0, 1, 2] as Layout[])), Buffer.concat([Buffer.from([0]), garbage])], reason: 'inflate' }
+        : { frames: [encodeHeader(3, 'flow', { compressed: true, tlv: rand() < 0.5 }), garbage], reason: 'inflate' };
     },
     () => {
-      const [h, z] = rawMessage('flow', goodPayload(), { ...ids(pick([0, 1, 2, 3] as HeaderVersion[])), compress: true });
+      const [h, z] = rawMessage('flow', goodPayload(), { ...ids(pick([0, 1, 2, 3] as Layout[])), compress: true });
       return { frames: [h, z.subarray(0, int(h[16] === 4 ? 1 : 2, z.length - 1))], reason: 'inflate' };
     },
     // A zlib bomb (50 MB of zeros) and a stream that inflates just past the cap.
     () => {
-      const layout = pick([0, 1, 2, 3] as HeaderVersion[]);
+      const layout = pick([0, 1, 2, 3] as Layout[]);
       const z = rand() < 0.5 ? bomb : justOverCap;
-      return { frames: [encodeHeader({ layout, topic: 'flow', compressed: true, size: 7, uncompressedSize: 3 }), layout === 3 ? z : Buffer.concat([Buffer.from([0]), z])], reason: 'inflate-bomb' };
+      return { frames: [encodeHeader(layout, 'flow', { compressed: true, size: 7, uncompressedSize: 3 }), layout === 3 ? z : Buffer.concat([Buffer.from([0]), z])], reason: 'inflate-bomb' };
     },
     // Invalid UTF-8 in JSON text.
     () => {
@@ -215,15 +213,15 @@ function planner(seed: number) {
         tlv = false; // null and booleans have no TLV type
         encoded = Buffer.from(JSON.stringify(records));
       }
-      const layout = tlv ? f.layout : pick([0, 1, 2, 3] as HeaderVersion[]);
+      const layout = tlv ? f.layout : pick([0, 1, 2, 3] as Layout[]);
       return { frames: rawMessage(topic, encoded, { ...ids(layout), tlv, compress: f.compress }), reason: 'schema', events: good.map((c) => c.expected) };
     },
     // Payloads over 128 KiB (the size is checked before anything else, compressed or not).
     () => {
       const n = MAX_PAYLOAD_BYTES + int(1, 64 * 1024);
       const p = rand() < 0.5 ? Buffer.alloc(n, 0x20) : bytes(n);
-      const layout = pick([0, 1, 2, 3] as HeaderVersion[]);
-      return { frames: [encodeHeader({ layout, topic: pick(['flow', 'counter', 'listening-ports']), compressed: rand() < 0.5, size: 10 }), p], reason: 'oversize' };
+      const layout = pick([0, 1, 2, 3] as Layout[]);
+      return { frames: [encodeHeader(layout, pick(['flow', 'counter', 'listening-ports']), { compressed: rand() < 0.5, size: 10 }), p], reason: 'oversize' };
     },
     // Malformed nDPI TLV.
     () => {
@@ -292,7 +290,7 @@ describe('fuzz at a live socket', () => {
       if (i % GOOD_EVERY === 0) await sendGood();
     }
     // A payload far over the limit, still under libzmq's frame guard.
-    await p.sendFrames([encodeHeader({ layout: 3, topic: 'flow' }), Buffer.alloc(4 * 1024 * 1024, 0x7b)]);
+    await p.sendFrames([encodeHeader(3, 'flow'), Buffer.alloc(4 * 1024 * 1024, 0x7b)]);
     count('oversize');
     expect(filtered, 'some unknown topics were sent').toBeGreaterThan(0);
 
@@ -343,7 +341,7 @@ describe('edge inputs at a live socket', () => {
     // A container key the counters schema does not describe, set to null.
     await p.send('counter', { ...counters, REMOTE_CONTAINER: null }, { layout: 3 });
     // Deep JSON inside a record that fails its schema.
-    await p.sendFrames([encodeHeader({ layout: 3, topic: 'flow' }), Buffer.from(`{"PROTOCOL":1,"EXTRA":${deep}}`)]);
+    await p.sendFrames([encodeHeader(3, 'flow'), Buffer.from(`{"PROTOCOL":1,"EXTRA":${deep}}`)]);
     await p.send('flow', fixture('ebpflowexport-retransmit'), { layout: 3 });
     await waitFor(() => events.length === 1, 'the valid event after them');
     const s = await c.refreshStats();

@@ -3,15 +3,13 @@
 // its sample, and the per-source accounting.
 import { deflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { encodeHeader } from '../../src/collector/header.ts';
 import { Ingest, SAMPLE_COUNT } from '../../src/collector/ingest.ts';
 import { MAX_PAYLOAD_BYTES } from '../../src/collector/payload.ts';
 import { SOURCE_IDLE_MS } from '../../src/collector/sources.ts';
-import { encodeTlv } from '../../src/collector/tlv.ts';
 import type { CollectedEvent, SocketEvent } from '../../src/model/event.ts';
 import type { RejectReason } from '../../src/model/exporter.ts';
 import { fixture } from '../support/fixtures.ts';
-import { message, rawMessage } from '../support/producer.ts';
+import { encodeHeader, encodeTlv, message, rawMessage } from '../support/producer.ts';
 import { allCases, expectedEvent } from './expected.ts';
 import { framings } from './live.ts';
 
@@ -51,8 +49,8 @@ describe('every fixture and quirk, JSON and TLV, in every framing', () => {
   it('the size fields are hints: wrong ones change nothing', () => {
     const ingest = new Ingest(0);
     const payload = deflateSync(Buffer.from(JSON.stringify(fixture('nprobe-mini-connect'))));
-    const v3 = encodeHeader({ layout: 3, topic: 'flow', compressed: true, size: 0xffffffff, uncompressedSize: 1 });
-    const v2 = encodeHeader({ layout: 2, topic: 'flow', size: 3 });
+    const v3 = encodeHeader(3, 'flow', { compressed: true, size: 0xffffffff, uncompressedSize: 1 });
+    const v2 = encodeHeader(2, 'flow', { size: 3 });
     expect(run(ingest, [v3, payload])).toEqual([expectedEvent('nprobe-mini-connect')]);
     expect(run(ingest, [v2, Buffer.concat([Buffer.from([0]), payload])])).toEqual([expectedEvent('nprobe-mini-connect')]);
   });
@@ -60,21 +58,21 @@ describe('every fixture and quirk, JSON and TLV, in every framing', () => {
 
 describe('rejections: counted by reason and topic, with a sample', () => {
   const flow = fixture('ebpflowexport-connect-docker');
-  const v0 = (topic = 'flow') => encodeHeader({ layout: 0, topic });
+  const v0 = (topic = 'flow') => encodeHeader(0, topic);
 
   it.each<[string, RejectReason, string, RegExp, () => Buffer[]]>([
     ['one frame', 'frame-count', '', /1 frames/, () => [v0()]],
     ['three frames', 'frame-count', '', /3 frames/, () => [v0(), Buffer.from('{}'), Buffer.from('{}')]],
     ['no frame', 'frame-count', '', /0 frames/, () => []],
     ['a 33-byte header', 'header-length', '', /33 bytes/, () => [Buffer.alloc(33), Buffer.from('{}')]],
-    ['a truncated v3 header', 'header-length', '', /30 bytes/, () => [encodeHeader({ layout: 3, topic: 'flow' }).subarray(0, 30), Buffer.from('{}')]],
-    ['publisher version 5', 'header-version', '', /version 5/, () => { const h = encodeHeader({ layout: 2, topic: 'flow' }); h[16] = 5; return [h, Buffer.from('{}')]; }],
+    ['a truncated v3 header', 'header-length', '', /30 bytes/, () => [encodeHeader(3, 'flow').subarray(0, 30), Buffer.from('{}')]],
+    ['publisher version 5', 'header-version', '', /version 5/, () => { const h = encodeHeader(2, 'flow'); h[16] = 5; return [h, Buffer.from('{}')]; }],
     ['an unknown topic', 'topic', 'ebpf', /"ebpf"/, () => [v0('ebpf'), Buffer.from('x')]],
     ['129 KiB', 'oversize', 'flow', /131072/, () => [v0(), Buffer.alloc(MAX_PAYLOAD_BYTES + 1, 0x20)]],
     ['a broken zlib stream', 'inflate', 'flow', /zlib/, () => [v0(), Buffer.from([0, 0x78, 0x9c, 1, 2, 3])]],
-    ['a v3 zlib flag over plain text', 'inflate', 'flow', /zlib/, () => [encodeHeader({ layout: 3, topic: 'flow', compressed: true }), Buffer.from(JSON.stringify(flow))]],
+    ['a v3 zlib flag over plain text', 'inflate', 'flow', /zlib/, () => [encodeHeader(3, 'flow', { compressed: true }), Buffer.from(JSON.stringify(flow))]],
     ['50 MB of zeros, compressed', 'inflate-bomb', 'flow', /131072/, () => [v0(), Buffer.concat([Buffer.from([0]), deflateSync(Buffer.alloc(50 * 1024 * 1024))])]],
-    ['one byte past the cap, compressed', 'inflate-bomb', 'counter', /131072/, () => [encodeHeader({ layout: 3, topic: 'counter', compressed: true }), deflateSync(Buffer.alloc(MAX_PAYLOAD_BYTES + 1, 0x20))]],
+    ['one byte past the cap, compressed', 'inflate-bomb', 'counter', /131072/, () => [encodeHeader(3, 'counter', { compressed: true }), deflateSync(Buffer.alloc(MAX_PAYLOAD_BYTES + 1, 0x20))]],
     ['invalid UTF-8', 'utf8', 'flow', /UTF-8/, () => [v0(), Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x3a, 0x31, 0x7d])]],
     ['a surrogate in UTF-8', 'utf8', 'flow', /UTF-8/, () => [v0(), Buffer.from([0x7b, 0x22, 0xed, 0xa0, 0x80, 0x22, 0x3a, 0x31, 0x7d])]],
     ['truncated JSON', 'json', 'flow', /JSON|Unexpected|Expected/, () => [v0(), Buffer.from('{"PROTOCOL":')]],
@@ -82,8 +80,8 @@ describe('rejections: counted by reason and topic, with a sample', () => {
     ['an array of numbers', 'json', 'flow', /only objects/, () => [v0(), Buffer.from('[1,2]')]],
     ['arrays 1000 deep', 'json', 'flow', /only objects/, () => [v0(), Buffer.from('['.repeat(1000) + ']'.repeat(1000))]],
     ['an additional field 1000 deep', 'json', 'flow', /nested deeper than 16/, () => [v0(), Buffer.from(JSON.stringify(flow).slice(0, -1) + ',"X":' + '{"a":'.repeat(1000) + '1' + '}'.repeat(1000) + '}')]],
-    ['malformed TLV', 'tlv', 'flow', /key type 15/, () => [encodeHeader({ layout: 3, topic: 'flow', tlv: true }), Buffer.from([1, 1, 0xf2, 0])]],
-    ['TLV without its magic', 'tlv', 'flow', /not an nDPI TLV buffer/, () => [encodeHeader({ layout: 1, topic: 'flow', version: 3 }), Buffer.from('{"PROTOCOL":6}')]],
+    ['malformed TLV', 'tlv', 'flow', /key type 15/, () => [encodeHeader(3, 'flow', { tlv: true }), Buffer.from([1, 1, 0xf2, 0])]],
+    ['TLV without its magic', 'tlv', 'flow', /not an nDPI TLV buffer/, () => [encodeHeader(1, 'flow', { version: 3 }), Buffer.from('{"PROTOCOL":6}')]],
     ['a port as text', 'schema', 'flow', /^\/L4_SRC_PORT must be integer$/, () => [v0(), Buffer.from(JSON.stringify({ ...flow, L4_SRC_PORT: '54348' }))]],
     ['an unknown event type', 'schema', 'flow', /TCP_EVENT_TYPE.*ACCEPT, CONNECT/, () => [v0(), Buffer.from(JSON.stringify({ ...flow, TCP_EVENT_TYPE: 'OPEN' }))]],
     ['no addresses', 'schema', 'flow', /required/, () => [v0(), Buffer.from(JSON.stringify({ PROTOCOL: 6, L4_SRC_PORT: 1, L4_DST_PORT: 2 }))]],
@@ -120,7 +118,7 @@ describe('rejections: counted by reason and topic, with a sample', () => {
   it('keeps the last 32 samples, newest first, each excerpt printable and at most 512 characters', () => {
     const ingest = new Ingest(0);
     const total = SAMPLE_COUNT * 2 + 5;
-    for (let i = 0; i < total; i++) run(ingest, [encodeHeader({ layout: 0, topic: 'flow' }), Buffer.from(`{"n":${i},"pad":"\u00e9${'x'.repeat(600)}`)], 1000 + i);
+    for (let i = 0; i < total; i++) run(ingest, [encodeHeader(0, 'flow'), Buffer.from(`{"n":${i},"pad":"\u00e9${'x'.repeat(600)}`)], 1000 + i);
     const { samples, rejected } = ingest.stats(2000);
     expect(rejected).toEqual({ json: total });
     expect(SAMPLE_COUNT).toBe(32);
@@ -135,7 +133,7 @@ describe('rejections: counted by reason and topic, with a sample', () => {
 
   it('informational topics are counted and never decoded', () => {
     const ingest = new Ingest(0);
-    for (const topic of ['event', 'option', 'hello', 'snmp-ifaces', 'message']) expect(run(ingest, [encodeHeader({ layout: 0, topic }), Buffer.from([0xff, 0, 1])])).toEqual([]);
+    for (const topic of ['event', 'option', 'hello', 'snmp-ifaces', 'message']) expect(run(ingest, [encodeHeader(0, topic), Buffer.from([0xff, 0, 1])])).toEqual([]);
     const s = ingest.stats();
     expect(s.rejected).toEqual({});
     expect(s.messages).toEqual({ event: 1, option: 1, hello: 1, 'snmp-ifaces': 1, message: 1 });
@@ -205,7 +203,7 @@ describe('bad input never escapes the pipeline as an exception', () => {
     for (const depth of [1000, 5000, 20000]) {
       const deep = '['.repeat(depth) + ']'.repeat(depth);
       expect(counted(message('flow', {})).rejected, 'control').toEqual({ schema: 1 });
-      const result = counted([encodeHeader({ layout: 0, topic: 'flow' }), Buffer.from(`{"PROTOCOL":1,"EXTRA":${deep}}`)]);
+      const result = counted([encodeHeader(0, 'flow'), Buffer.from(`{"PROTOCOL":1,"EXTRA":${deep}}`)]);
       expect(result.thrown, `${depth} levels`).toBeUndefined();
       expect(Object.keys(result.rejected), `${depth} levels`).toEqual([expect.stringMatching(/^(schema|json)$/)]);
     }

@@ -3,9 +3,9 @@
 // limit costs the producer its connection, not the collector its health.
 import { describe, expect, it } from 'vitest';
 import { ZmqCollector } from '../../src/collector/collector.ts';
-import { encodeHeader } from '../../src/collector/header.ts';
 import type { CollectedEvent } from '../../src/model/event.ts';
 import { fixture } from '../support/fixtures.ts';
+import { encodeHeader } from '../support/producer.ts';
 import { waitFor } from '../support/wait.ts';
 import { expectedEvent } from './expected.ts';
 import { joined, liveSockets } from './live.ts';
@@ -66,7 +66,7 @@ describe('a frame over libzmq\'s memory guard', () => {
     let disconnects = 0;
     p.socket.events.on('disconnect', () => disconnects++);
     await joined(p, c);
-    await p.sendFrames([encodeHeader({ layout: 0, topic: 'flow' }), Buffer.alloc(17 * 1024 * 1024, 0x20)]);
+    await p.sendFrames([encodeHeader(0, 'flow'), Buffer.alloc(17 * 1024 * 1024, 0x20)]);
     await waitFor(() => disconnects > 0, 'the producer to be disconnected');
     await joined(p, c, 'message');
     await p.send('flow', fixture('ebpflowexport-connect-docker'), { layout: 1, sourceId: 9, msgId: 1, tlv: true });

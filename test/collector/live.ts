@@ -7,10 +7,9 @@ import { join } from 'node:path';
 import { afterEach } from 'vitest';
 import type { Publisher } from 'zeromq';
 import { ZmqCollector, type CollectorOptions } from '../../src/collector/collector.ts';
-import type { HeaderVersion } from '../../src/collector/header.ts';
 import type { CollectedEvent } from '../../src/model/event.ts';
 import type { CollectorStats, RejectReason } from '../../src/model/exporter.ts';
-import { Producer, type SendOptions, untilSubscribed } from '../support/producer.ts';
+import { type Layout, Producer, type SendOptions, untilSubscribed } from '../support/producer.ts';
 import { waitFor } from '../support/wait.ts';
 
 export interface Live {
@@ -74,9 +73,9 @@ export function statsWhen(c: ZmqCollector, done: (s: CollectorStats) => boolean,
 export type Counts = Partial<Record<RejectReason, number>>;
 
 /** Every way a producer frames a payload: header layout x compression x encoding. v0 cannot signal TLV. */
-export function framings(): (SendOptions & { layout: HeaderVersion; label: string })[] {
-  const out: (SendOptions & { layout: HeaderVersion; label: string })[] = [];
-  for (const layout of [0, 1, 2, 3] as HeaderVersion[]) {
+export function framings(): (SendOptions & { layout: Layout; label: string })[] {
+  const out: (SendOptions & { layout: Layout; label: string })[] = [];
+  for (const layout of [0, 1, 2, 3] as Layout[]) {
     for (const compress of [false, true]) {
       for (const tlv of layout === 0 ? [false] : [false, true]) {
         out.push({ layout, compress, tlv, label: `v${layout}${compress ? ' zlib' : ''} ${tlv ? 'TLV' : 'JSON'}` });

@@ -2,9 +2,8 @@
 // msg_id increases by one per message per source_id; a gap of d means d - 1 lost, a
 // smaller id a restart, and the u32 wrap from 0xffffffff to 0 is no loss.
 import { describe, expect, it } from 'vitest';
-import { encodeHeader } from '../../src/collector/header.ts';
 import { fixture } from '../support/fixtures.ts';
-import type { SendOptions } from '../support/producer.ts';
+import { encodeHeader, type SendOptions } from '../support/producer.ts';
 import { waitFor } from '../support/wait.ts';
 import { joined, liveSockets } from './live.ts';
 
@@ -65,7 +64,7 @@ describe('msg_id gaps and restarts over the wire', () => {
     const record = fixture('nprobe-mini-connect');
     const o = { layout: 3 as const, sourceId: 90 };
     await p.send('flow', record, { ...o, msgId: 1 });
-    await p.sendFrames([encodeHeader({ layout: 3, topic: 'flow', sourceId: 90, msgId: 2 }), Buffer.from('{"not json')]);
+    await p.sendFrames([encodeHeader(3, 'flow', { sourceId: 90, msgId: 2 }), Buffer.from('{"not json')]);
     await p.send('hello', {}, { ...o, msgId: 3 });
     await p.send('flow', { ...record, PROTOCOL: 'tcp' }, { ...o, msgId: 4 }); // schema
     await p.send('flow', record, { ...o, msgId: 5 });
