@@ -1,82 +1,122 @@
-// Capture benchmark: UDP offered at fixed rates on lo; packets counted by our packet
-// interface (capture process → decode → per-flow deltas → flow table), by a bare cap
-// counting loop, and by `tcpdump -w /dev/null`, one after the other at the same rates.
-import { execFile, fork, spawn } from 'node:child_process';
-import { promisify } from 'node:util';
+// Capture benchmark: UDP offered at fixed rates on `lo`, from the bench's own ports
+// (17100-17163 → 17001, so the filter sees nothing else), counted three ways one after
+// the other at each rate: packets that reached the flow table of our real
+// PacketInterface (capture process → decode → per-flow deltas → flow table), a bare
+// `cap` loop that only counts, and `tcpdump -w /dev/null`.
+import { fork } from 'node:child_process';
 import { PacketInterface } from '../src/interfaces/packet-interface.ts';
 import { TSX_LOADER } from '../src/runtime/ts-worker.ts';
+import { finished, lastJson, onCleanup, run, start } from './children.ts';
 
-const run = promisify(execFile);
-const PORT = 17001;
-const FILTER = `udp dst port ${PORT}`;
+const DST_PORT = 17001;
+const SRC_PORT = 17100;
+const FLOWS = 64;
+const FILTER = `udp and dst port ${DST_PORT} and src portrange ${SRC_PORT}-${SRC_PORT + FLOWS - 1}`;
 const SECONDS = 3;
 const PAYLOAD = 64;
+/** Kernel capture buffer for all three: PacketInterface's default. */
+const BUFFER_BYTES = 32 * 1024 * 1024;
+/** After the sender stops: counts that have not moved for this long are final. */
+const QUIET_MS = 500;
 
-/** Each method gets its own run of the generator: `sent` is per method. */
+export interface Counted {
+  /** Packets the generator sent during this method's own run. */
+  sent: number;
+  sendSeconds: number;
+  captured: number;
+  /** Drops the method itself reports (kernel ring), when it does. */
+  kernelDrops?: number;
+}
+
 export interface CaptureRow {
   offeredPps: number;
-  flowbridge: { sent: number; captured: number };
-  bareCap: { sent: number; captured: number };
-  tcpdump: { sent: number; captured: number; kernelDrops: number };
+  flowbridge: Counted;
+  bareCap: Counted;
+  tcpdump: Counted;
 }
 
-const offer = async (udpgen: string, pps: number) =>
-  Number(/sent (\d+)/.exec((await run(udpgen, ['127.0.0.1', String(PORT), String(pps), String(SECONDS), String(PAYLOAD)])).stdout)![1]);
-const settle = () => new Promise((r) => setTimeout(r, 500));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function ours(udpgen: string, pps: number): Promise<[number, number]> {
-  const lo = new PacketInterface({ id: 0, name: 'lo', device: 'lo', filter: FILTER, flowTable: { maxFlows: 100_000 } });
-  await lo.start();
-  await settle();
-  const sent = await offer(udpgen, pps);
-  await settle();
-  const captured = lo.capture().packets;
-  const inFlows = lo.flows.query({ port: PORT, limit: 10_000 }).flows.reduce((a, f) => a + f.packets, 0);
-  await lo.stop();
-  if (inFlows !== captured) throw new Error(`flow table holds ${inFlows} packets of ${captured} captured`);
-  return [sent, inFlows];
+async function offer(udpgen: string, pps: number): Promise<{ sent: number; seconds: number }> {
+  const out = await run(udpgen, [DST_PORT, SRC_PORT, FLOWS, pps, SECONDS, PAYLOAD].map(String), (SECONDS + 10) * 1000);
+  return lastJson(out);
 }
 
-async function bareCap(udpgen: string, pps: number): Promise<[number, number]> {
-  const child = fork(new URL('./bare-cap.ts', import.meta.url).pathname, ['lo', FILTER], { execArgv: ['--import', TSX_LOADER], stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
-  await new Promise((r) => child.once('message', r));
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  const sent = await offer(udpgen, pps);
-  await settle();
-  child.kill('SIGTERM');
-  await new Promise((r) => child.once('exit', r));
-  return [sent, Number(/captured (\d+)/.exec(out)![1])];
+/** Waits until `read` has returned the same value for QUIET_MS (at most 10 s). */
+async function settled(read: () => number): Promise<number> {
+  let last = read();
+  let since = performance.now();
+  const deadline = since + 10_000;
+  while (performance.now() - since < QUIET_MS && performance.now() < deadline) {
+    await sleep(50);
+    const next = read();
+    if (next !== last) since = performance.now();
+    last = next;
+  }
+  return last;
 }
 
-async function tcpdump(udpgen: string, pps: number): Promise<[number, number, number]> {
-  const child = spawn('tcpdump', ['-i', 'lo', '-n', '-B', '16384', '-w', '/dev/null', FILTER], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let err = '';
-  child.stderr!.on('data', (d) => (err += d));
-  await new Promise<void>((resolve) => {
-    const check = setInterval(() => err.includes('listening') && (clearInterval(check), resolve()), 20);
+async function ours(udpgen: string, pps: number): Promise<Counted> {
+  const lo = new PacketInterface({ id: 0, name: 'lo', device: 'lo', filter: FILTER, bufferBytes: BUFFER_BYTES });
+  const unregister = onCleanup(() => lo.stop());
+  try {
+    await lo.start();
+    const g = await offer(udpgen, pps);
+    const inFlows = () => lo.flows.query({ port: DST_PORT, limit: 10 * FLOWS }).flows.reduce((a, f) => a + f.packets, 0);
+    const captured = await settled(inFlows);
+    return { sent: g.sent, sendSeconds: g.seconds, captured, kernelDrops: lo.capture().kernelDrops };
+  } finally {
+    unregister();
+    await lo.stop();
+  }
+}
+
+async function bareCap(udpgen: string, pps: number): Promise<Counted> {
+  const child = fork(new URL('./bare-cap.ts', import.meta.url).pathname, ['lo', FILTER, String(BUFFER_BYTES)], {
+    execArgv: ['--import', TSX_LOADER],
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
   });
-  const sent = await offer(udpgen, pps);
-  await settle();
-  child.kill('SIGINT');
-  await new Promise((r) => child.once('exit', r));
-  return [sent, Number(/(\d+) packets captured/.exec(err)![1]), Number(/(\d+) packets dropped by kernel/.exec(err)?.[1] ?? 0)];
+  const unregister = onCleanup(() => void child.kill('SIGKILL'));
+  try {
+    const done = finished(child, 60_000);
+    await new Promise((resolve, reject) => {
+      child.once('message', resolve);
+      child.once('exit', (code) => reject(new Error(`bare cap loop exited (${code}) before capturing`)));
+    });
+    const g = await offer(udpgen, pps);
+    await sleep(QUIET_MS);
+    child.kill('SIGTERM');
+    const r = lastJson<{ captured: number }>((await done).stdout);
+    return { sent: g.sent, sendSeconds: g.seconds, captured: r.captured };
+  } finally {
+    unregister();
+  }
 }
 
-export async function capture(udpgen: string, rates: number[], log: (l: string) => void): Promise<CaptureRow[]> {
+async function tcpdump(udpgen: string, pps: number): Promise<Counted> {
+  const child = start('tcpdump', ['-i', 'lo', '-n', '-B', String(BUFFER_BYTES / 1024), '-w', '/dev/null', FILTER]);
+  const done = finished(child, 60_000);
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => (err += d));
+  for (let i = 0; !err.includes('listening on') && i < 100; i++) await sleep(50);
+  if (!err.includes('listening on')) throw new Error(`tcpdump did not start: ${err.trim()}`);
+  const g = await offer(udpgen, pps);
+  await sleep(QUIET_MS);
+  child.kill('SIGINT');
+  // tcpdump prints its totals on stderr as it exits.
+  const out = (await done).stderr;
+  const captured = Number(/(\d+) packets? captured/.exec(out)?.[1] ?? NaN);
+  const kernelDrops = Number(/(\d+) packets? dropped by kernel/.exec(out)?.[1] ?? NaN);
+  return { sent: g.sent, sendSeconds: g.seconds, captured, kernelDrops };
+}
+
+export async function capture(udpgen: string, rates: number[], log: (line: string) => void): Promise<CaptureRow[]> {
   const rows: CaptureRow[] = [];
   for (const pps of rates) {
-    const [sent, captured] = await ours(udpgen, pps);
-    const [bareSent, bareCaptured] = await bareCap(udpgen, pps);
-    const [tdSent, tdCaptured, kernelDrops] = await tcpdump(udpgen, pps);
-    const row: CaptureRow = {
-      offeredPps: pps,
-      flowbridge: { sent, captured },
-      bareCap: { sent: bareSent, captured: bareCaptured },
-      tcpdump: { sent: tdSent, captured: tdCaptured, kernelDrops },
-    };
+    const row: CaptureRow = { offeredPps: pps, flowbridge: await ours(udpgen, pps), bareCap: await bareCap(udpgen, pps), tcpdump: await tcpdump(udpgen, pps) };
     rows.push(row);
-    log(`  capture at ${pps} pps: flowbridge ${captured}/${sent}, bare cap ${bareCaptured}/${bareSent}, tcpdump ${tdCaptured}/${tdSent}`);
+    const f = (c: Counted) => `${c.captured}/${c.sent}${c.kernelDrops ? ` (kernel drops ${c.kernelDrops})` : ''}`;
+    log(`  capture at ${pps} pps: flowbridge ${f(row.flowbridge)}, bare cap ${f(row.bareCap)}, tcpdump ${f(row.tcpdump)}`);
   }
   return rows;
 }

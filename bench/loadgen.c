@@ -1,15 +1,34 @@
-/* Load generator for the ingest benchmark: a ZMQ PUB socket sending pre-built
- * ntopng-protocol messages (header + JSON payload) at a paced rate.
+/* Load generator for the ingest benchmark: a ZMQ publisher that offers pre-built
+ * ntopng-protocol messages (frame 0: header, frame 1: JSON payload) at a paced rate,
+ * the way ebpflowexport and nProbe agents publish them.
  *
- *   loadgen ENDPOINT LAYOUT BATCH RATE SECONDS FIXTURE...
- *     ENDPOINT  where the collector binds (tcp://127.0.0.1:17000)
- *     LAYOUT    0 (40-byte v0 header, as ebpflowexport sends) or 3 (36-byte, version 4)
- *     BATCH     events per message (JSON array when > 1)
- *     RATE      messages per second to offer (0 = as fast as possible)
- *     SECONDS   how long to send
- *     FIXTURE   JSON files, one event each; L4 ports are varied so flows differ
- * Prints "sent N offset S" on stdout when done: S is the seconds from start-up to the
- * first send (building payloads, waiting for the subscription), which rates exclude. */
+ *   loadgen [options] FIXTURE...
+ *     --endpoint E     where to send (default tcp://127.0.0.1:17000)
+ *     --bind           bind E (the collector connects) instead of connecting to it
+ *     --header 0|3     0: 40-byte v0 header, exactly as ebpflowexport sends it
+ *                      3: 36-byte v3 header (version byte 4) with msg_id and source_id
+ *     --batch N        events per message: 1 sends the event object, N > 1 a JSON array
+ *     --rate R         messages per second to offer; 0 = as fast as possible
+ *     --seconds S      how long to send
+ *     --msg-id N       msg_id of the first message (v3; +1 per message)
+ *     --source-id N    source_id of every message (v3)
+ *     --flows N        distinct flows the events cycle through (bounded, default 20000)
+ *     --hwm N          libzmq send high-water mark (default 1000, libzmq's own default,
+ *                      which real producers keep): beyond it PUB drops without telling
+ *     --no-drop        wait at the high-water mark instead of dropping (ZMQ_XPUB_NODROP):
+ *                      flat out, the generator then sends exactly what the receiver takes
+ *     FIXTURE          JSON files of one event each (topic "flow"), cycled in order
+ *
+ * Before sending, it waits (up to 5 s) until the collector's subscription to "flow"
+ * has arrived (an XPUB socket sees subscriptions), so no message is lost to ZMQ's
+ * "slow joiner" window. When done it prints one JSON line:
+ *   {"sent":M,"events":E,"firstMsgId":A,"lastMsgId":B,"startOffset":S0,"sendSeconds":S}
+ * (msg ids are 0 for v0, which has none). "sent" counts zmq_send calls: what PUB
+ * drops at its high-water mark is in it, and only the receiver can tell.
+ * startOffset: seconds from launch to the first send (building payloads, waiting for
+ * the subscription), so the caller can place the send window on its own clock. */
+#include <errno.h>
+#include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +36,12 @@
 #include <time.h>
 #include <zmq.h>
 
-#define VARIANTS 4096
+#define TOPIC "flow"
+/* Ephemeral ports given to varied events: Linux's default range starts at 32768. */
+#define PORT_BASE 32768
+#define PORT_SPAN 28000
+/* Processes a varied event is attributed to: its fixture's PID + 0..PIDS-1. */
+#define PIDS 64
 
 static double now(void) {
   struct timespec t;
@@ -25,120 +49,216 @@ static double now(void) {
   return t.tv_sec + t.tv_nsec / 1e9;
 }
 
+static void die(const char *what, const char *detail) {
+  fprintf(stderr, "loadgen: %s%s%s\n", what, detail ? ": " : "", detail ? detail : "");
+  exit(1);
+}
+
 static char *slurp(const char *path) {
   FILE *f = fopen(path, "rb");
-  if (!f) { perror(path); exit(1); }
+  if (!f) die("cannot open fixture", path);
   fseek(f, 0, SEEK_END);
   long n = ftell(f);
   fseek(f, 0, SEEK_SET);
   char *b = malloc(n + 1);
-  if (fread(b, 1, n, f) != (size_t)n) { perror(path); exit(1); }
-  b[n] = 0;
+  if (fread(b, 1, n, f) != (size_t)n) die("cannot read fixture", path);
   fclose(f);
-  while (n > 0 && (b[n - 1] == '\n' || b[n - 1] == ' ')) b[--n] = 0;
+  /* A payload is the JSON text alone: drop the file's trailing newline. */
+  while (n > 0 && (b[n - 1] == '\n' || b[n - 1] == '\r' || b[n - 1] == ' ')) n--;
+  b[n] = 0;
   return b;
 }
 
-/* Replaces the value of "L4_SRC_PORT"/"L4_LOCAL_PORT" with `port` (fixtures have one of them). */
-static char *with_port(const char *event, int port) {
-  const char *keys[] = {"\"L4_SRC_PORT\": ", "\"L4_LOCAL_PORT\": "};
-  for (int k = 0; k < 2; k++) {
-    const char *at = strstr(event, keys[k]);
-    if (!at) continue;
-    const char *num = at + strlen(keys[k]);
-    const char *end = num;
-    while (*end >= '0' && *end <= '9') end++;
-    char *out = malloc(strlen(event) + 16);
-    int head = (int)(num - event);
-    sprintf(out, "%.*s%d%s", head, event, port, end);
-    return out;
+/* Finds the integer value of the first `"key":` in `json`; sets [*from, *to) to its digits. */
+static int find_number(const char *json, const char *key, const char **from, const char **to, long *value) {
+  char quoted[64];
+  snprintf(quoted, sizeof quoted, "\"%s\"", key);
+  const char *at = strstr(json, quoted);
+  if (!at) return 0;
+  const char *p = at + strlen(quoted);
+  while (*p == ' ' || *p == ':') p++;
+  const char *end = p;
+  while (*end >= '0' && *end <= '9') end++;
+  if (end == p) return 0;
+  *from = p;
+  *to = end;
+  *value = strtol(p, NULL, 10);
+  return 1;
+}
+
+/* A copy of `json` with the number at [from, to) replaced by `value`. */
+static char *splice(const char *json, const char *from, const char *to, long value) {
+  char *out = malloc(strlen(json) + 24);
+  sprintf(out, "%.*s%ld%s", (int)(from - json), json, value, to);
+  return out;
+}
+
+/* The fixture event as variation `v` of it: its ephemeral port (the first of the local,
+ * source or destination port that is >= 1024) and its process id shifted, so variations
+ * are different flows of a few different processes, as on a busy host. */
+static char *vary(const char *event, long v) {
+  const char *from, *to;
+  long value;
+  char *out = strdup(event);
+  const char *port_keys[] = {"L4_LOCAL_PORT", "L4_SRC_PORT", "L4_DST_PORT"};
+  for (int k = 0; k < 3; k++) {
+    if (find_number(out, port_keys[k], &from, &to, &value) && value >= 1024) {
+      char *next = splice(out, from, to, PORT_BASE + v % PORT_SPAN);
+      free(out);
+      out = next;
+      break;
+    }
   }
-  return strdup(event);
+  /* The first "PID" is the local process's (its father's comes after it in every producer). */
+  if (find_number(out, "PID", &from, &to, &value)) {
+    char *next = splice(out, from, to, value + v % PIDS);
+    free(out);
+    out = next;
+  }
+  return out;
+}
+
+/* Waits until a subscription that matches TOPIC reaches the XPUB socket. */
+static void wait_for_subscriber(void *pub) {
+  int timeout = 5000;
+  zmq_setsockopt(pub, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
+  char sub[256];
+  for (;;) {
+    int n = zmq_recv(pub, sub, sizeof sub, 0);
+    if (n < 0) die("no subscriber to \"" TOPIC "\" within 5 s", zmq_strerror(zmq_errno()));
+    /* Byte 0 is 1 for subscribe; the rest is a prefix that must match our topic. */
+    if (n >= 1 && sub[0] == 1 && (size_t)(n - 1) <= strlen(TOPIC) && memcmp(sub + 1, TOPIC, n - 1) == 0) return;
+  }
+}
+
+/* --no-drop: the pipe is at its high-water mark. libzmq cannot poll a PUB socket for
+ * room, so sleep briefly: a 1000-message pipe takes milliseconds to drain. */
+static void wait_for_room(double deadline) {
+  if (zmq_errno() != EAGAIN) die("send", zmq_strerror(zmq_errno()));
+  if (now() > deadline + 10) die("send", "receiver stalled for 10 s");
+  struct timespec pause = {0, 50 * 1000};
+  nanosleep(&pause, NULL);
 }
 
 int main(int argc, char **argv) {
   double launched = now();
-  if (argc < 7) {
-    fprintf(stderr, "usage: loadgen ENDPOINT LAYOUT BATCH RATE SECONDS FIXTURE...\n");
+  const char *endpoint = "tcp://127.0.0.1:17000";
+  int bind = 0, layout = 0, batch = 1, hwm = 1000, no_drop = 0;
+  double rate = 0, seconds = 3;
+  uint32_t msg_id = 1, source_id = 1;
+  long flows = 20000;
+  static struct option options[] = {
+      {"endpoint", required_argument, 0, 'e'}, {"bind", no_argument, 0, 'B'},
+      {"header", required_argument, 0, 'H'},   {"batch", required_argument, 0, 'b'},
+      {"rate", required_argument, 0, 'r'},     {"seconds", required_argument, 0, 's'},
+      {"msg-id", required_argument, 0, 'm'},   {"source-id", required_argument, 0, 'i'},
+      {"flows", required_argument, 0, 'f'},    {"hwm", required_argument, 0, 'w'},
+      {"no-drop", no_argument, 0, 'n'},        {0, 0, 0, 0}};
+  for (int c; (c = getopt_long(argc, argv, "", options, NULL)) != -1;) {
+    switch (c) {
+      case 'e': endpoint = optarg; break;
+      case 'B': bind = 1; break;
+      case 'H': layout = atoi(optarg); break;
+      case 'b': batch = atoi(optarg); break;
+      case 'r': rate = atof(optarg); break;
+      case 's': seconds = atof(optarg); break;
+      case 'm': msg_id = (uint32_t)strtoul(optarg, NULL, 10); break;
+      case 'i': source_id = (uint32_t)strtoul(optarg, NULL, 10); break;
+      case 'f': flows = atol(optarg); break;
+      case 'w': hwm = atoi(optarg); break;
+      case 'n': no_drop = 1; break;
+      default: return 2;
+    }
+  }
+  int nfix = argc - optind;
+  if (nfix < 1 || (layout != 0 && layout != 3) || batch < 1 || flows < 1) {
+    fprintf(stderr, "usage: loadgen [--endpoint E] [--bind] [--header 0|3] [--batch N] [--rate MSGS_PER_S] [--seconds S]\n"
+                    "               [--msg-id N] [--source-id N] [--flows N] [--hwm N] [--no-drop] FIXTURE...\n");
     return 2;
   }
-  const char *endpoint = argv[1];
-  int layout = atoi(argv[2]), batch = atoi(argv[3]);
-  double rate = atof(argv[4]), seconds = atof(argv[5]);
-  int nfix = argc - 6;
-  char **fixtures = argv + 6;
-
-  /* Pre-build VARIANTS payloads: events cycle through the fixtures with varied ports. */
-  static char *payloads[VARIANTS];
-  static size_t sizes[VARIANTS];
   char **events = malloc(sizeof(char *) * nfix);
-  for (int i = 0; i < nfix; i++) events[i] = slurp(fixtures[i]);
-  int counter = 0;
-  for (int v = 0; v < VARIANTS; v++) {
-    size_t cap = 1 << 16, len = 0;
+  for (int i = 0; i < nfix; i++) events[i] = slurp(argv[optind + i]);
+
+  /* The message pool: event j of the pool is fixture j % nfix, variation j / nfix, so
+   * the pool holds about `flows` distinct flows and the flow tables stay bounded. */
+  long pool = (flows + batch - 1) / batch;
+  char **payloads = malloc(sizeof(char *) * pool);
+  size_t *sizes = malloc(sizeof(size_t) * pool);
+  unsigned char(*v0_headers)[40] = calloc(pool, 40);
+  for (long m = 0; m < pool; m++) {
+    size_t cap = 4096, len = 0;
     char *p = malloc(cap);
     if (batch > 1) p[len++] = '[';
     for (int b = 0; b < batch; b++) {
-      char *e = with_port(events[counter % nfix], 10000 + (counter % 50000));
-      counter++;
+      long j = m * batch + b;
+      char *e = vary(events[j % nfix], j / nfix);
       size_t n = strlen(e);
-      if (len + n + 2 >= cap) { cap *= 2; p = realloc(p, cap); }
+      while (len + n + 2 >= cap) p = realloc(p, cap *= 2);
       if (b > 0) p[len++] = ',';
       memcpy(p + len, e, n);
       len += n;
       free(e);
     }
     if (batch > 1) p[len++] = ']';
-    payloads[v] = p;
-    sizes[v] = len;
+    payloads[m] = p;
+    sizes[m] = len;
+    /* v0 (what ebpflowexport sends): topic[32], version u32 = 0, size u32, host order. */
+    uint32_t version = 0, size = (uint32_t)len;
+    memcpy(v0_headers[m], TOPIC, strlen(TOPIC));
+    memcpy(v0_headers[m] + 32, &version, 4);
+    memcpy(v0_headers[m] + 36, &size, 4);
   }
 
   void *ctx = zmq_ctx_new();
-  void *pub = zmq_socket(ctx, ZMQ_PUB);
-  int hwm = 1000000, linger = 2000;
+  void *pub = zmq_socket(ctx, ZMQ_XPUB);
+  /* Linger long enough to flush what libzmq still queues when the send window ends. */
+  int linger = 10000;
   zmq_setsockopt(pub, ZMQ_SNDHWM, &hwm, sizeof hwm);
   zmq_setsockopt(pub, ZMQ_LINGER, &linger, sizeof linger);
-  if (zmq_connect(pub, endpoint) != 0) { fprintf(stderr, "connect %s: %s\n", endpoint, zmq_strerror(zmq_errno())); return 1; }
-  /* Slow joiner: give the subscription time to arrive. */
-  struct timespec pause = {0, 300 * 1000000};
-  nanosleep(&pause, NULL);
+  zmq_setsockopt(pub, ZMQ_XPUB_NODROP, &no_drop, sizeof no_drop);
+  if ((bind ? zmq_bind(pub, endpoint) : zmq_connect(pub, endpoint)) != 0) die(endpoint, zmq_strerror(zmq_errno()));
+  wait_for_subscriber(pub);
 
-  unsigned char header[40];
-  uint32_t msg_id = 0;
+  /* v3 (36 bytes): topic[16], version u8 = 4 @16, flags @17, uncompressed_size u32 @20,
+   * compressed_size u32 @24, msg_id u32 big-endian @28, source_id u32 host order @32. */
+  unsigned char v3[36];
+  uint32_t first_id = msg_id;
   uint64_t sent = 0;
   double start = now(), deadline = start + seconds;
+  struct timespec tick = {0, 100 * 1000}; /* 100 µs between bursts: sleep, do not spin */
   for (;;) {
     double t = now();
     if (t >= deadline) break;
-    /* Pacing: send what the rate allows up to now, in small bursts. */
-    uint64_t due = rate > 0 ? (uint64_t)((t - start) * rate) + 1 : sent + 256;
-    while (sent < due) {
-      int v = (int)(sent % VARIANTS);
-      memset(header, 0, sizeof header);
-      size_t hlen;
+    /* Send what the rate allows up to now, then sleep: a spinning generator would take
+     * a whole core from the collector it measures on this 2-core machine. */
+    uint64_t due = rate > 0 ? (uint64_t)((t - start) * rate) + 1 : sent + 1024;
+    /* Falling behind the rate, still stop on time (the clock is read every 64 messages). */
+    for (; sent < due && (sent % 64 != 0 || now() < deadline); sent++) {
+      long m = (long)(sent % (uint64_t)pool);
       if (layout == 0) {
-        memcpy(header, "flow", 4);
-        uint32_t version = 0, size = (uint32_t)sizes[v];
-        memcpy(header + 32, &version, 4);
-        memcpy(header + 36, &size, 4);
-        hlen = 40;
+        /* With --no-drop a full pipe refuses the whole message at its first frame. */
+        while (zmq_send_const(pub, v0_headers[m], 40, ZMQ_SNDMORE) < 0) wait_for_room(deadline);
       } else {
-        memcpy(header, "flow", 4);
-        header[16] = 4;
-        header[17] = 0;
-        uint32_t size = (uint32_t)sizes[v], source = 1, id = ++msg_id;
-        memcpy(header + 20, &size, 4);
-        memcpy(header + 24, &size, 4);
-        header[28] = id >> 24; header[29] = id >> 16; header[30] = id >> 8; header[31] = id;
-        memcpy(header + 32, &source, 4);
-        hlen = 36;
+        memset(v3, 0, sizeof v3);
+        memcpy(v3, TOPIC, strlen(TOPIC));
+        v3[16] = 4;
+        uint32_t size = (uint32_t)sizes[m];
+        memcpy(v3 + 20, &size, 4);
+        memcpy(v3 + 24, &size, 4);
+        v3[28] = msg_id >> 24, v3[29] = msg_id >> 16, v3[30] = msg_id >> 8, v3[31] = msg_id;
+        memcpy(v3 + 32, &source_id, 4);
+        while (zmq_send(pub, v3, sizeof v3, ZMQ_SNDMORE) < 0) wait_for_room(deadline);
+        msg_id++;
       }
-      zmq_send(pub, header, hlen, ZMQ_SNDMORE);
-      zmq_send(pub, payloads[v], sizes[v], 0);
-      sent++;
+      /* The payload pool lives until exit: libzmq can send it without copying. */
+      zmq_send_const(pub, payloads[m], sizes[m], 0);
     }
+    if (rate > 0) nanosleep(&tick, NULL);
   }
-  printf("sent %llu offset %.3f\n", (unsigned long long)sent, start - launched);
+  double sent_seconds = now() - start;
+  printf("{\"sent\":%llu,\"events\":%llu,\"firstMsgId\":%u,\"lastMsgId\":%u,\"startOffset\":%.6f,\"sendSeconds\":%.6f}\n",
+         (unsigned long long)sent, (unsigned long long)sent * batch, layout == 3 ? first_id : 0, layout == 3 ? msg_id - 1 : 0,
+         start - launched, sent_seconds);
   fflush(stdout);
   zmq_close(pub);
   zmq_ctx_term(ctx);

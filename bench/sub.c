@@ -1,7 +1,11 @@
-/* Transport ceiling for the ingest benchmark: a ZMQ SUB socket that binds, receives
- * two-frame messages and only counts them. Stops after SECONDS of receiving, or
- * 500 ms after the last message. Prints "received N in S s".
- *   sub ENDPOINT SECONDS */
+/* Transport ceiling for the ingest benchmark: a ZMQ SUB socket that binds (as the
+ * collector does with a `c` endpoint), receives two-frame messages and only counts
+ * them; no decoding, no hand-off. What it receives per second from the load generator
+ * on this machine is the most any collector could ingest here.
+ *
+ *   sub ENDPOINT [MAX_SECONDS]
+ * Stops MAX_SECONDS (default 10) after the first message, or 500 ms after the last.
+ * Prints one JSON line: {"received":N,"seconds":S} (S: first to last message). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -14,20 +18,28 @@ static double now(void) {
 }
 
 int main(int argc, char **argv) {
-  if (argc < 3) { fprintf(stderr, "usage: sub ENDPOINT SECONDS\n"); return 2; }
+  if (argc < 2) {
+    fprintf(stderr, "usage: sub ENDPOINT [MAX_SECONDS]\n");
+    return 2;
+  }
+  double limit = argc > 2 ? atof(argv[2]) : 10;
   void *ctx = zmq_ctx_new();
   void *sub = zmq_socket(ctx, ZMQ_SUB);
-  int hwm = 1000000, timeout = 500;
+  /* The collector's receive high-water mark, so both queue alike. */
+  int hwm = 100000, timeout = 500;
   zmq_setsockopt(sub, ZMQ_RCVHWM, &hwm, sizeof hwm);
-  zmq_setsockopt(sub, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
   zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "flow", 4);
-  if (zmq_bind(sub, argv[1]) != 0) { fprintf(stderr, "bind: %s\n", zmq_strerror(zmq_errno())); return 1; }
-  double limit = atof(argv[2]), first = 0, last = 0;
-  unsigned long long n = 0;
+  if (zmq_bind(sub, argv[1]) != 0) {
+    fprintf(stderr, "sub: bind %s: %s\n", argv[1], zmq_strerror(zmq_errno()));
+    return 1;
+  }
+  /* Wait as long as it takes for the first message, then time out on silence. */
   static char buf[1 << 17];
+  double first = 0, last = 0;
+  unsigned long long n = 0;
   for (;;) {
     int r = zmq_recv(sub, buf, sizeof buf, 0);
-    if (r < 0) { if (n > 0) break; else continue; }
+    if (r < 0) break;
     int more = 0;
     size_t len = sizeof more;
     zmq_getsockopt(sub, ZMQ_RCVMORE, &more, &len);
@@ -36,9 +48,14 @@ int main(int argc, char **argv) {
       zmq_getsockopt(sub, ZMQ_RCVMORE, &more, &len);
     }
     last = now();
-    if (n++ == 0) first = last;
+    if (n++ == 0) {
+      first = last;
+      zmq_setsockopt(sub, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
+    }
     if (last - first > limit) break;
   }
-  printf("received %llu in %.3f s\n", n, last - first);
+  printf("{\"received\":%llu,\"seconds\":%.6f}\n", n, last - first);
+  zmq_close(sub);
+  zmq_ctx_term(ctx);
   return 0;
 }

@@ -1,0 +1,66 @@
+// Runs the C load generator (loadgen.c) and the C subscriber (sub.c) and reads
+// what they report.
+import { finished, lastJson, run, start } from './children.ts';
+import { flowFixtures } from './fixtures.ts';
+
+export interface Offer {
+  endpoint: string;
+  /** 0: ebpflowexport's 40-byte v0 header; 3: the 36-byte v3 header with msg_id. */
+  header: 0 | 3;
+  batch: number;
+  /** Messages per second; 0 = flat out. */
+  rate: number;
+  seconds: number;
+  msgId?: number;
+  sourceId?: number;
+  /** The generator's send high-water mark, in messages (default: libzmq's 1000). */
+  hwm?: number;
+  /** Wait at the high-water mark instead of dropping (transport ceiling runs only). */
+  noDrop?: boolean;
+}
+
+/** What the generator reports (see loadgen.c). */
+export interface Generated {
+  sent: number;
+  events: number;
+  firstMsgId: number;
+  lastMsgId: number;
+  /** Seconds from its launch to its first send. */
+  startOffset: number;
+  sendSeconds: number;
+}
+
+/** Distinct flows the generated events cycle through: enough to make tables work, bounded. */
+const FLOWS = 20_000;
+
+function args(o: Offer): string[] {
+  return [
+    '--endpoint', o.endpoint, '--header', String(o.header), '--batch', String(o.batch),
+    '--rate', String(Math.round(o.rate)), '--seconds', String(o.seconds),
+    '--msg-id', String(o.msgId ?? 1), '--source-id', String(o.sourceId ?? 1), '--flows', String(FLOWS),
+    '--hwm', String(o.hwm ?? 1000),
+    ...(o.noDrop ? ['--no-drop'] : []),
+    ...flowFixtures(),
+  ];
+}
+
+/** Starts the generator; resolves with its report when it is done. */
+export async function offer(loadgen: string, o: Offer): Promise<Generated> {
+  const r = await finished(start(loadgen, args(o)), (o.seconds + 30) * 1000);
+  if (r.code !== 0) throw new Error(`loadgen failed (${r.code}): ${r.stderr.trim()}`);
+  return lastJson<Generated>(r.stdout);
+}
+
+/**
+ * The transport ceiling: the C subscriber binds `endpoint` and only counts while the
+ * generator sends flat out, held back by the subscriber's pace rather than dropping
+ * (so what it receives is what the transport carries on this machine).
+ */
+export async function transportCeiling(tools: { loadgen: string; sub: string }, o: Omit<Offer, 'rate' | 'noDrop'>): Promise<{ messagesPerSecond: number; eventsPerSecond: number }> {
+  const sub = run(tools.sub, [o.endpoint, String(o.seconds + 5)], (o.seconds + 30) * 1000);
+  // The generator waits for the subscriber's subscription, so no start-up race here.
+  await offer(tools.loadgen, { ...o, rate: 0, noDrop: true });
+  const r = lastJson<{ received: number; seconds: number }>(await sub);
+  const messagesPerSecond = r.seconds > 0 ? r.received / r.seconds : 0;
+  return { messagesPerSecond, eventsPerSecond: messagesPerSecond * o.batch };
+}

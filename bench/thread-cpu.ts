@@ -1,0 +1,62 @@
+// CPU time of this process's threads, from /proc (Linux). Node gives every thread the
+// same name, so threads are told apart by their id: the main thread's id is the pid,
+// and during ingest the busiest other thread is the collector's receive thread (the
+// rest are V8's GC and compiler helpers and libzmq's I/O threads).
+import { readdirSync, readFileSync } from 'node:fs';
+
+/** CPU seconds (user + system) per thread id. */
+export type ThreadCpu = Map<number, number>;
+
+const TICKS_PER_SECOND = 100; // USER_HZ on Linux
+
+export function readThreadCpu(): ThreadCpu {
+  const cpu: ThreadCpu = new Map();
+  let tids: string[];
+  try {
+    tids = readdirSync('/proc/self/task');
+  } catch {
+    return cpu; // not Linux: no per-thread figures
+  }
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      // Fields after the command name (which may hold spaces) in parentheses.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      cpu.set(Number(tid), (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND);
+    } catch {
+      // The thread ended between listing and reading.
+    }
+  }
+  return cpu;
+}
+
+/** CPU seconds the whole machine spent busy (all cores, every process), from /proc/stat. */
+export function readMachineBusy(): number {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0];
+    // cpu  user nice system idle iowait irq softirq steal ...
+    const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
+    return (user + nice + system + irq + softirq + (steal ?? 0)) / TICKS_PER_SECOND;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Cores each group of threads used on average between two readings over `seconds`. */
+export interface CpuShares {
+  main: number;
+  busiestOther: number;
+  rest: number;
+  /** The whole machine, every process: what is left of the cores is what we could have had. */
+  machine: number;
+}
+
+export function cpuShares(before: ThreadCpu, after: ThreadCpu, seconds: number, machineBusy = NaN): CpuShares {
+  const used = [...after].map(([tid, s]) => ({ tid, s: s - (before.get(tid) ?? 0) }));
+  const main = used.find((u) => u.tid === process.pid)?.s ?? 0;
+  const others = used.filter((u) => u.tid !== process.pid).sort((x, y) => y.s - x.s);
+  const busiest = others[0]?.s ?? 0;
+  const rest = others.slice(1).reduce((a, u) => a + u.s, 0);
+  const share = (s: number) => Math.round((100 * s) / seconds) / 100;
+  return { main: share(main), busiestOther: share(busiest), rest: share(rest), machine: share(machineBusy) };
+}
