@@ -42,6 +42,7 @@ const zmq_msg_init = lib.func('int zmq_msg_init(void *msg)');
 const zmq_msg_recv = lib.func('int zmq_msg_recv(void *msg, void *s, int flags)');
 const zmq_msg_data = lib.func('void *zmq_msg_data(void *msg)');
 const zmq_msg_gets = lib.func('const char *zmq_msg_gets(void *msg, const char *property)');
+const zmq_msg_more = lib.func('int zmq_msg_more(void *msg)');
 const zmq_msg_close = lib.func('int zmq_msg_close(void *msg)');
 const zmq_poll = lib.func('int zmq_poll(void *items, int nitems, long timeout)');
 const zmq_errno = lib.func('int zmq_errno()');
@@ -152,9 +153,10 @@ export class SubSocket {
    * Receives one frame as a zmq_msg_t, copying at most `buf.length` bytes into `buf`,
    * and, for a 40-byte (v0) header, the sender's address (libzmq's Peer-Address: the IP
    * of a tcp peer).
-   * Returns the frame's full size and the peer, or undefined on timeout/interrupt.
+   * Returns the frame's full size, the peer, and whether more frames follow; or
+   * undefined on timeout/interrupt.
    */
-  recvWithPeer(buf: Buffer, flags = 0): { size: number; peer: string | undefined } | undefined {
+  recvWithPeer(buf: Buffer, flags = 0): { size: number; peer: string | undefined; more: boolean } | undefined {
     const msg = this.#msg;
     check(zmq_msg_init(msg), 'zmq_msg_init');
     try {
@@ -167,7 +169,7 @@ export class SubSocket {
       if (n > 0) memcpy(buf, zmq_msg_data(msg), Math.min(n, buf.length));
       // Only v0 headers (40 bytes) need the peer: the others carry a source id.
       const peer = n === 40 ? ((zmq_msg_gets(msg, 'Peer-Address') as string | null) ?? undefined) : undefined;
-      return { size: n, peer };
+      return { size: n, peer, more: zmq_msg_more(msg) !== 0 };
     } finally {
       zmq_msg_close(msg);
     }

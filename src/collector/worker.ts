@@ -88,8 +88,9 @@ function run(inputs: Input[]): void {
     now = Date.now();
     // Drain the whole multipart message whatever it holds; judge it afterwards.
     // A frame longer than its buffer arrives truncated, and its length says so.
-    const frames: Buffer[] = [Buffer.from(headerBuf.subarray(0, Math.min(header.size, headerBuf.length)))];
-    while (socket.more()) {
+    // Frames are views of the receive buffers: ingest is done with them before the next receive.
+    const frames: Buffer[] = [headerBuf.subarray(0, Math.min(header.size, headerBuf.length))];
+    for (let more = header.more; more; more = socket.more()) {
       const m = socket.recvInto(payloadBuf);
       if (m < 0) break;
       // Only the payload frame is kept; further frames only count.
