@@ -62,6 +62,7 @@ function run(inputs: Input[]): void {
   let batchStarted = 0;
   let lastStats = 0;
   let now = Date.now();
+  let droppedBatches = 0;
 
   const flush = () => {
     if (batch.count === 0) return;
@@ -76,7 +77,6 @@ function run(inputs: Input[]): void {
     }
   };
 
-  let droppedBatches = 0;
   const handoff = () => ({ size: Atomics.load(control, CONTROL.inflight), max: config.maxInflightBatches, dropped: droppedBatches });
 
   /** Receives and ingests one whole multipart message; false when none was waiting. */
