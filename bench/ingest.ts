@@ -54,6 +54,12 @@ export interface IngestScenario {
   target: number;
 }
 
+/** The issue's two scenarios, with this round's targets. */
+export const SCENARIOS: IngestScenario[] = [
+  { name: 'a', description: '1 event/msg, v0 header', header: 0, batch: 1, startEventsPerSecond: 50_000, target: 150_000 },
+  { name: 'b', description: '20 events/msg (JSON array), v3 header', header: 3, batch: 20, startEventsPerSecond: 100_000, target: 400_000 },
+];
+
 export interface IngestStep extends Ledger {
   /** The rate asked of the generator. */
   targetEventsPerSecond: number;
@@ -89,14 +95,14 @@ export interface IngestResult {
   steps: IngestStep[];
 }
 
-interface Pipeline {
+export interface Pipeline {
   fb: RunningFlowbridge;
   zmq: ZmqInterface;
   stop(): Promise<void>;
 }
 
 /** The assembled collector with one ZMQ interface bound on 127.0.0.1, no HTTP. */
-async function startPipeline(): Promise<Pipeline> {
+export async function startPipeline(): Promise<Pipeline> {
   const dataDir = mkdtempSync(join(tmpdir(), 'fbbench-'));
   const config = resolveConfig({}, { interfaces: [`tcp://127.0.0.1:${COLLECTOR_PORT}c`], dataDir });
   const teardown = async () => {
@@ -122,7 +128,8 @@ async function startPipeline(): Promise<Pipeline> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function runStep(p: Pipeline, loadgen: string, s: IngestScenario, eventsPerSecond: number, sourceId: number, hwm = SEARCH_HWM): Promise<IngestStep> {
+/** Offers one rate for a few seconds and balances what was sent against the counters. */
+export async function runStep(p: Pipeline, loadgen: string, s: IngestScenario, eventsPerSecond: number, sourceId: number, o: { hwm?: number; seconds?: number } = {}): Promise<IngestStep> {
   const read = () => readCounters(p.zmq, p.fb.dispatcher);
   const before = await read();
   const cpuBefore = readThreadCpu();
@@ -132,7 +139,7 @@ async function runStep(p: Pipeline, loadgen: string, s: IngestScenario, eventsPe
   let failed: unknown;
   const generator = offer(loadgen, {
     endpoint: `tcp://127.0.0.1:${COLLECTOR_PORT}`, header: s.header, batch: s.batch,
-    rate: eventsPerSecond / s.batch, seconds: STEP_SECONDS, hwm,
+    rate: eventsPerSecond / s.batch, seconds: o.seconds ?? STEP_SECONDS, hwm: o.hwm ?? SEARCH_HWM,
     // A new source per step: its msg_id gaps are this step's, and a restart is not a gap.
     msgId: 1, sourceId,
   }).then((g) => (generated = g), (err) => (failed = err));
@@ -226,7 +233,7 @@ export async function ingest(tools: { loadgen: string; sub: string }, s: IngestS
     }
     const best = Math.max(0, ...steps.filter((x) => x.passed).map((x) => x.sustainedEventsPerSecond));
     if (best > 0) {
-      overload = await runStep(p, tools.loadgen, s, best * OVERLOAD_FACTOR, steps.length + 2, PRODUCER_HWM);
+      overload = await runStep(p, tools.loadgen, s, best * OVERLOAD_FACTOR, steps.length + 2, { hwm: PRODUCER_HWM });
       log(`  ${s.name}: overload probe (×${OVERLOAD_FACTOR}, producer HWM ${PRODUCER_HWM}): ${describeStep(overload)}`);
     }
   } finally {

@@ -1,12 +1,16 @@
 // The bench's one table (scenario, figure, baseline, ratio, target, met?) with its
 // notes, and the JSON written beside it. Figures only: nothing here fails a build.
+import { execFileSync } from 'node:child_process';
 import { cpus, loadavg, release } from 'node:os';
+import { BENCH_DIR } from './build.ts';
 import type { CaptureRow, Counted } from './capture.ts';
 import { countedTotal } from './ingest-ledger.ts';
 import type { IngestResult, IngestStep } from './ingest.ts';
 import type { MemoryResult } from './memory.ts';
 
 export interface Machine {
+  /** The code measured: `git describe --always --dirty` of the working tree, when it is one. */
+  commit: string;
   cpu: string;
   cores: number;
   node: string;
@@ -18,6 +22,7 @@ export interface Machine {
 
 export function machine(loadAtStart: number): Machine {
   return {
+    commit: commit(),
     cpu: cpus()[0]?.model ?? 'unknown',
     cores: cpus().length,
     node: process.version,
@@ -25,6 +30,14 @@ export function machine(loadAtStart: number): Machine {
     date: new Date().toISOString(),
     loadAverage: { start: loadAtStart, end: Math.round(loadavg()[0] * 100) / 100 },
   };
+}
+
+function commit(): string {
+  try {
+    return execFileSync('git', ['describe', '--always', '--dirty'], { cwd: BENCH_DIR, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return 'unknown';
+  }
 }
 
 /** ntopng's published collection figure: one ZMQ interface is one thread there. */
@@ -59,8 +72,9 @@ function ingestRow(r: IngestResult): string[] {
 function captureRow(c: CaptureRow): string[] {
   const ours = share(c.flowbridge);
   const bare = share(c.bareCap);
+  const sentPps = c.flowbridge.sendSeconds > 0 ? c.flowbridge.sent / c.flowbridge.sendSeconds : 0;
   return [
-    `capture ${rate(c.offeredPps)} pps offered on lo: pps into flows`,
+    `capture ${rate(c.offeredPps)} pps asked on lo (${rate(sentPps)} sent): pps into flows`,
     `${rate(pps(c.flowbridge))} (${pct(ours, 1)})`,
     `bare cap ${rate(pps(c.bareCap))} (${pct(bare, 1)}), tcpdump ${rate(pps(c.tcpdump))} (${pct(share(c.tcpdump), 1)})`,
     pct(ours, bare),
@@ -115,7 +129,7 @@ export function renderTable(r: Results): string {
   const m = r.machine;
   const notes = [
     '',
-    `${m.cores} × ${m.cpu}, Node ${m.node}, Linux ${m.kernel}, ${m.date}; load average ${m.loadAverage.start} at start, ${m.loadAverage.end} at end (other work on the machine lowers every figure).`,
+    `Commit ${m.commit}; ${m.cores} × ${m.cpu}, Node ${m.node}, Linux ${m.kernel}, ${m.date}; load average ${m.loadAverage.start} at start, ${m.loadAverage.end} at end (other work on the machine lowers every figure).`,
     `Anchor: ntopng publishes ${rate(r.anchor.flowsPerSecondPerInterface)} flows/s per ZMQ interface (${rate(r.anchor.twoInterfaces)} with two) on a ${r.anchor.machine}; one ZMQ interface is one thread there.`,
     'Ingest: the real pipeline (startFlowbridge: receive thread, decode, validate, normalise, dispatch, merge). Zero loss = every event sent merged into the flow table and the backlog cleared within 0.5 s of the sender stopping, in 3-s steps. Ceiling: a C subscriber that only counts, fed flat out.',
     'Overload probe (twice the figure, producer send HWM 1000 as libzmq defaults): where the lost events show.',

@@ -11,7 +11,7 @@ import { loadavg } from 'node:os';
 import { buildTools, RESULTS_DIR } from './build.ts';
 import { capture, type CaptureRow } from './capture.ts';
 import { cleanupAll, cleanUpOnExit } from './children.ts';
-import { ingest, type IngestResult } from './ingest.ts';
+import { ingest, SCENARIOS, type IngestResult } from './ingest.ts';
 import { memory, type MemoryResult } from './memory.ts';
 import { machine, NTOPNG_ANCHOR, renderTable, type Results } from './report.ts';
 
@@ -34,10 +34,10 @@ let captureRows: CaptureRow[] = [];
 let mem: MemoryResult | undefined;
 
 if (wanted('ingest')) {
-  log('ingest (a): one event per message, v0 header as ebpflowexport sends it');
-  ingestResults.push(await ingest(tools, { name: 'a', description: '1 event/msg, v0 header', header: 0, batch: 1, startEventsPerSecond: 50_000, target: 150_000 }, log));
-  log('ingest (b): JSON arrays of 20 events, v3 header');
-  ingestResults.push(await ingest(tools, { name: 'b', description: '20 events/msg (JSON array), v3 header', header: 3, batch: 20, startEventsPerSecond: 100_000, target: 400_000 }, log));
+  for (const scenario of SCENARIOS) {
+    log(`ingest (${scenario.name}): ${scenario.description}`);
+    ingestResults.push(await ingest(tools, scenario, log));
+  }
 }
 if (wanted('capture')) {
   log('capture on lo: flowbridge, bare cap loop, tcpdump');
