@@ -29,6 +29,7 @@ export interface Counted {
 }
 
 export interface CaptureRow {
+  /** The rate asked of the sender; 0 = as fast as it can. */
   offeredPps: number;
   flowbridge: Counted;
   bareCap: Counted;
@@ -116,7 +117,7 @@ export async function capture(udpgen: string, rates: number[], log: (line: strin
     const row: CaptureRow = { offeredPps: pps, flowbridge: await ours(udpgen, pps), bareCap: await bareCap(udpgen, pps), tcpdump: await tcpdump(udpgen, pps) };
     rows.push(row);
     const f = (c: Counted) => `${c.captured}/${c.sent}${c.kernelDrops ? ` (kernel drops ${c.kernelDrops})` : ''}`;
-    log(`  capture at ${pps} pps: flowbridge ${f(row.flowbridge)}, bare cap ${f(row.bareCap)}, tcpdump ${f(row.tcpdump)}`);
+    log(`  capture at ${pps || 'flat-out'} pps: flowbridge ${f(row.flowbridge)}, bare cap ${f(row.bareCap)}, tcpdump ${f(row.tcpdump)}`);
   }
   return rows;
 }

@@ -84,6 +84,8 @@ export interface IngestResult {
   target: number;
   /** Highest sustained events/s of a passed step (lossless and kept up); 0 if none passed. */
   eventsPerSecond: number;
+  /** The best passing rate offered once more after the search: did it pass again? */
+  confirmation?: IngestStep;
   ceiling: { messagesPerSecond: number; eventsPerSecond: number };
   /**
    * A step at OVERLOAD_FACTOR times the figure with the producers' default high-water
@@ -195,6 +197,7 @@ export async function ingest(tools: { loadgen: string; sub: string }, s: IngestS
   const p = await startPipeline();
   const steps: IngestStep[] = [];
   let overload: IngestStep | undefined;
+  let confirmation: IngestStep | undefined;
   try {
     // Warm-up (connection, subscription, JIT, flow table filled with the generator's
     // flows), not kept: a cold pipeline's first second is not its steady state.
@@ -231,9 +234,16 @@ export async function ingest(tools: { loadgen: string; sub: string }, s: IngestS
       if (await step(mid)) good = mid;
       else bad = mid;
     }
-    const best = Math.max(0, ...steps.filter((x) => x.passed).map((x) => x.sustainedEventsPerSecond));
+    // The search keeps the best of noisy tries: offer the best passing rate once more, so
+    // the table can say whether the figure held twice.
+    const bestStep = steps.filter((x) => x.passed).sort((x, y) => y.sustainedEventsPerSecond - x.sustainedEventsPerSecond)[0];
+    if (bestStep) {
+      confirmation = await runStep(p, tools.loadgen, s, bestStep.targetEventsPerSecond, steps.length + 2);
+      log(`  ${s.name}: confirmation: ${describeStep(confirmation)} ${confirmation.passed ? 'PASS' : 'fail'}`);
+    }
+    const best = bestStep?.sustainedEventsPerSecond ?? 0;
     if (best > 0) {
-      overload = await runStep(p, tools.loadgen, s, best * OVERLOAD_FACTOR, steps.length + 2, { hwm: PRODUCER_HWM });
+      overload = await runStep(p, tools.loadgen, s, best * OVERLOAD_FACTOR, steps.length + 3, { hwm: PRODUCER_HWM });
       log(`  ${s.name}: overload probe (×${OVERLOAD_FACTOR}, producer HWM ${PRODUCER_HWM}): ${describeStep(overload)}`);
     }
   } finally {
@@ -245,6 +255,7 @@ export async function ingest(tools: { loadgen: string; sub: string }, s: IngestS
     description: s.description,
     target: s.target,
     eventsPerSecond,
+    confirmation,
     ceiling: { messagesPerSecond: Math.round(ceiling.messagesPerSecond), eventsPerSecond: Math.round(ceiling.eventsPerSecond) },
     overload,
     balancedSteps: steps.filter((x) => x.unaccounted === 0).length,

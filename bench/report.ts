@@ -61,7 +61,7 @@ const pps = (c: Counted) => (c.sendSeconds > 0 ? c.captured / c.sendSeconds : 0)
 function ingestRow(r: IngestResult): string[] {
   return [
     `ingest (${r.scenario}) ${r.description}: events/s, zero loss`,
-    rate(r.eventsPerSecond),
+    `${rate(r.eventsPerSecond)}${r.confirmation && !r.confirmation.passed ? ' (did not hold on a retry)' : ''}`,
     `C subscriber ${rate(r.ceiling.eventsPerSecond)}`,
     pct(r.eventsPerSecond, r.ceiling.eventsPerSecond),
     `≥ ${rate(r.target)}`,
@@ -74,7 +74,7 @@ function captureRow(c: CaptureRow): string[] {
   const bare = share(c.bareCap);
   const sentPps = c.flowbridge.sendSeconds > 0 ? c.flowbridge.sent / c.flowbridge.sendSeconds : 0;
   return [
-    `capture ${rate(c.offeredPps)} pps asked on lo (${rate(sentPps)} sent): pps into flows`,
+    `capture ${c.offeredPps > 0 ? `${rate(c.offeredPps)} pps` : 'flat out'} asked on lo (${rate(sentPps)} sent): pps into flows`,
     `${rate(pps(c.flowbridge))} (${pct(ours, 1)})`,
     `bare cap ${rate(pps(c.bareCap))} (${pct(bare, 1)}), tcpdump ${rate(pps(c.tcpdump))} (${pct(share(c.tcpdump), 1)})`,
     pct(ours, bare),
@@ -109,6 +109,12 @@ function overloadNote(r: IngestResult): string {
   );
 }
 
+function confirmationNote(r: IngestResult): string {
+  const c = r.confirmation;
+  if (!c) return `  (${r.scenario}) no step passed.`;
+  return `  (${r.scenario}) the figure's rate (${rate(c.targetEventsPerSecond)} asked) offered again after the search: ${c.passed ? 'passed' : 'failed'}, ${rate(c.sustainedEventsPerSecond)} events/s sustained, ${c.sentEvents - c.merged} lost, drain ${c.drainSeconds} s.`;
+}
+
 function cpuNote(r: IngestResult): string {
   const best = r.steps.filter((s) => s.passed).sort((a, b) => b.sustainedEventsPerSecond - a.sustainedEventsPerSecond)[0];
   if (!best) return '';
@@ -132,6 +138,7 @@ export function renderTable(r: Results): string {
     `Commit ${m.commit}; ${m.cores} × ${m.cpu}, Node ${m.node}, Linux ${m.kernel}, ${m.date}; load average ${m.loadAverage.start} at start, ${m.loadAverage.end} at end (other work on the machine lowers every figure).`,
     `Anchor: ntopng publishes ${rate(r.anchor.flowsPerSecondPerInterface)} flows/s per ZMQ interface (${rate(r.anchor.twoInterfaces)} with two) on a ${r.anchor.machine}; one ZMQ interface is one thread there.`,
     'Ingest: the real pipeline (startFlowbridge: receive thread, decode, validate, normalise, dispatch, merge). Zero loss = every event sent merged into the flow table and the backlog cleared within 0.5 s of the sender stopping, in 3-s steps. Ceiling: a C subscriber that only counts, fed flat out.',
+    ...r.ingest.map(confirmationNote),
     'Overload probe (twice the figure, producer send HWM 1000 as libzmq defaults): where the lost events show.',
     ...r.ingest.map(overloadNote),
     'Where the CPU went at the figure:',

@@ -41,7 +41,8 @@ if (wanted('ingest')) {
 }
 if (wanted('capture')) {
   log('capture on lo: flowbridge, bare cap loop, tcpdump');
-  captureRows = await capture(tools.udpgen, [20_000, 50_000, 100_000, 200_000, 400_000], log);
+  // 0 = flat out: on this machine the sender tops out near 200 K packets/s on lo.
+  captureRows = await capture(tools.udpgen, [20_000, 50_000, 100_000, 200_000, 0], log);
 }
 if (wanted('memory')) {
   log('memory: 1 M flows in one flow table');
