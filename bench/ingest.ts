@@ -14,8 +14,8 @@ import { startFlowbridge, type RunningFlowbridge } from '../src/flowbridge.ts';
 import { ZmqInterface } from '../src/interfaces/zmq-interface.ts';
 import { onCleanup } from './children.ts';
 import { balance, countedTotal, countersChanged, readCounters, type Counters, type Ledger } from './ingest-ledger.ts';
-import { offer, transportCeiling, type Generated } from './loadgen.ts';
-import { cpuShares, readMachineBusy, readThreadCpu, type CpuShares } from './thread-cpu.ts';
+import { offer, transportCeiling, type Ceiling, type Generated } from './loadgen.ts';
+import { asCores, cpuUsed, readMachineBusy, readThreadCpu, type CpuUsed } from './thread-cpu.ts';
 
 const COLLECTOR_PORT = 17000;
 const CEILING_PORT = 17010;
@@ -39,8 +39,13 @@ const MAX_STEPS = 16;
  * bound; the drain limit above keeps it from hiding overload.
  */
 const SEARCH_HWM = 100_000;
-/** The overload probe: twice the figure, with libzmq's default high-water mark as producers have it. */
-const OVERLOAD_FACTOR = 2;
+/**
+ * The overload probe: three times the figure for long enough to overflow the collector's
+ * receive queue (100 000 messages, 2 M events in (b)), with libzmq's default send
+ * high-water mark as producers have it, so that events are really lost.
+ */
+const OVERLOAD_FACTOR = 3;
+const OVERLOAD_SECONDS = 8;
 const PRODUCER_HWM = 1_000;
 
 export interface IngestScenario {
@@ -74,8 +79,10 @@ export interface IngestStep extends Ledger {
   /** The backlog cleared within DRAIN_LIMIT_SECONDS of the sender stopping. */
   keptUp: boolean;
   passed: boolean;
-  /** Cores used over the step by the main thread, the busiest other thread (the collector's) and the rest. */
-  cpu: CpuShares;
+  /** Cores used over the step (and its drain) by the main thread, the busiest other thread (the collector's), the rest, and the whole machine. */
+  cpu: CpuUsed;
+  /** CPU time per event merged, in µs, by the same groups of threads (machine: every process). */
+  cpuPerEventUs: CpuUsed;
 }
 
 export interface IngestResult {
@@ -86,7 +93,7 @@ export interface IngestResult {
   eventsPerSecond: number;
   /** The best passing rate offered once more after the search: did it pass again? */
   confirmation?: IngestStep;
-  ceiling: { messagesPerSecond: number; eventsPerSecond: number };
+  ceiling: Ceiling;
   /**
    * A step at OVERLOAD_FACTOR times the figure with the producers' default high-water
    * mark: how loss shows when the pipeline cannot keep up (counted or unaccounted).
@@ -168,7 +175,7 @@ export async function runStep(p: Pipeline, loadgen: string, s: IngestScenario, e
   }
   await generator;
   const g = generated!;
-  const cpu = cpuShares(cpuBefore, readThreadCpu(), (performance.now() - launched) / 1000, readMachineBusy() - machineBefore);
+  const used = cpuUsed(cpuBefore, readThreadCpu(), readMachineBusy() - machineBefore);
   const ledger = balance(before, last, g.sent, s.batch);
   const firstSend = launched + g.startOffset * 1000;
   const sendEnd = firstSend + g.sendSeconds * 1000;
@@ -185,7 +192,8 @@ export async function runStep(p: Pipeline, loadgen: string, s: IngestScenario, e
     lossless,
     keptUp,
     passed: lossless && keptUp,
-    cpu,
+    cpu: asCores(used, (performance.now() - launched) / 1000),
+    cpuPerEventUs: perEvent(used, ledger.merged),
   };
 }
 
@@ -243,7 +251,7 @@ export async function ingest(tools: { loadgen: string; sub: string }, s: IngestS
     }
     const best = bestStep?.sustainedEventsPerSecond ?? 0;
     if (best > 0) {
-      overload = await runStep(p, tools.loadgen, s, best * OVERLOAD_FACTOR, steps.length + 3, { hwm: PRODUCER_HWM });
+      overload = await runStep(p, tools.loadgen, s, best * OVERLOAD_FACTOR, steps.length + 3, { hwm: PRODUCER_HWM, seconds: OVERLOAD_SECONDS });
       log(`  ${s.name}: overload probe (×${OVERLOAD_FACTOR}, producer HWM ${PRODUCER_HWM}): ${describeStep(overload)}`);
     }
   } finally {
@@ -256,11 +264,16 @@ export async function ingest(tools: { loadgen: string; sub: string }, s: IngestS
     target: s.target,
     eventsPerSecond,
     confirmation,
-    ceiling: { messagesPerSecond: Math.round(ceiling.messagesPerSecond), eventsPerSecond: Math.round(ceiling.eventsPerSecond) },
+    ceiling,
     overload,
     balancedSteps: steps.filter((x) => x.unaccounted === 0).length,
     steps,
   };
+}
+
+function perEvent(used: CpuUsed, events: number): CpuUsed {
+  const us = (seconds: number) => (events > 0 ? Math.round((seconds / events) * 1e7) / 10 : 0);
+  return { main: us(used.main), busiestOther: us(used.busiestOther), rest: us(used.rest), machine: us(used.machine) };
 }
 
 function describeStep(r: IngestStep): string {

@@ -56,11 +56,23 @@ export async function offer(loadgen: string, o: Offer): Promise<Generated> {
  * generator sends flat out, held back by the subscriber's pace rather than dropping
  * (so what it receives is what the transport carries on this machine).
  */
-export async function transportCeiling(tools: { loadgen: string; sub: string }, o: Omit<Offer, 'rate' | 'noDrop'>): Promise<{ messagesPerSecond: number; eventsPerSecond: number }> {
+export interface Ceiling {
+  messagesPerSecond: number;
+  eventsPerSecond: number;
+  /** CPU time the C subscriber spent per event received, in µs (all its threads). */
+  cpuPerEventUs: number;
+}
+
+export async function transportCeiling(tools: { loadgen: string; sub: string }, o: Omit<Offer, 'rate' | 'noDrop'>): Promise<Ceiling> {
   const sub = run(tools.sub, [o.endpoint, String(o.seconds + 5)], (o.seconds + 30) * 1000);
   // The generator waits for the subscriber's subscription, so no start-up race here.
   await offer(tools.loadgen, { ...o, rate: 0, noDrop: true });
-  const r = lastJson<{ received: number; seconds: number }>(await sub);
+  const r = lastJson<{ received: number; seconds: number; cpuSeconds: number }>(await sub);
   const messagesPerSecond = r.seconds > 0 ? r.received / r.seconds : 0;
-  return { messagesPerSecond, eventsPerSecond: messagesPerSecond * o.batch };
+  const events = r.received * o.batch;
+  return {
+    messagesPerSecond: Math.round(messagesPerSecond),
+    eventsPerSecond: Math.round(messagesPerSecond * o.batch),
+    cpuPerEventUs: events > 0 ? Math.round((r.cpuSeconds / events) * 1e7) / 10 : 0,
+  };
 }

@@ -118,8 +118,16 @@ function confirmationNote(r: IngestResult): string {
 function cpuNote(r: IngestResult): string {
   const best = r.steps.filter((s) => s.passed).sort((a, b) => b.sustainedEventsPerSecond - a.sustainedEventsPerSecond)[0];
   if (!best) return '';
+  const u = best.cpuPerEventUs;
   const c = best.cpu;
-  return `  (${r.scenario}) at ${rate(best.sustainedEventsPerSecond)} events/s: main thread ${c.main}, collector thread ${c.busiestOther}, other threads ${c.rest} cores; whole machine ${c.machine} of ${cpus().length} (averaged over the step and its drain).`;
+  const total = Math.round((u.main + u.busiestOther + u.rest) * 10) / 10;
+  // All of flowbridge's threads together may spend at most this per event to reach the target on every core of this machine.
+  const budget = Math.round(((cpus().length / r.target) * 1e7)) / 10;
+  return (
+    `  (${r.scenario}) at ${rate(best.sustainedEventsPerSecond)} events/s: ${total} µs of CPU per event (main thread ${u.main}, collector thread ${u.busiestOther}, other threads ${u.rest}); ` +
+    `the C subscriber spends ${r.ceiling.cpuPerEventUs} µs; ${rate(r.target)}/s on ${cpus().length} cores allows at most ${budget} µs. ` +
+    `Cores: main ${c.main}, collector ${c.busiestOther}, other threads ${c.rest}; whole machine ${c.machine} of ${cpus().length}.`
+  );
 }
 
 export function renderTable(r: Results): string {
@@ -139,9 +147,9 @@ export function renderTable(r: Results): string {
     `Anchor: ntopng publishes ${rate(r.anchor.flowsPerSecondPerInterface)} flows/s per ZMQ interface (${rate(r.anchor.twoInterfaces)} with two) on a ${r.anchor.machine}; one ZMQ interface is one thread there.`,
     'Ingest: the real pipeline (startFlowbridge: receive thread, decode, validate, normalise, dispatch, merge). Zero loss = every event sent merged into the flow table and the backlog cleared within 0.5 s of the sender stopping, in 3-s steps. Ceiling: a C subscriber that only counts, fed flat out.',
     ...r.ingest.map(confirmationNote),
-    'Overload probe (twice the figure, producer send HWM 1000 as libzmq defaults): where the lost events show.',
+    'Overload probe (three times the figure for 8 s, producer send HWM 1000 as libzmq defaults): where the lost events show.',
     ...r.ingest.map(overloadNote),
-    'Where the CPU went at the figure:',
+    'Where the CPU went at the figure (cores averaged over the step and its drain):',
     ...r.ingest.map(cpuNote).filter(Boolean),
     'Capture: 3 s per rate and per method, 64 UDP flows of 64-byte payloads; ratio = share of sent packets in our flow table / share the bare cap loop counted.',
     ...(r.memory

@@ -5,9 +5,11 @@
  *
  *   sub ENDPOINT [MAX_SECONDS]
  * Stops MAX_SECONDS (default 10) after the first message, or 500 ms after the last.
- * Prints one JSON line: {"received":N,"seconds":S} (S: first to last message). */
+ * Prints one JSON line: {"received":N,"seconds":S,"cpuSeconds":C}: S from the first to
+ * the last message; C the CPU time of the whole process (its libzmq I/O thread too). */
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <zmq.h>
 
@@ -54,7 +56,10 @@ int main(int argc, char **argv) {
     }
     if (last - first > limit) break;
   }
-  printf("{\"received\":%llu,\"seconds\":%.6f}\n", n, last - first);
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  double cpu = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+  printf("{\"received\":%llu,\"seconds\":%.6f,\"cpuSeconds\":%.6f}\n", n, last - first, cpu);
   zmq_close(sub);
   zmq_ctx_term(ctx);
   return 0;

@@ -42,21 +42,30 @@ export function readMachineBusy(): number {
   }
 }
 
-/** Cores each group of threads used on average between two readings over `seconds`. */
-export interface CpuShares {
+/** CPU seconds each group of threads used between two readings. */
+export interface CpuUsed {
   main: number;
+  /** During ingest: the collector's receive thread. */
   busiestOther: number;
+  /** GC and compiler helpers, libzmq's I/O thread, the thread pool. */
   rest: number;
-  /** The whole machine, every process: what is left of the cores is what we could have had. */
+  /** The whole machine, every process (our children and the neighbours included). */
   machine: number;
 }
 
-export function cpuShares(before: ThreadCpu, after: ThreadCpu, seconds: number, machineBusy = NaN): CpuShares {
+export function cpuUsed(before: ThreadCpu, after: ThreadCpu, machineBusy = NaN): CpuUsed {
   const used = [...after].map(([tid, s]) => ({ tid, s: s - (before.get(tid) ?? 0) }));
-  const main = used.find((u) => u.tid === process.pid)?.s ?? 0;
   const others = used.filter((u) => u.tid !== process.pid).sort((x, y) => y.s - x.s);
-  const busiest = others[0]?.s ?? 0;
-  const rest = others.slice(1).reduce((a, u) => a + u.s, 0);
-  const share = (s: number) => Math.round((100 * s) / seconds) / 100;
-  return { main: share(main), busiestOther: share(busiest), rest: share(rest), machine: share(machineBusy) };
+  return {
+    main: used.find((u) => u.tid === process.pid)?.s ?? 0,
+    busiestOther: others[0]?.s ?? 0,
+    rest: others.slice(1).reduce((a, u) => a + u.s, 0),
+    machine: machineBusy,
+  };
+}
+
+/** The same as cores used on average over `seconds` (what is left of the machine is what we could have had). */
+export function asCores(used: CpuUsed, seconds: number): CpuUsed {
+  const cores = (s: number) => Math.round((100 * s) / seconds) / 100;
+  return { main: cores(used.main), busiestOther: cores(used.busiestOther), rest: cores(used.rest), machine: cores(used.machine) };
 }
