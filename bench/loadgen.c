@@ -24,7 +24,9 @@
  * "slow joiner" window. When done it prints one JSON line:
  *   {"sent":M,"events":E,"firstMsgId":A,"lastMsgId":B,"startOffset":S0,"sendSeconds":S}
  * (msg ids are 0 for v0, which has none). "sent" counts zmq_send calls: what PUB
- * drops at its high-water mark is in it, and only the receiver can tell.
+ * drops at its high-water mark is in it, and only the receiver can tell. After the
+ * send window one more message is sent, never dropped, so a receiver can see a
+ * msg_id gap at the very end; it is counted in "sent", not in "sendSeconds".
  * startOffset: seconds from launch to the first send (building payloads, waiting for
  * the subscription), so the caller can place the send window on its own clock. */
 #include <errno.h>
@@ -133,11 +135,40 @@ static void wait_for_subscriber(void *pub) {
 
 /* --no-drop: the pipe is at its high-water mark. libzmq cannot poll a PUB socket for
  * room, so sleep briefly: a 1000-message pipe takes milliseconds to drain. */
-static void wait_for_room(double deadline) {
+static void wait_for_room(double give_up_at) {
   if (zmq_errno() != EAGAIN) die("send", zmq_strerror(zmq_errno()));
-  if (now() > deadline + 10) die("send", "receiver stalled for 10 s");
+  if (now() > give_up_at) die("send", "no room in the pipe: the receiver stalled");
   struct timespec pause = {0, 50 * 1000};
   nanosleep(&pause, NULL);
+}
+
+/* The message pool, built once: payload m and, for v0, its constant header. */
+static char **payloads;
+static size_t *sizes;
+static unsigned char (*v0_headers)[40];
+
+/* Sends message m of the pool as one two-frame message. A full pipe (only with
+ * --no-drop: otherwise PUB drops silently) is waited on, up to `give_up_at`. */
+static void send_message(void *pub, long m, int layout, uint32_t *msg_id, uint32_t source_id, double give_up_at) {
+  if (layout == 0) {
+    /* A full pipe refuses the whole message at its first frame. */
+    while (zmq_send_const(pub, v0_headers[m], 40, ZMQ_SNDMORE) < 0) wait_for_room(give_up_at);
+  } else {
+    /* v3 (36 bytes): topic[16], version u8 = 4 @16, flags @17, uncompressed_size u32 @20,
+     * compressed_size u32 @24, msg_id u32 big-endian @28, source_id u32 host order @32. */
+    unsigned char v3[36] = {0};
+    memcpy(v3, TOPIC, strlen(TOPIC));
+    v3[16] = 4;
+    uint32_t size = (uint32_t)sizes[m], id = *msg_id;
+    memcpy(v3 + 20, &size, 4);
+    memcpy(v3 + 24, &size, 4);
+    v3[28] = id >> 24, v3[29] = id >> 16, v3[30] = id >> 8, v3[31] = id;
+    memcpy(v3 + 32, &source_id, 4);
+    while (zmq_send(pub, v3, sizeof v3, ZMQ_SNDMORE) < 0) wait_for_room(give_up_at);
+    (*msg_id)++;
+  }
+  /* The payload pool lives until exit: libzmq can send it without copying. */
+  zmq_send_const(pub, payloads[m], sizes[m], 0);
 }
 
 int main(int argc, char **argv) {
@@ -182,9 +213,9 @@ int main(int argc, char **argv) {
   /* The message pool: event j of the pool is fixture j % nfix, variation j / nfix, so
    * the pool holds about `flows` distinct flows and the flow tables stay bounded. */
   long pool = (flows + batch - 1) / batch;
-  char **payloads = malloc(sizeof(char *) * pool);
-  size_t *sizes = malloc(sizeof(size_t) * pool);
-  unsigned char(*v0_headers)[40] = calloc(pool, 40);
+  payloads = malloc(sizeof(char *) * pool);
+  sizes = malloc(sizeof(size_t) * pool);
+  v0_headers = calloc(pool, 40);
   for (long m = 0; m < pool; m++) {
     size_t cap = 4096, len = 0;
     char *p = malloc(cap);
@@ -219,9 +250,6 @@ int main(int argc, char **argv) {
   if ((bind ? zmq_bind(pub, endpoint) : zmq_connect(pub, endpoint)) != 0) die(endpoint, zmq_strerror(zmq_errno()));
   wait_for_subscriber(pub);
 
-  /* v3 (36 bytes): topic[16], version u8 = 4 @16, flags @17, uncompressed_size u32 @20,
-   * compressed_size u32 @24, msg_id u32 big-endian @28, source_id u32 host order @32. */
-  unsigned char v3[36];
   uint32_t first_id = msg_id;
   uint64_t sent = 0;
   double start = now(), deadline = start + seconds;
@@ -234,28 +262,18 @@ int main(int argc, char **argv) {
     uint64_t due = rate > 0 ? (uint64_t)((t - start) * rate) + 1 : sent + 1024;
     /* Falling behind the rate, still stop on time (the clock is read every 64 messages). */
     for (; sent < due && (sent % 64 != 0 || now() < deadline); sent++) {
-      long m = (long)(sent % (uint64_t)pool);
-      if (layout == 0) {
-        /* With --no-drop a full pipe refuses the whole message at its first frame. */
-        while (zmq_send_const(pub, v0_headers[m], 40, ZMQ_SNDMORE) < 0) wait_for_room(deadline);
-      } else {
-        memset(v3, 0, sizeof v3);
-        memcpy(v3, TOPIC, strlen(TOPIC));
-        v3[16] = 4;
-        uint32_t size = (uint32_t)sizes[m];
-        memcpy(v3 + 20, &size, 4);
-        memcpy(v3 + 24, &size, 4);
-        v3[28] = msg_id >> 24, v3[29] = msg_id >> 16, v3[30] = msg_id >> 8, v3[31] = msg_id;
-        memcpy(v3 + 32, &source_id, 4);
-        while (zmq_send(pub, v3, sizeof v3, ZMQ_SNDMORE) < 0) wait_for_room(deadline);
-        msg_id++;
-      }
-      /* The payload pool lives until exit: libzmq can send it without copying. */
-      zmq_send_const(pub, payloads[m], sizes[m], 0);
+      send_message(pub, (long)(sent % (uint64_t)pool), layout, &msg_id, source_id, deadline + 10);
     }
     if (rate > 0) nanosleep(&tick, NULL);
   }
   double sent_seconds = now() - start;
+  /* One last message, which waits for room instead of being dropped. A real producer
+   * keeps sending, and its next message is what reveals a msg_id gap at the end of a
+   * burst; without it, messages dropped in the last moments would stay invisible. */
+  int wait = 1;
+  zmq_setsockopt(pub, ZMQ_XPUB_NODROP, &wait, sizeof wait);
+  send_message(pub, (long)(sent % (uint64_t)pool), layout, &msg_id, source_id, now() + 30);
+  sent++;
   printf("{\"sent\":%llu,\"events\":%llu,\"firstMsgId\":%u,\"lastMsgId\":%u,\"startOffset\":%.6f,\"sendSeconds\":%.6f}\n",
          (unsigned long long)sent, (unsigned long long)sent * batch, layout == 3 ? first_id : 0, layout == 3 ? msg_id - 1 : 0,
          start - launched, sent_seconds);

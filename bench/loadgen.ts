@@ -46,7 +46,8 @@ function args(o: Offer): string[] {
 
 /** Starts the generator; resolves with its report when it is done. */
 export async function offer(loadgen: string, o: Offer): Promise<Generated> {
-  const r = await finished(start(loadgen, args(o)), (o.seconds + 30) * 1000);
+  // Its last message may wait up to 30 s for room, then linger flushes for up to 10 s.
+  const r = await finished(start(loadgen, args(o)), (o.seconds + 60) * 1000);
   if (r.code !== 0) throw new Error(`loadgen failed (${r.code}): ${r.stderr.trim()}`);
   return lastJson<Generated>(r.stdout);
 }
