@@ -22,8 +22,12 @@ const CEILING_PORT = 17010;
 const STEP_SECONDS = 3;
 /** A step whose backlog took longer than this to clear after the sender stopped did not keep up. */
 const DRAIN_LIMIT_SECONDS = 0.5;
-/** When nothing has moved for this long after the sender stopped, what is missing is lost. */
-const QUIET_MS = 750;
+/**
+ * When nothing has moved for this long after the sender stopped, what is missing is
+ * lost. Generous: an overloaded process on a shared machine can pause (a major GC with
+ * millions of events queued) and would otherwise show events still queued as lost.
+ */
+const QUIET_MS = 2_000;
 const POLL_MS = 50;
 const MAX_WAIT_AFTER_SEND_MS = 30_000;
 /** Search: rates grow by this factor until a step fails, then the gap is bisected. */
@@ -242,14 +246,13 @@ export async function ingest(tools: { loadgen: string; sub: string }, s: IngestS
       if (await step(mid)) good = mid;
       else bad = mid;
     }
-    // The search keeps the best of noisy tries: offer the best passing rate once more, so
-    // the table can say whether the figure held twice.
-    const bestStep = steps.filter((x) => x.passed).sort((x, y) => y.sustainedEventsPerSecond - x.sustainedEventsPerSecond)[0];
-    if (bestStep) {
-      confirmation = await runStep(p, tools.loadgen, s, bestStep.targetEventsPerSecond, steps.length + 2);
+    // The search keeps the best of noisy tries: offer the figure itself once more, so the
+    // table can say whether it held twice.
+    const best = Math.max(0, ...steps.filter((x) => x.passed).map((x) => x.sustainedEventsPerSecond));
+    if (best > 0) {
+      confirmation = await runStep(p, tools.loadgen, s, best, steps.length + 2);
       log(`  ${s.name}: confirmation: ${describeStep(confirmation)} ${confirmation.passed ? 'PASS' : 'fail'}`);
     }
-    const best = bestStep?.sustainedEventsPerSecond ?? 0;
     if (best > 0) {
       overload = await runStep(p, tools.loadgen, s, best * OVERLOAD_FACTOR, steps.length + 3, { hwm: PRODUCER_HWM, seconds: OVERLOAD_SECONDS });
       log(`  ${s.name}: overload probe (×${OVERLOAD_FACTOR}, producer HWM ${PRODUCER_HWM}): ${describeStep(overload)}`);

@@ -112,7 +112,7 @@ function overloadNote(r: IngestResult): string {
 function confirmationNote(r: IngestResult): string {
   const c = r.confirmation;
   if (!c) return `  (${r.scenario}) no step passed.`;
-  return `  (${r.scenario}) the figure's rate (${rate(c.targetEventsPerSecond)} asked) offered again after the search: ${c.passed ? 'passed' : 'failed'}, ${rate(c.sustainedEventsPerSecond)} events/s sustained, ${c.sentEvents - c.merged} lost, drain ${c.drainSeconds} s.`;
+  return `  (${r.scenario}) the figure offered again after the search: ${c.passed ? 'held' : 'did not hold'} (${rate(c.sustainedEventsPerSecond)} events/s sustained, ${c.sentEvents - c.merged} lost, backlog cleared ${c.drainSeconds} s after the sender).`;
 }
 
 function cpuNote(r: IngestResult): string {
