@@ -14,7 +14,7 @@ import { startFlowbridge, type RunningFlowbridge } from '../src/flowbridge.ts';
 import { ZmqInterface } from '../src/interfaces/zmq-interface.ts';
 import { onCleanup } from './children.ts';
 import { balance, countedTotal, countersChanged, readCounters, type Counters, type Ledger } from './ingest-ledger.ts';
-import { offer, transportCeiling, type Ceiling, type Generated } from './loadgen.ts';
+import { offerHeld, transportCeiling, type Ceiling, type Generated } from './loadgen.ts';
 import { asCores, cpuUsed, readMachineBusy, readThreadCpu, type CpuUsed } from './thread-cpu.ts';
 
 const COLLECTOR_PORT = 17000;
@@ -87,6 +87,8 @@ export interface IngestStep extends Ledger {
   cpu: CpuUsed;
   /** CPU time per event merged, in µs, by the same groups of threads (machine: every process). */
   cpuPerEventUs: CpuUsed;
+  /** How long the generator's last (never dropped) message waited for room after the window. */
+  finalWaitSeconds: number;
 }
 
 export interface IngestResult {
@@ -150,12 +152,13 @@ export async function runStep(p: Pipeline, loadgen: string, s: IngestScenario, e
   const launched = performance.now();
   let generated: Generated | undefined;
   let failed: unknown;
-  const generator = offer(loadgen, {
+  const generator = offerHeld(loadgen, {
     endpoint: `tcp://127.0.0.1:${COLLECTOR_PORT}`, header: s.header, batch: s.batch,
     rate: eventsPerSecond / s.batch, seconds: o.seconds ?? STEP_SECONDS, hwm: o.hwm ?? SEARCH_HWM,
     // A new source per step: its msg_id gaps are this step's, and a restart is not a gap.
     msgId: 1, sourceId,
-  }).then((g) => (generated = g), (err) => (failed = err));
+  });
+  generator.report.then((g) => (generated = g), (err) => (failed = err));
 
   // Watch the counters until everything sent is merged or counted, or nothing moves.
   let last: Counters = before;
@@ -177,7 +180,8 @@ export async function runStep(p: Pipeline, loadgen: string, s: IngestScenario, e
     const now = performance.now();
     if (now - lastMove > QUIET_MS || now - sendEnd > MAX_WAIT_AFTER_SEND_MS) break;
   }
-  await generator;
+  // Only now may the producer leave: everything it sent has been merged, counted or given up on.
+  await generator.release();
   const g = generated!;
   const used = cpuUsed(cpuBefore, readThreadCpu(), readMachineBusy() - machineBefore);
   const ledger = balance(before, last, g.sent, s.batch);
@@ -198,6 +202,7 @@ export async function runStep(p: Pipeline, loadgen: string, s: IngestScenario, e
     passed: lossless && keptUp,
     cpu: asCores(used, (performance.now() - launched) / 1000),
     cpuPerEventUs: perEvent(used, ledger.merged),
+    finalWaitSeconds: g.finalWaitSeconds,
   };
 }
 

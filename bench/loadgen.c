@@ -17,16 +17,22 @@
  *                      which real producers keep): beyond it PUB drops without telling
  *     --no-drop        wait at the high-water mark instead of dropping (ZMQ_XPUB_NODROP):
  *                      flat out, the generator then sends exactly what the receiver takes
+ *     --hold           after reporting, keep the connection until stdin closes (see below)
  *     FIXTURE          JSON files of one event each (topic "flow"), cycled in order
  *
  * Before sending, it waits (up to 5 s) until the collector's subscription to "flow"
  * has arrived (an XPUB socket sees subscriptions), so no message is lost to ZMQ's
  * "slow joiner" window. When done it prints one JSON line:
- *   {"sent":M,"events":E,"firstMsgId":A,"lastMsgId":B,"startOffset":S0,"sendSeconds":S}
+ *   {"sent":M,"events":E,"firstMsgId":A,"lastMsgId":B,"startOffset":S0,"sendSeconds":S,"finalWaitSeconds":W}
  * (msg ids are 0 for v0, which has none). "sent" counts zmq_send calls: what PUB
  * drops at its high-water mark is in it, and only the receiver can tell. After the
  * send window one more message is sent, never dropped, so a receiver can see a
  * msg_id gap at the very end; it is counted in "sent", not in "sendSeconds".
+ * With --hold the report is printed as soon as that message is queued, and the socket
+ * stays open until stdin closes: libzmq's linger only covers its own queue, and closing
+ * while the receiver is still working through a backlog discards what libzmq had taken
+ * from that queue but not yet written to TCP (that last message included). A real
+ * producer does not leave; the caller says when the receiver has caught up.
  * startOffset: seconds from launch to the first send (building payloads, waiting for
  * the subscription), so the caller can place the send window on its own clock. */
 #include <errno.h>
@@ -174,7 +180,7 @@ static void send_message(void *pub, long m, int layout, uint32_t *msg_id, uint32
 int main(int argc, char **argv) {
   double launched = now();
   const char *endpoint = "tcp://127.0.0.1:17000";
-  int bind = 0, layout = 0, batch = 1, hwm = 1000, no_drop = 0;
+  int bind = 0, layout = 0, batch = 1, hwm = 1000, no_drop = 0, hold = 0;
   double rate = 0, seconds = 3;
   uint32_t msg_id = 1, source_id = 1;
   long flows = 20000;
@@ -184,7 +190,8 @@ int main(int argc, char **argv) {
       {"rate", required_argument, 0, 'r'},     {"seconds", required_argument, 0, 's'},
       {"msg-id", required_argument, 0, 'm'},   {"source-id", required_argument, 0, 'i'},
       {"flows", required_argument, 0, 'f'},    {"hwm", required_argument, 0, 'w'},
-      {"no-drop", no_argument, 0, 'n'},        {0, 0, 0, 0}};
+      {"no-drop", no_argument, 0, 'n'},        {"hold", no_argument, 0, 'h'},
+      {0, 0, 0, 0}};
   for (int c; (c = getopt_long(argc, argv, "", options, NULL)) != -1;) {
     switch (c) {
       case 'e': endpoint = optarg; break;
@@ -198,13 +205,14 @@ int main(int argc, char **argv) {
       case 'f': flows = atol(optarg); break;
       case 'w': hwm = atoi(optarg); break;
       case 'n': no_drop = 1; break;
+      case 'h': hold = 1; break;
       default: return 2;
     }
   }
   int nfix = argc - optind;
   if (nfix < 1 || (layout != 0 && layout != 3) || batch < 1 || flows < 1) {
     fprintf(stderr, "usage: loadgen [--endpoint E] [--bind] [--header 0|3] [--batch N] [--rate MSGS_PER_S] [--seconds S]\n"
-                    "               [--msg-id N] [--source-id N] [--flows N] [--hwm N] [--no-drop] FIXTURE...\n");
+                    "               [--msg-id N] [--source-id N] [--flows N] [--hwm N] [--no-drop] [--hold] FIXTURE...\n");
     return 2;
   }
   char **events = malloc(sizeof(char *) * nfix);
@@ -272,12 +280,20 @@ int main(int argc, char **argv) {
    * burst; without it, messages dropped in the last moments would stay invisible. */
   int wait = 1;
   zmq_setsockopt(pub, ZMQ_XPUB_NODROP, &wait, sizeof wait);
-  send_message(pub, (long)(sent % (uint64_t)pool), layout, &msg_id, source_id, now() + 30);
+  double window_end = now();
+  send_message(pub, (long)(sent % (uint64_t)pool), layout, &msg_id, source_id, window_end + 30);
   sent++;
-  printf("{\"sent\":%llu,\"events\":%llu,\"firstMsgId\":%u,\"lastMsgId\":%u,\"startOffset\":%.6f,\"sendSeconds\":%.6f}\n",
+  double final_queued = now();
+  printf("{\"sent\":%llu,\"events\":%llu,\"firstMsgId\":%u,\"lastMsgId\":%u,\"startOffset\":%.6f,\"sendSeconds\":%.6f,"
+         "\"finalWaitSeconds\":%.3f}\n",
          (unsigned long long)sent, (unsigned long long)sent * batch, layout == 3 ? first_id : 0, layout == 3 ? msg_id - 1 : 0,
-         start - launched, sent_seconds);
+         start - launched, sent_seconds, final_queued - window_end);
   fflush(stdout);
+  if (hold) {
+    char sink[256];
+    while (fread(sink, 1, sizeof sink, stdin) > 0) {
+    }
+  }
   zmq_close(pub);
   zmq_ctx_term(ctx);
   return 0;

@@ -28,6 +28,8 @@ export interface Generated {
   /** Seconds from its launch to its first send. */
   startOffset: number;
   sendSeconds: number;
+  /** How long the last (never dropped) message waited for room after the window. */
+  finalWaitSeconds: number;
 }
 
 /** Distinct flows the generated events cycle through: enough to make tables work, bounded. */
@@ -44,12 +46,45 @@ function args(o: Offer): string[] {
   ];
 }
 
-/** Starts the generator; resolves with its report when it is done. */
+/** Runs the generator to the end; resolves with its report. */
 export async function offer(loadgen: string, o: Offer): Promise<Generated> {
   // Its last message may wait up to 30 s for room, then linger flushes for up to 10 s.
   const r = await finished(start(loadgen, args(o)), (o.seconds + 60) * 1000);
   if (r.code !== 0) throw new Error(`loadgen failed (${r.code}): ${r.stderr.trim()}`);
   return lastJson<Generated>(r.stdout);
+}
+
+/** A generator that has sent (or is sending) and keeps its connection until released. */
+export interface HeldOffer {
+  /** Resolves with the report once the send window and the last message are done. */
+  report: Promise<Generated>;
+  /** Lets the generator close its connection and exit (call once the receiver caught up). */
+  release(): Promise<void>;
+}
+
+/**
+ * Starts the generator with --hold: like a real producer it does not leave while the
+ * collector still works through a backlog (closing then would discard the end of it).
+ */
+export function offerHeld(loadgen: string, o: Offer): HeldOffer {
+  const child = start(loadgen, [...args(o), '--hold'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const done = finished(child, (o.seconds + 300) * 1000);
+  let stdout = '';
+  const report = new Promise<Generated>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      stdout += d;
+      if (stdout.includes('\n')) resolve(lastJson<Generated>(stdout));
+    });
+    void done.then((r) => reject(new Error(`loadgen ended before reporting (${r.code}): ${r.stderr.trim()}`)), reject);
+  });
+  return {
+    report,
+    async release() {
+      child.stdin!.end();
+      const r = await done;
+      if (r.code !== 0) throw new Error(`loadgen failed (${r.code}): ${r.stderr.trim()}`);
+    },
+  };
 }
 
 /**
