@@ -4,7 +4,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-export const FIXTURE_DIR = join(import.meta.dirname, '..', '..', 'shared', 'fixtures', 'events');
+export const FIXTURE_DIR = join(import.meta.dirname, '..', 'test', 'fixtures', 'events');
 
 const FLOW_TOPIC = /^(ebpflowexport|nprobe-mini|netstat)-.*\.json$/;
 

@@ -4,8 +4,8 @@
 // Run by memory.ts with --expose-gc, in a process of its own so nothing else counts.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { normaliseSocketEvent } from '../src/collector/normalise.ts';
-import { FlowTable } from '../src/interfaces/flow-table.ts';
+import { normaliseSocketEvent } from '../src/collector/events/normalise.ts';
+import { FlowTable } from '../src/flows/flow-table.ts';
 import { FIXTURE_DIR } from './fixtures.ts';
 
 const FLOWS = Number(process.argv[2] ?? 1_000_000);

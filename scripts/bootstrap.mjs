@@ -63,10 +63,11 @@ function ensureNodeModules() {
   const stale = !existsSync(marker) || (existsSync(lock) && statSync(lock).mtimeMs > statSync(marker).mtimeMs);
   const capBuilt = existsSync(join(root, 'node_modules', 'cap', 'build', 'Release', 'cap.node'));
   if (stale) {
-    // `npm install`, not `npm ci`: the npm here writes lock files without other
-    // platforms' optional packages, which `npm ci` then refuses as out of sync.
-    console.log('[bootstrap] installing node modules (npm install)');
-    execFileSync('npm', ['install', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
+    // `npm ci`: installs exactly the committed lock file and never rewrites it, so a
+    // first run leaves the work tree clean. The lock lists every platform's optional
+    // packages; `npm install` on one platform would otherwise prune or add them.
+    console.log('[bootstrap] installing node modules (npm ci)');
+    execFileSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
   } else if (!capBuilt) {
     console.log('[bootstrap] building the capture addon (npm rebuild cap)');
     execFileSync('npm', ['rebuild', 'cap'], { cwd: root, stdio: 'inherit' });

@@ -8,7 +8,7 @@ import { Publisher } from 'zeromq';
 import { parseCli } from '../src/cli.ts';
 import { resolveConfig } from '../src/config.ts';
 import { startFlowbridge } from '../src/flowbridge.ts';
-import { encodeHeader } from '../src/collector/header.ts';
+import { encodeHeader } from '../src/collector/wire/header.ts';
 
 interface DemoProcess {
   PID: number;

@@ -12,7 +12,7 @@ import type { FlowbridgeConfig, InterfaceSpec } from './config.ts';
 import { CompanionSettings } from './dispatch/companions.ts';
 import { Dispatcher } from './dispatch/dispatcher.ts';
 import { SettingsStore } from './dispatch/settings-store.ts';
-import type { FlowTableOptions } from './interfaces/flow-table.ts';
+import type { FlowTableOptions } from './flows/flow-table.ts';
 import type { MonitoredInterface } from './interfaces/interface.ts';
 import { PacketInterface } from './interfaces/packet-interface.ts';
 import { InterfaceRegistry } from './interfaces/registry.ts';

@@ -16,7 +16,7 @@ import type { CurveKeys } from './curve.ts';
 import { parseEndpoints } from './endpoint.ts';
 import { unpackBatch, type EventOrigin } from './handoff.ts';
 import type { ZmqCollectorStats } from './ingest.ts';
-import { MAX_PAYLOAD_BYTES } from './payload.ts';
+import { MAX_PAYLOAD_BYTES } from './wire/payload.ts';
 import { CONTROL, CONTROL_SLOTS, type WorkerConfig, type WorkerMessage } from './worker-protocol.ts';
 
 export type { CurveKeys } from './curve.ts';

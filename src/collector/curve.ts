@@ -2,7 +2,7 @@
 // directory, readable only by the owner, and reused so producers keep working.
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { curveKeypair } from './libzmq.ts';
+import { curveKeypair } from '../native/libzmq.ts';
 
 export interface CurveKeys {
   publicKey: string;

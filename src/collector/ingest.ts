@@ -3,14 +3,14 @@
 // normalise. Anything wrong is counted by reason with a sample kept; nothing throws.
 import type { CollectedEvent } from '../model/event.ts';
 import type { CollectorStats, RejectReason } from '../model/exporter.ts';
-import { FieldIds, MAX_LEARNED_FIELDS } from './field-ids.ts';
+import { FieldIds, MAX_LEARNED_FIELDS } from './events/field-ids.ts';
 import type { EventOrigin } from './handoff.ts';
-import { parseHeader } from './header.ts';
-import { NormaliseError, normaliseCounters, normaliseListeningPorts, normaliseSocketEvent } from './normalise.ts';
-import { decodePayload, MAX_JSON_DEPTH, MAX_PAYLOAD_BYTES, nestedDeeperThan } from './payload.ts';
+import { parseHeader } from './wire/header.ts';
+import { NormaliseError, normaliseCounters, normaliseListeningPorts, normaliseSocketEvent } from './events/normalise.ts';
+import { decodePayload, MAX_JSON_DEPTH, MAX_PAYLOAD_BYTES, nestedDeeperThan } from './wire/payload.ts';
 import { payloadExcerpt, recordExcerpt, SampleRing } from './samples.ts';
 import { MAX_SOURCES, SourceTable } from './sources.ts';
-import { compileValidators, describeSchemaErrors, type Validators } from './validate.ts';
+import { compileValidators, describeSchemaErrors, type Validators } from './events/validate.ts';
 
 export { SAMPLE_COUNT } from './samples.ts';
 

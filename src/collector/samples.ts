@@ -1,7 +1,7 @@
 // The last rejected payloads, kept for operators: what was refused, from whom, why,
 // and how it started. A ring of SAMPLE_COUNT, newest first when read.
 import type { RejectedSample } from '../model/exporter.ts';
-import { MAX_JSON_DEPTH } from './payload.ts';
+import { MAX_JSON_DEPTH } from './wire/payload.ts';
 
 /** Rejected payloads kept (the most recent). */
 export const SAMPLE_COUNT = 32;

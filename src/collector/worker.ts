@@ -6,7 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { needsIpv6, parseEndpoints, type ZmqEndpoint } from './endpoint.ts';
 import { BatchPacker, transferListOf } from './handoff.ts';
 import { Ingest, TOPICS } from './ingest.ts';
-import { Poller, SubSocket, ZMQ_DONTWAIT, ZMQ_IPV6, ZMQ_MAXMSGSIZE, ZMQ_RCVHWM, ZMQ_RCVTIMEO, ZmqContext, ZmqError } from './libzmq.ts';
+import { Poller, SubSocket, ZMQ_DONTWAIT, ZMQ_IPV6, ZMQ_MAXMSGSIZE, ZMQ_RCVHWM, ZMQ_RCVTIMEO, ZmqContext, ZmqError } from '../native/libzmq.ts';
 import { CONTROL, type WorkerConfig, type WorkerMessage } from './worker-protocol.ts';
 
 const NO_BYTES = Buffer.alloc(0);

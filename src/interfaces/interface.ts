@@ -1,4 +1,5 @@
 // What every monitored interface offers to dispatch, the API and the exporters.
+import type { CaptureCounters } from '../model/flow-delta.ts';
 import type { CountersEvent, ListeningPortsEvent, SocketEvent } from '../model/event.ts';
 import type { CollectorStats } from '../model/exporter.ts';
 import type { FlowQuery, FlowQueryResult, FlowTableStats, ProcessTraffic } from '../model/flow.ts';
@@ -15,16 +16,6 @@ export interface FlowTableApi {
   processTraffic(top?: number): ProcessTraffic[];
   /** Drops flows past their idle timeout / grace period. Called periodically. */
   expire(nowMs?: number): void;
-}
-
-/** Counters of a capture (packet interfaces). */
-export interface CaptureCounters {
-  packets: number;
-  bytes: number;
-  /** Packets libpcap or the decoder could not use, by reason. */
-  errors: Record<string, number>;
-  /** Packets the kernel dropped (pcap_stats ps_drop) when known. */
-  kernelDrops?: number;
 }
 
 export interface InterfaceStatus {

@@ -6,9 +6,10 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { CountersEvent } from '../model/event.ts';
 import { TSX_LOADER } from '../runtime/ts-worker.ts';
-import type { CaptureCommand, CaptureConfig, CaptureMessage } from './capture-protocol.ts';
-import { FlowTable, type FlowTableOptions } from './flow-table.ts';
-import type { CaptureCounters, InterfaceStatus, PacketInterface as PacketInterfaceApi } from './interface.ts';
+import type { CaptureCommand, CaptureConfig, CaptureMessage } from '../capture/capture-protocol.ts';
+import { FlowTable, type FlowTableOptions } from '../flows/flow-table.ts';
+import type { CaptureCounters } from '../model/flow-delta.ts';
+import type { InterfaceStatus, PacketInterface as PacketInterfaceApi } from './interface.ts';
 
 export interface PacketInterfaceOptions {
   id: number;
@@ -98,7 +99,7 @@ export class PacketInterface implements PacketInterfaceApi {
     if (this.#child || this.#status.state === 'running') return this.#starting ?? Promise.resolve();
     this.#counters = { packets: 0, bytes: 0, errors: {} };
     this.#status = { state: 'starting' };
-    const child = fork(fileURLToPath(new URL('./capture-process.ts', import.meta.url)), [], {
+    const child = fork(fileURLToPath(new URL('../capture/capture-process.ts', import.meta.url)), [], {
       execArgv: ['--import', TSX_LOADER],
       env: { ...process.env, FLOWBRIDGE_CAPTURE: JSON.stringify(this.#config) },
       serialization: 'advanced',

@@ -4,7 +4,7 @@ import { ZmqCollector } from '../collector/collector.ts';
 import type { CurveKeys } from '../collector/curve.ts';
 import type { CollectedEvent, CountersEvent, ListeningPortsEvent } from '../model/event.ts';
 import type { CollectorStats } from '../model/exporter.ts';
-import { FlowTable, type FlowTableOptions } from './flow-table.ts';
+import { FlowTable, type FlowTableOptions } from '../flows/flow-table.ts';
 import type { InterfaceStatus, ZmqInterface as ZmqInterfaceApi } from './interface.ts';
 
 export interface ZmqInterfaceOptions {

@@ -1,4 +1,4 @@
-// What each real producer payload of shared/fixtures/events must become, written out
+// What each real producer payload of test/fixtures/events must become, written out
 // by hand from reference/events.md (never computed by the code under test), plus the
 // variants of the producer quirks that the reference lists. Shared by the unit tests
 // and the tests over real sockets.

@@ -2,7 +2,7 @@
 // built in, producer ids learned from `template` messages; directly and through the
 // ingest pipeline as a producer uses them.
 import { describe, expect, it } from 'vitest';
-import { FieldIds, MAX_LEARNED_FIELDS } from '../../src/collector/field-ids.ts';
+import { FieldIds, MAX_LEARNED_FIELDS } from '../../src/collector/events/field-ids.ts';
 import { Ingest } from '../../src/collector/ingest.ts';
 import type { CollectedEvent, SocketEvent } from '../../src/model/event.ts';
 import { message } from '../support/producer.ts';

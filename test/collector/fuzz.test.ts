@@ -10,7 +10,7 @@
 import { deflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { Ingest, TOPICS } from '../../src/collector/ingest.ts';
-import { MAX_PAYLOAD_BYTES } from '../../src/collector/payload.ts';
+import { MAX_PAYLOAD_BYTES } from '../../src/collector/wire/payload.ts';
 import type { CollectedEvent } from '../../src/model/event.ts';
 import type { RejectReason } from '../../src/model/exporter.ts';
 import { fixture } from '../support/fixtures.ts';

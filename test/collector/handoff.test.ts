@@ -3,7 +3,7 @@
 import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { BatchPacker, transferListOf, unpackBatch, type EventOrigin, type PackedBatch } from '../../src/collector/handoff.ts';
-import { normaliseCounters, normaliseListeningPorts, normaliseSocketEvent } from '../../src/collector/normalise.ts';
+import { normaliseCounters, normaliseListeningPorts, normaliseSocketEvent } from '../../src/collector/events/normalise.ts';
 import type { CollectedEvent, SocketEvent } from '../../src/model/event.ts';
 import { fixture } from '../support/fixtures.ts';
 

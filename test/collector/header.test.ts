@@ -2,7 +2,7 @@
 // (not with encodeHeader, so a mistake shared by both sides cannot hide), then the
 // encoder the test producers use, checked against the same bytes.
 import { describe, expect, it } from 'vitest';
-import { encodeHeader, parseHeader, type HeaderVersion } from '../../src/collector/header.ts';
+import { encodeHeader, parseHeader, type HeaderVersion } from '../../src/collector/wire/header.ts';
 
 /** A zeroed frame of `length` bytes with `topic` at offset 0 and the given writes. */
 function frame(length: number, topic: string, write: (b: Buffer) => void = () => {}): Buffer {

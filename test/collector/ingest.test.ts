@@ -4,7 +4,7 @@
 import { deflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { Ingest, SAMPLE_COUNT } from '../../src/collector/ingest.ts';
-import { MAX_PAYLOAD_BYTES } from '../../src/collector/payload.ts';
+import { MAX_PAYLOAD_BYTES } from '../../src/collector/wire/payload.ts';
 import { SOURCE_IDLE_MS } from '../../src/collector/sources.ts';
 import type { CollectedEvent, SocketEvent } from '../../src/model/event.ts';
 import type { RejectReason } from '../../src/model/exporter.ts';

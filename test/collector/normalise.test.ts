@@ -1,7 +1,7 @@
-// Every real producer payload of shared/fixtures, normalised field by field.
+// Every real producer payload of test/fixtures, normalised field by field.
 import { describe, expect, it } from 'vitest';
-import { normaliseCounters, normaliseListeningPorts, normaliseSocketEvent } from '../../src/collector/normalise.ts';
-import { compileValidators } from '../../src/collector/validate.ts';
+import { normaliseCounters, normaliseListeningPorts, normaliseSocketEvent } from '../../src/collector/events/normalise.ts';
+import { compileValidators } from '../../src/collector/events/validate.ts';
 import { fixture } from '../support/fixtures.ts';
 
 const validators = compileValidators();

@@ -1,7 +1,7 @@
 // Which side is the client, and which is the local host, when no TCP event type says
 // so: netstat snapshots and UDP, in both naming families (reference/events.md).
 import { describe, expect, it } from 'vitest';
-import { normaliseSocketEvent } from '../../src/collector/normalise.ts';
+import { normaliseSocketEvent } from '../../src/collector/events/normalise.ts';
 
 const udp = (o: Record<string, unknown>) => ({ timestamp: '1716912348.000100', IP_PROTOCOL_VERSION: 4, PROTOCOL: 17, UDP_EVENT_TYPE: 'SEND', ...o });
 const srcDst = (src: [string, number], dst: [string, number]) => ({ IPV4_SRC_ADDR: src[0], L4_SRC_PORT: src[1], IPV4_DST_ADDR: dst[0], L4_DST_PORT: dst[1] });

@@ -1,8 +1,8 @@
 // What the collector tells operators beyond events: rejections by topic and reason,
 // and how full its bounded tables are (size, bound, and what the bound cost).
 import { describe, expect, it } from 'vitest';
-import { MAX_LEARNED_FIELDS } from '../../src/collector/field-ids.ts';
-import { encodeHeader } from '../../src/collector/header.ts';
+import { MAX_LEARNED_FIELDS } from '../../src/collector/events/field-ids.ts';
+import { encodeHeader } from '../../src/collector/wire/header.ts';
 import { Ingest, NO_TOPIC } from '../../src/collector/ingest.ts';
 import { MAX_SOURCES, SOURCE_IDLE_MS } from '../../src/collector/sources.ts';
 import type { CollectedEvent } from '../../src/model/event.ts';

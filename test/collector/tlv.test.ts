@@ -1,6 +1,6 @@
 // nDPI serializer TLV, from bytes written out by hand after reference/wire-format.md.
 import { describe, expect, it } from 'vitest';
-import { decodeTlv, encodeTlv } from '../../src/collector/tlv.ts';
+import { decodeTlv, encodeTlv } from '../../src/collector/wire/tlv.ts';
 import { allCases } from './expected.ts';
 
 // Type codes of the reference.

@@ -3,10 +3,10 @@
 import { deflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { parseEndpoints } from '../../src/collector/endpoint.ts';
-import { encodeHeader, parseHeader } from '../../src/collector/header.ts';
+import { encodeHeader, parseHeader } from '../../src/collector/wire/header.ts';
 import { Ingest, SAMPLE_COUNT } from '../../src/collector/ingest.ts';
-import { normaliseSocketEvent } from '../../src/collector/normalise.ts';
-import { decodeTlv, encodeTlv } from '../../src/collector/tlv.ts';
+import { normaliseSocketEvent } from '../../src/collector/events/normalise.ts';
+import { decodeTlv, encodeTlv } from '../../src/collector/wire/tlv.ts';
 import type { CollectedEvent } from '../../src/model/event.ts';
 import { fixture } from '../support/fixtures.ts';
 import { message } from '../support/producer.ts';

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { normaliseCounters, normaliseSocketEvent } from '../../src/collector/normalise.ts';
+import { normaliseCounters, normaliseSocketEvent } from '../../src/collector/events/normalise.ts';
 import { CompanionSettings, SettingsError } from '../../src/dispatch/companions.ts';
 import { Dispatcher } from '../../src/dispatch/dispatcher.ts';
 import { SettingsStore } from '../../src/dispatch/settings-store.ts';

@@ -6,10 +6,10 @@ import { LRUCache } from 'lru-cache';
 import { canonicalIp } from '../model/address.ts';
 import type { SideInfo, SocketEvent } from '../model/event.ts';
 import type { FlowEventNote, FlowQuery, FlowQueryResult, FlowRecord, FlowTableStats, ProcessTraffic, SeenBy } from '../model/flow.ts';
-import { flowKey, orderedTupleKey, tupleKey, type FlowIdentity } from './flow-key.ts';
+import { flowKey, orderedTupleKey, tupleKey } from './flow-key.ts';
 import { hasInfo, mergeSide, SideInterner } from './flow-sides.ts';
-import type { FlowTableApi } from './interface.ts';
-import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type FlowDelta, type PacketCounts } from './packet-batch.ts';
+import type { FlowTableApi } from '../interfaces/interface.ts';
+import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type FlowDelta, type FlowIdentity, type PacketCounts } from '../model/flow-delta.ts';
 
 export interface FlowTableOptions {
   maxFlows: number;

@@ -1,13 +1,13 @@
 // Merge of events and packets in one flow table (dispatch rule 6), orientation,
 // bounds, expiry and the per-process view.
 import { describe, expect, it } from 'vitest';
-import { normaliseSocketEvent } from '../../src/collector/normalise.ts';
-import { FlowTable } from '../../src/interfaces/flow-table.ts';
-import { PacketBatch } from '../../src/interfaces/packet-batch.ts';
-import { decodeFrame, DLT, newDecodedPacket } from '../../src/interfaces/packet-decoder.ts';
+import { normaliseSocketEvent } from '../../src/collector/events/normalise.ts';
+import { FlowTable } from '../../src/flows/flow-table.ts';
+import { PacketBatch } from '../../src/capture/packet-batch.ts';
+import { decodeFrame, DLT, newDecodedPacket } from '../../src/capture/packet-decoder.ts';
 import { fixture } from '../support/fixtures.ts';
 import { frame, type FrameSpec } from '../support/pcap-writer.ts';
-import { applyFrames, conversation } from './packets.ts';
+import { applyFrames, conversation } from '../capture/packets.ts';
 import { socketEvent } from './socket-events.ts';
 
 /** Runs crafted frames through the real decoder and batcher into the table. */

@@ -1,6 +1,6 @@
 // What a packet interface and its capture process say to each other.
-import type { CaptureCounters } from './interface.ts';
-import type { FlowDelta } from './packet-batch.ts';
+import type { CaptureCounters } from '../model/flow-delta.ts';
+import type { FlowDelta } from '../model/flow-delta.ts';
 
 export interface CaptureConfig {
   /** Live capture device, or a capture file to replay. */

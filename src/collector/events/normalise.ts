@@ -2,11 +2,11 @@
 // Absorbs the real producers' differences: libebpfflow's SRC/DST and nprobe_mini's
 // LOCAL/REMOTE naming, IF_NAME vs INTERFACE_NAME, string or numeric timestamps,
 // Docker and Kubernetes containers. Values are shown as sent: no PID/TID "fixes".
-import { ipv4FromU32 } from '../model/address.ts';
+import { ipv4FromU32 } from '../../model/address.ts';
 import { canonicalAddress } from './address-memo.ts';
 import type {
   ContainerInfo, CountersEvent, Endpoint, ListeningPort, ListeningPortsEvent, ProcessInfo, SideInfo, SocketEvent, SocketEventType,
-} from '../model/event.ts';
+} from '../../model/event.ts';
 
 type Raw = Record<string, unknown>;
 

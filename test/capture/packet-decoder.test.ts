@@ -1,7 +1,7 @@
 // The decoder on crafted frames: every link layer, IPv4 options and fragments, IPv6
 // extension headers and fragments, ICMP/ICMPv6, and the reasons it gives instead of throwing.
 import { describe, expect, it } from 'vitest';
-import { addressText, decodeFrame, DLT, FragmentPorts, newDecodedPacket, type DecodedPacket } from '../../src/interfaces/packet-decoder.ts';
+import { addressText, decodeFrame, DLT, FragmentPorts, newDecodedPacket, type DecodedPacket } from '../../src/capture/packet-decoder.ts';
 import { arpFrame, frame, type FrameSpec } from '../support/pcap-writer.ts';
 
 const LINK_DLT = { ethernet: DLT.EN10MB, sll: DLT.LINUX_SLL, sll2: DLT.LINUX_SLL2, raw: DLT.RAW, null: DLT.NULL } as const;

@@ -2,7 +2,7 @@
 // the header's size hints), then JSON (object or array) or nDPI TLV.
 import { isUtf8 } from 'node:buffer';
 import { inflateSync } from 'node:zlib';
-import type { RejectReason } from '../model/exporter.ts';
+import type { RejectReason } from '../../model/exporter.ts';
 import type { ZmqHeader } from './header.ts';
 import { decodeTlv, TlvError } from './tlv.ts';
 

@@ -4,16 +4,8 @@
 // timestamp, captured length, wire length and the bytes, in place.
 import koffi from 'koffi';
 import { endianness } from 'node:os';
-import { closeDumper, type Pcap } from './libpcap.ts';
-
-const libc = koffi.load('libc.so.6');
-const malloc = libc.func('void *malloc(size_t size)');
-const free = libc.func('void free(void *ptr)');
-const fmemopen = libc.func('void *fmemopen(void *buf, size_t size, const char *mode)');
-const fflush = libc.func('int fflush(void *stream)');
-const ftell = libc.func('long ftell(void *stream)');
-const rewind = libc.func('void rewind(void *stream)');
-const fclose = libc.func('int fclose(void *stream)');
+import { fclose, fflush, fmemopen, free, ftell, malloc, rewind } from '../native/libc.ts';
+import { closeDumper, type Pcap } from '../native/libpcap.ts';
 
 /** struct pcap_sf_pkthdr: seconds, microseconds (32 bits each), captured length, wire length; host byte order. */
 const RECORD_HEADER = 16;

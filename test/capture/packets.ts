@@ -1,8 +1,8 @@
 // Crafted frames through the real decoder and per-flow aggregation into a flow
 // table, as the capture process would hand them over.
-import type { FlowTable } from '../../src/interfaces/flow-table.ts';
-import { PacketBatch } from '../../src/interfaces/packet-batch.ts';
-import { decodeFrame, DLT, newDecodedPacket } from '../../src/interfaces/packet-decoder.ts';
+import type { FlowTable } from '../../src/flows/flow-table.ts';
+import { PacketBatch } from '../../src/capture/packet-batch.ts';
+import { decodeFrame, DLT, newDecodedPacket } from '../../src/capture/packet-decoder.ts';
 import { frame, type FrameSpec } from '../support/pcap-writer.ts';
 
 /** Applies `specs` as one batch seen at `now` (epoch ms). */

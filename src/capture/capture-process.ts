@@ -4,9 +4,9 @@
 // A process rather than a worker thread: native capture code that crashes takes
 // down this capture only, and the collector's event loop never waits on it.
 import { readFileSync } from 'node:fs';
-import type { CaptureCounters } from './interface.ts';
+import type { CaptureCounters } from '../model/flow-delta.ts';
 import type { PacketRecords } from './capture-records.ts';
-import type { Pcap } from './libpcap.ts';
+import type { Pcap } from '../native/libpcap.ts';
 import { PacketBatch } from './packet-batch.ts';
 import { decodeFrame, decodesLinkType, FragmentPorts, newDecodedPacket } from './packet-decoder.ts';
 import type { CaptureCommand, CaptureConfig, CaptureMessage } from './capture-protocol.ts';
@@ -101,7 +101,7 @@ type Native = { Pcap: typeof Pcap; PacketRecords: typeof PacketRecords };
 async function open(what: string, pcapOf: (native: Native) => Pcap, recordBytes: number): Promise<{ pcap: Pcap; records: PacketRecords } | undefined> {
   let pcap: Pcap | undefined;
   try {
-    const native: Native = { ...(await import('./libpcap.ts')), ...(await import('./capture-records.ts')) };
+    const native: Native = { ...(await import('../native/libpcap.ts')), ...(await import('./capture-records.ts')) };
     pcap = pcapOf(native);
     if (config.filter) pcap.setFilter(config.filter);
     if (!decodesLinkType(pcap.dlt)) {

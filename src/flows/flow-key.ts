@@ -1,22 +1,7 @@
 // The direction-free identity of a flow: protocol and the two endpoints in a fixed
 // order (so A→B and B→A are one flow), plus the VLAN when the packets carry one.
 import type { Endpoint } from '../model/event.ts';
-
-/** Which flow a packet, a delta or a flow record is about: endpoints `a`/`b` in key order. */
-export interface FlowIdentity {
-  protocol: number;
-  ipVersion: 4 | 6;
-  vlan?: number;
-  aIp: string;
-  aPort: number;
-  bIp: string;
-  bPort: number;
-}
-
-/** Orders two endpoints: true when `a` sorts first (by address text, then port). */
-export function endpointsInOrder(aIp: string, aPort: number, bIp: string, bPort: number): boolean {
-  return aIp < bIp || (aIp === bIp && aPort <= bPort);
-}
+import { endpointsInOrder } from '../model/flow-delta.ts';
 
 /** The tuple key of endpoints already in order. */
 export function orderedTupleKey(protocol: number, aIp: string, aPort: number, bIp: string, bPort: number): string {

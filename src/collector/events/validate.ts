@@ -3,9 +3,9 @@
 // to see which field of which producer is wrong.
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
-import countersSchema from '../../schemas/counters-event.schema.json' with { type: 'json' };
-import listeningPortsSchema from '../../schemas/listening-ports.schema.json' with { type: 'json' };
-import socketSchema from '../../schemas/socket-event.schema.json' with { type: 'json' };
+import countersSchema from '../../../schemas/counters-event.schema.json' with { type: 'json' };
+import listeningPortsSchema from '../../../schemas/listening-ports.schema.json' with { type: 'json' };
+import socketSchema from '../../../schemas/socket-event.schema.json' with { type: 'json' };
 import { isIpv6Text } from './address-memo.ts';
 
 export type SchemaName = 'socket-event' | 'counters-event' | 'listening-ports';

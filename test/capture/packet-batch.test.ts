@@ -1,8 +1,9 @@
 // Per-flow aggregation of decoded packets: direction-free, endpoints in the flow
 // key's order whatever the byte order of the addresses, bounded and counted.
 import { describe, expect, it } from 'vitest';
-import { PacketBatch, type FlowDelta } from '../../src/interfaces/packet-batch.ts';
-import { decodeFrame, DLT, newDecodedPacket } from '../../src/interfaces/packet-decoder.ts';
+import { PacketBatch } from '../../src/capture/packet-batch.ts';
+import type { FlowDelta } from '../../src/model/flow-delta.ts';
+import { decodeFrame, DLT, newDecodedPacket } from '../../src/capture/packet-decoder.ts';
 import { frame, type FrameSpec } from '../support/pcap-writer.ts';
 
 function add(batch: PacketBatch, spec: FrameSpec, ts: number): void {

@@ -2,8 +2,8 @@
 // seen mid-connection and UDP the lower well-known port is the server, else the first
 // sender is the client; an event's orientation wins over such a guess.
 import { describe, expect, it } from 'vitest';
-import { FlowTable } from '../../src/interfaces/flow-table.ts';
-import { applyFrames, conversation } from './packets.ts';
+import { FlowTable } from '../../src/flows/flow-table.ts';
+import { applyFrames, conversation } from '../capture/packets.ts';
 import { socketEvent } from './socket-events.ts';
 
 const only = (t: FlowTable) => {

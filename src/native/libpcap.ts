@@ -10,6 +10,7 @@
 // TPACKET_V3 (variable-size slots: tens of thousands of packets), and packets are
 // read in batches (capture-records.ts).
 import koffi, { type LibraryHandle } from 'koffi';
+import { dlopen, dlsym, setsockopt } from './libc.ts';
 
 const SONAMES = ['libpcap.so.0.8', 'libpcap.so.1', 'libpcap.so'];
 
@@ -57,10 +58,6 @@ const pcap_dump_fopen = lib.func('void *pcap_dump_fopen(void *p, void *fp)');
 const pcap_dump_close = lib.func('void pcap_dump_close(void *d)');
 const pcap_dispatch = lib.func('int pcap_dispatch(void *p, int cnt, void *callback, void *user)');
 
-const libc = koffi.load('libc.so.6');
-const dlopen = libc.func('void *dlopen(const char *file, int mode)');
-const dlsym = libc.func('void *dlsym(void *handle, const char *name)');
-const setsockopt = libc.func('int setsockopt(int fd, int level, int name, const int *value, uint32_t size)');
 const SOL_PACKET = 263;
 const PACKET_IGNORE_OUTGOING = 23;
 const RTLD_NOW = 2;

@@ -1,7 +1,7 @@
 // Canonical text of the addresses seen on the wire, remembered. Producers repeat the
 // same few addresses over and over, and canonicalising IPv6 text costs about 1 µs
 // (the schema's ipv6 format check about 0.25 µs more): once per distinct address is enough.
-import { canonicalIp } from '../model/address.ts';
+import { canonicalIp } from '../../model/address.ts';
 
 /** Distinct addresses remembered; past this the memo starts over (a bound, not an LRU: cheap either way). */
 export const ADDRESS_MEMO_SIZE = 8192;

@@ -5,37 +5,8 @@
 // in an open-addressing hash table of typed arrays keyed by the raw address words,
 // and become objects (with address text) only when the batch is taken.
 import { ipv6FromBytes } from '../model/address.ts';
-import { endpointsInOrder, type FlowIdentity } from './flow-key.ts';
+import { endpointsInOrder, TCP_ACK, TCP_SYN, type FlowDelta } from '../model/flow-delta.ts';
 import type { DecodedPacket } from './packet-decoder.ts';
-
-/** TCP flag bits as on the wire. */
-export const TCP_FIN = 0x01;
-export const TCP_SYN = 0x02;
-export const TCP_RST = 0x04;
-export const TCP_ACK = 0x10;
-
-/** Packets, bytes and TCP flags (OR of all packets) in each direction of a flow. */
-export interface PacketCounts {
-  aToBPackets: number;
-  aToBBytes: number;
-  bToAPackets: number;
-  bToABytes: number;
-  aFlags: number;
-  bFlags: number;
-}
-
-/** Packet deltas of one flow; endpoints `a`/`b` in key order (flow-key.ts). */
-export interface FlowDelta extends FlowIdentity, PacketCounts {
-  /** Which side sent a SYN without ACK (the connecting side), if seen. */
-  synFrom?: 'a' | 'b';
-  /** Which side sent a SYN+ACK (the accepting side), if seen. */
-  synAckFrom?: 'a' | 'b';
-  /** Which side sent the first packet of this batch. */
-  firstFrom: 'a' | 'b';
-  /** Epoch ms. */
-  firstSeen: number;
-  lastSeen: number;
-}
 
 // Slot layout. Key words: meta (protocol, IP version, VLAN), ports (a << 16 | b), a0..a3, b0..b3.
 const KEY_WORDS = 10;
