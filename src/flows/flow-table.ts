@@ -4,6 +4,7 @@
 // whose packets ended before its event arrived still gets its process.
 import { LRUCache } from 'lru-cache';
 import { canonicalIp } from '../model/address.ts';
+import { serverByWellKnownPort } from '../model/orientation.ts';
 import type { SideInfo, SocketEvent } from '../model/event.ts';
 import type { FlowEventNote, FlowQuery, FlowQueryResult, FlowRecord, FlowTableStats, ProcessTraffic, SeenBy } from '../model/flow.ts';
 import { flowKey, orderedTupleKey, tupleKey } from './flow-key.ts';
@@ -66,14 +67,14 @@ interface Flow extends FlowIdentity, PacketCounts {
 
 /**
  * Which end connected, from packets alone: the SYN tells, else the SYN+ACK (the
- * capture missed the SYN); `sure` is false for a guess: the lower port is the
- * server when it is well-known (<1024), else the first sender is the client.
+ * capture missed the SYN); `sure` is false for a guess: the well-known port rule
+ * (src/model/orientation.ts), else the first sender is the client.
  */
 function clientFromPackets(d: FlowDelta): { clientIsA: boolean; sure: boolean } {
   if (d.synFrom !== undefined) return { clientIsA: d.synFrom === 'a', sure: true };
   if (d.synAckFrom !== undefined) return { clientIsA: d.synAckFrom === 'b', sure: true };
-  if (d.aPort !== d.bPort && Math.min(d.aPort, d.bPort) < 1024) return { clientIsA: d.aPort > d.bPort, sure: false };
-  return { clientIsA: d.firstFrom === 'a', sure: false };
+  const server = serverByWellKnownPort(d.aPort, d.bPort);
+  return { clientIsA: server === undefined ? d.firstFrom === 'a' : server === 'b', sure: false };
 }
 
 function processName(flow: Flow): string | undefined {

@@ -3,6 +3,7 @@
 // LOCAL/REMOTE naming, IF_NAME vs INTERFACE_NAME, string or numeric timestamps,
 // Docker and Kubernetes containers. Values are shown as sent: no PID/TID "fixes".
 import { ipv4FromU32 } from '../../model/address.ts';
+import { serverByWellKnownPort } from '../../model/orientation.ts';
 import { canonicalAddress } from './address-memo.ts';
 import type {
   ContainerInfo, CountersEvent, Endpoint, ListeningPort, ListeningPortsEvent, ProcessInfo, SideInfo, SocketEvent, SocketEventType,
@@ -123,24 +124,17 @@ interface NamingFamily {
 const SRC_DST: NamingFamily = { ports: ['L4_SRC_PORT', 'L4_DST_PORT'], addresses: [['IPV4_SRC_ADDR', 'IPV4_DST_ADDR'], ['IPV6_SRC_ADDR', 'IPV6_DST_ADDR']] };
 const LOCAL_REMOTE: NamingFamily = { ports: ['L4_LOCAL_PORT', 'L4_REMOTE_PORT'], addresses: [['IPV4_LOCAL_ADDR', 'IPV4_REMOTE_ADDR'], ['IPV6_LOCAL_ADDR', 'IPV6_REMOTE_ADDR']] };
 
-/** The side of a socket pair with a well-known port (<1024) facing one without; undefined when both or neither have one. */
-function wellKnownSide(local: Endpoint, remote: Endpoint): 'local' | 'remote' | undefined {
-  const l = local.port < 1024;
-  const r = remote.port < 1024;
-  return l === r ? undefined : l ? 'local' : 'remote';
-}
-
 /**
  * Is the local socket the client, when no TCP event type says so? A listening socket
- * is a server. Otherwise the side with a well-known port is the server (DNS 53 facing
- * an ephemeral port), as the packet side decides too; failing that, for a netstat TCP
- * snapshot the lower port is the service's, and for UDP the sender is the client, as
- * for packets (`localSent`: the local host sent what the event reports).
+ * is a server. Otherwise the well-known port rule decides (src/model/orientation.ts),
+ * as it does for packets; failing that, for a netstat TCP snapshot the lower port is
+ * the service's, and for UDP the sender is the client, as for packets (`localSent`:
+ * the local host sent what the event reports).
  */
 function localIsClientByPorts(local: Endpoint, remote: Endpoint, tcpState: unknown, localSent: boolean): boolean {
   if (tcpState === 'LISTEN') return false;
-  const wellKnown = wellKnownSide(local, remote);
-  if (wellKnown !== undefined) return wellKnown === 'remote';
+  const server = serverByWellKnownPort(local.port, remote.port);
+  if (server !== undefined) return server === 'b';
   if (tcpState !== undefined && local.port !== remote.port) return local.port > remote.port;
   return localSent;
 }
