@@ -3,8 +3,8 @@
 // flow here, and the collector only applies per-flow deltas every 100 ms.
 // A process rather than a worker thread: native capture code that crashes takes
 // down this capture only, and the collector's event loop never waits on it.
-import { readFileSync } from 'node:fs';
 import type { CaptureCounters } from '../model/flow-delta.ts';
+import { isLoopbackDevice } from '../model/loopback-device.ts';
 import type { PacketRecords } from './capture-records.ts';
 import type { Pcap } from '../native/libpcap.ts';
 import { PacketBatch } from './packet-batch.ts';
@@ -115,20 +115,10 @@ async function open(what: string, pcapOf: (native: Native) => Pcap, recordBytes:
   }
 }
 
-const ARPHRD_LOOPBACK = '772';
-
-function isLoopback(device: string): boolean {
-  try {
-    return readFileSync(`/sys/class/net/${device}/type`, 'utf8').trim() === ARPHRD_LOOPBACK;
-  } catch {
-    return false;
-  }
-}
-
 async function live(device: string): Promise<void> {
   const opened = await open(`cannot open capture on ${device}`, ({ Pcap }) => Pcap.live(device, {
     snaplen: config.snaplen, bufferBytes: config.bufferBytes, promiscuous: config.promiscuous, timeoutMs: RING_BLOCK_TIMEOUT_MS,
-    inboundOnly: isLoopback(device),
+    inboundOnly: isLoopbackDevice(device),
   }), LIVE_RECORD_BYTES);
   if (!opened) return;
   const { pcap, records } = opened;

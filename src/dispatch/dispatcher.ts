@@ -5,11 +5,11 @@
 // each interface at most once (rule 4); counters events go home and by name only
 // (rule 5). Socket events wait in one bounded queue per interface before they are
 // merged (rule 6); a full queue drops the event and counts it (rule 7).
-import { readFileSync } from 'node:fs';
 import type { MonitoredInterface, PacketInterface, ZmqInterface } from '../interfaces/interface.ts';
 import type { InterfaceRegistry } from '../interfaces/registry.ts';
 import { isLoopback } from '../model/address.ts';
 import type { CollectedEvent, CountersEvent, SocketEvent } from '../model/event.ts';
+import { isLoopbackDevice } from '../model/loopback-device.ts';
 import type { CompanionSettings } from './companions.ts';
 import { EventQueue } from './event-queue.ts';
 
@@ -38,8 +38,6 @@ interface Target {
   delivered: Record<Route, number>;
   dropped: Record<DropReason, number>;
 }
-
-const ARPHRD_LOOPBACK = '772';
 
 export class Dispatcher {
   readonly #registry: InterfaceRegistry;
@@ -175,17 +173,9 @@ export class Dispatcher {
   #isLoopbackDevice(iface: PacketInterface): boolean {
     let known = this.#loopbackDevice.get(iface.device);
     if (known === undefined) {
-      known = iface.device === 'lo' || readSysType(iface.device) === ARPHRD_LOOPBACK;
+      known = isLoopbackDevice(iface.device);
       this.#loopbackDevice.set(iface.device, known);
     }
     return known;
-  }
-}
-
-function readSysType(device: string): string | undefined {
-  try {
-    return readFileSync(`/sys/class/net/${device}/type`, 'utf8').trim();
-  } catch {
-    return undefined;
   }
 }
