@@ -3,7 +3,7 @@
 // room in the bounded hand-off), and keeps the latest stats snapshot.
 //
 // The whole public API:
-//   new ZmqCollector({ interfaceId, endpoints, curve?, ... }, (events, origins) => ...)
+//   new ZmqCollector({ interfaceId, endpoints, curve?, ... }, (events) => ...)
 //   start(): Promise<void>    opens every endpoint; rejects naming the one that failed
 //   stop(): Promise<void>     closes the sockets and ends the thread
 //   stats() / refreshStats()  the latest snapshot / a fresh one
@@ -14,7 +14,7 @@ import type { CollectedEvent } from '../model/event.ts';
 import { startTsWorker } from '../runtime/ts-worker.ts';
 import type { CurveKeys } from './curve.ts';
 import { parseEndpoints } from './endpoint.ts';
-import { unpackBatch, type EventOrigin } from './handoff.ts';
+import { unpackBatch } from './handoff.ts';
 import type { ZmqCollectorStats } from './ingest.ts';
 import { MAX_PAYLOAD_BYTES } from './wire/payload.ts';
 import { CONTROL, CONTROL_SLOTS, type WorkerConfig, type WorkerMessage } from './worker-protocol.ts';
@@ -22,7 +22,6 @@ import { CONTROL, CONTROL_SLOTS, type WorkerConfig, type WorkerMessage } from '.
 export type { CurveKeys } from './curve.ts';
 export { loadOrCreateCurveKeys } from './curve.ts';
 export { parseEndpoints, type ZmqEndpoint } from './endpoint.ts';
-export type { EventOrigin } from './handoff.ts';
 export type { Bound, ZmqCollectorStats } from './ingest.ts';
 
 export interface CollectorOptions {
@@ -40,12 +39,10 @@ export interface CollectorOptions {
 }
 
 /**
- * Receives each batch of accepted events, in arrival order; `origins[i]` is the
- * exporter that sent `events[i]` (an entry of `stats().exporters`: same endpoint and
- * sourceId). Events of one exporter share one origin object within a batch.
+ * Receives each batch of accepted events, in arrival order.
  * The batch counts as consumed when this returns.
  */
-export type EventsHandler = (events: CollectedEvent[], origins: EventOrigin[]) => void;
+export type EventsHandler = (events: CollectedEvent[]) => void;
 
 function emptyStats(interfaceId: number): ZmqCollectorStats {
   const none = { size: 0, max: 0, dropped: 0 };
@@ -98,8 +95,7 @@ export class ZmqCollector {
         switch (m.type) {
           case 'events':
             try {
-              const { events, origins } = unpackBatch(m.batch);
-              this.#onEvents(events, origins);
+              this.#onEvents(unpackBatch(m.batch));
             } finally {
               Atomics.sub(this.#control, CONTROL.inflight, 1);
             }

@@ -1,5 +1,7 @@
 // How a batch of normalised events crosses from the collector thread to the main
-// thread, with the exporter each event came from.
+// thread. (Which exporter sent an event does not travel: the exporters view is
+// per source already, and a socket event names its host in exporterIp, a counters
+// event in deviceIp and a listening-ports event in its instance name.)
 //
 // Measured per event on the fixtures (20-event arrays, this 2-core machine):
 //   structured clone of the event objects   ≈ 1.2 µs to serialise, ≈ 2.7 µs to deserialise
@@ -14,23 +16,16 @@ import type {
   CollectedEvent, ContainerInfo, ProcessInfo, SideInfo, SocketEvent, SocketEventType, TcpSnapshot,
 } from '../model/event.ts';
 
-/** Which exporter sent an event: the entry of CollectorStats.exporters with the same endpoint and sourceId. */
-export interface EventOrigin {
-  endpoint: string;
-  sourceId: string;
-}
-
 /** One batch as posted to the main thread; `slots.buffer` is transferred. */
 export interface PackedBatch {
   count: number;
   slots: Float64Array;
   strings: string[];
   objects: unknown[];
-  origins: EventOrigin[];
 }
 
 // ---- the layout ----
-// Each event starts with [kind, origin index]. Socket events continue with a presence
+// Each event starts with its kind. Socket events continue with a presence
 // mask, the fixed fields, then the optional ones in mask-bit order; nested objects
 // (processes, containers, the TCP block) carry a mask of their own. Strings are
 // indexes into `strings`. Counters and listening-ports events are an index into `objects`.
@@ -78,35 +73,25 @@ export class BatchPacker {
   #strings: string[] = [];
   #stringIndex = new Map<string, number>();
   #objects: unknown[] = [];
-  #origins: EventOrigin[] = [];
-  #originIndex = new Map<EventOrigin, number>();
 
   /** Events in the batch being built. */
   get count(): number {
     return this.#count;
   }
 
-  add(event: CollectedEvent, origin: EventOrigin): void {
+  add(event: CollectedEvent): void {
     // The largest socket event takes about 70 slots: make sure they fit before writing.
     if (this.#n + 128 > this.#slots.length) {
       const bigger = new Float64Array(this.#slots.length * 2);
       bigger.set(this.#slots.subarray(0, this.#n));
       this.#slots = bigger;
     }
-    let o = this.#originIndex.get(origin);
-    if (o === undefined) {
-      o = this.#origins.length;
-      this.#origins.push({ endpoint: origin.endpoint, sourceId: origin.sourceId });
-      this.#originIndex.set(origin, o);
-    }
     this.#count++;
     if (event.kind === 'flow' || event.kind === 'netstat') {
       this.#slot(event.kind === 'flow' ? KIND_FLOW : KIND_NETSTAT);
-      this.#slot(o);
       this.#socket(event);
     } else {
       this.#slot(KIND_OBJECT);
-      this.#slot(o);
       this.#slot(this.#objects.push(event) - 1);
     }
   }
@@ -118,7 +103,6 @@ export class BatchPacker {
       slots: this.#slots.slice(0, this.#n),
       strings: this.#strings,
       objects: this.#objects,
-      origins: this.#origins,
     };
     this.clear();
     return batch;
@@ -131,8 +115,6 @@ export class BatchPacker {
     this.#strings = [];
     this.#stringIndex.clear();
     this.#objects = [];
-    this.#origins = [];
-    this.#originIndex.clear();
   }
 
   #slot(v: number): void {
@@ -225,11 +207,10 @@ export function transferListOf(batch: PackedBatch): ArrayBuffer[] {
   return [batch.slots.buffer as ArrayBuffer];
 }
 
-/** Rebuilds the events of a batch (main thread), each with its origin at the same index. */
-export function unpackBatch(batch: PackedBatch): { events: CollectedEvent[]; origins: EventOrigin[] } {
-  const { slots: s, strings, objects, origins: originTable } = batch;
+/** Rebuilds the events of a batch (main thread). */
+export function unpackBatch(batch: PackedBatch): CollectedEvent[] {
+  const { slots: s, strings, objects } = batch;
   const events = new Array<CollectedEvent>(batch.count);
-  const origins = new Array<EventOrigin>(batch.count);
   let i = 0;
   const num = () => s[i++];
   const str = () => strings[s[i++]];
@@ -272,7 +253,6 @@ export function unpackBatch(batch: PackedBatch): { events: CollectedEvent[]; ori
 
   for (let e = 0; e < batch.count; e++) {
     const kind = s[i++];
-    origins[e] = originTable[s[i++]];
     if (kind === KIND_OBJECT) {
       events[e] = objects[s[i++]] as CollectedEvent;
       continue;
@@ -306,5 +286,5 @@ export function unpackBatch(batch: PackedBatch): { events: CollectedEvent[]; ori
     if (mask & REMOTE_CONTAINER) event.remote.container = container();
     events[e] = event;
   }
-  return { events, origins };
+  return events;
 }

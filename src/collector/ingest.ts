@@ -4,7 +4,6 @@
 import type { CollectedEvent } from '../model/event.ts';
 import type { CollectorStats, RejectReason } from '../model/exporter.ts';
 import { FieldIds, MAX_LEARNED_FIELDS } from './events/field-ids.ts';
-import type { EventOrigin } from './handoff.ts';
 import { parseHeader } from './wire/header.ts';
 import { NormaliseError, normaliseCounters, normaliseListeningPorts, normaliseSocketEvent } from './events/normalise.ts';
 import { decodePayload, MAX_JSON_DEPTH, MAX_PAYLOAD_BYTES, nestedDeeperThan } from './wire/payload.ts';
@@ -49,11 +48,8 @@ export interface Bound {
 /** Topics that carry producer information but no events for flowbridge. */
 const INFORMATIONAL = new Set<string>(['event', 'option', 'hello', 'snmp-ifaces', 'message']);
 
-/**
- * Where accepted events go, each with the exporter that sent it: the hand-off's
- * packer. A plain array collects the events alone (handy in tests).
- */
-export type EventSink = { add(event: CollectedEvent, origin: EventOrigin): void } | CollectedEvent[];
+/** Where accepted events go: the hand-off's packer, or a plain array (handy in tests). */
+export type EventSink = { add(event: CollectedEvent): void } | CollectedEvent[];
 
 export class Ingest {
   readonly interfaceId: number;
@@ -133,7 +129,7 @@ export class Ingest {
       this.#events[event.kind] = (this.#events[event.kind] ?? 0) + 1;
       source.events++;
       if (Array.isArray(sink)) sink.push(event);
-      else sink.add(event, source);
+      else sink.add(event);
     }
   }
 

@@ -1,8 +1,8 @@
 // The hand-off codec between the collector thread and the main thread: whatever the
-// collector accepted arrives unchanged, each event with the exporter that sent it.
+// collector accepted arrives unchanged.
 import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { BatchPacker, transferListOf, unpackBatch, type EventOrigin, type PackedBatch } from '../../src/collector/handoff.ts';
+import { BatchPacker, transferListOf, unpackBatch, type PackedBatch } from '../../src/collector/handoff.ts';
 import { normaliseCounters, normaliseListeningPorts, normaliseSocketEvent } from '../../src/collector/events/normalise.ts';
 import type { CollectedEvent, SocketEvent } from '../../src/model/event.ts';
 import { fixture } from '../support/fixtures.ts';
@@ -34,23 +34,20 @@ const everything: SocketEvent = {
 };
 
 describe('hand-off codec', () => {
-  it('delivers every fixture, every optional field and the rare kinds unchanged, each with its origin', () => {
-    const a: EventOrigin = { endpoint: 'tcp://*:5556c', sourceId: '1' };
-    const b: EventOrigin = { endpoint: 'tcp://*:5556c', sourceId: '127.0.0.1' };
-    const sent: [CollectedEvent, EventOrigin][] = [
-      ...SOCKET_FIXTURES.map((n, i): [CollectedEvent, EventOrigin] => [normaliseSocketEvent(fixture(n)), i % 2 ? a : b]),
-      [everything, a],
-      [normaliseCounters(fixture('counters-veth')), b],
-      [normaliseListeningPorts(fixture('listening-ports')), a],
-      [{ ...everything, kind: 'flow', local: {}, remote: {}, tcp: {}, extra: undefined }, b],
+  it('delivers every fixture, every optional field and the rare kinds unchanged', () => {
+    const sent: CollectedEvent[] = [
+      ...SOCKET_FIXTURES.map((n) => normaliseSocketEvent(fixture(n))),
+      everything,
+      normaliseCounters(fixture('counters-veth')),
+      normaliseListeningPorts(fixture('listening-ports')),
+      { ...everything, kind: 'flow', local: {}, remote: {}, tcp: {}, extra: undefined },
     ];
     const packer = new BatchPacker();
-    for (const [event, origin] of sent) packer.add(event, origin);
+    for (const event of sent) packer.add(event);
     expect(packer.count).toBe(sent.length);
 
-    const { events, origins } = unpackBatch(overAPort(packer.take()));
-    expect(events).toEqual(sent.map(([e]) => e));
-    expect(origins).toEqual(sent.map(([, o]) => o));
+    const events = unpackBatch(overAPort(packer.take()));
+    expect(events).toEqual(sent);
     // Absent optional fields stay absent (not present-but-undefined).
     expect(Object.keys((events[3] as SocketEvent).local)).toEqual([]);
     expect('ifName' in events[0]).toBe(true);
@@ -61,11 +58,10 @@ describe('hand-off codec', () => {
   it('grows past its first buffer and starts clean after a dropped batch', () => {
     const packer = new BatchPacker();
     const event = normaliseSocketEvent(fixture('ebpflowexport-connect-docker'));
-    const origin: EventOrigin = { endpoint: 'e', sourceId: 's' };
-    packer.add(normaliseSocketEvent(fixture('nprobe-mini-connect')), origin);
+    packer.add(normaliseSocketEvent(fixture('nprobe-mini-connect')));
     packer.clear();
-    for (let i = 0; i < 2000; i++) packer.add({ ...event, timestamp: i }, origin);
-    const { events } = unpackBatch(overAPort(packer.take()));
+    for (let i = 0; i < 2000; i++) packer.add({ ...event, timestamp: i });
+    const events = unpackBatch(overAPort(packer.take()));
     expect(events).toHaveLength(2000);
     expect(events.map((e) => (e as SocketEvent).timestamp)).toEqual(Array.from({ length: 2000 }, (_, i) => i));
     expect(events[1999]).toEqual({ ...event, timestamp: 1999 });
@@ -74,8 +70,8 @@ describe('hand-off codec', () => {
   it('keeps every unknown key as an additional field, "__proto__" included, as data', () => {
     const text = JSON.stringify(fixture('nprobe-mini-connect')).slice(0, -1) + ',"__proto__":{"polluted":1},"CUSTOM":"x"}';
     const packer = new BatchPacker();
-    packer.add(normaliseSocketEvent(JSON.parse(text)), { endpoint: 'e', sourceId: 's' });
-    const [event] = unpackBatch(overAPort(packer.take())).events as SocketEvent[];
+    packer.add(normaliseSocketEvent(JSON.parse(text)));
+    const [event] = unpackBatch(overAPort(packer.take())) as SocketEvent[];
     expect(Object.entries(event.extra!)).toEqual([['__proto__', { polluted: 1 }], ['CUSTOM', 'x']]);
     expect(Object.getPrototypeOf(event.extra)).toBe(Object.prototype);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
