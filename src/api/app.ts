@@ -1,8 +1,10 @@
 // The HTTP face of flowbridge: REST API v1, web pages, /metrics and /healthz, one hono app.
 import { Hono } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import { csrf } from 'hono/csrf';
 import { SettingsError } from '../dispatch/companions.ts';
 import { createMetricsRegistry } from '../exporters/prometheus.ts';
-import { requireToken } from './auth.ts';
+import { requireToken, signIn } from './auth.ts';
 import type { ApiContext } from './context.ts';
 import { openApiDocument } from './openapi.ts';
 import { pages } from './pages.tsx';
@@ -15,15 +17,23 @@ export function createApp(ctx: ApiContext): Hono {
   app.onError((err, c) => {
     if (err instanceof BadRequest) return c.json({ error: err.message }, 400);
     if (err instanceof SettingsError) return c.json({ error: err.message }, err.status);
+    if (err instanceof HTTPException && err.status === 403) {
+      return c.json({ error: `forms are accepted from this server's own pages only (Origin ${new URL(c.req.url).origin})` }, 403);
+    }
     return c.json({ error: `internal error: ${err.message}` }, 500);
   });
   app.notFound((c) => c.json({ error: `no route ${c.req.method} ${c.req.path} (see /api/v1/openapi.json)` }, 404));
 
+  // The pages' forms: another site must not change settings or sign in through an operator's browser.
+  const pageForms = csrf();
+  app.use('*', (c, next) => (c.req.path.startsWith('/api/') ? next() : pageForms(c, next)));
   app.use('*', requireToken(ctx.auth));
   app.get('/healthz', (c) => c.json({ ok: true }));
   app.get('/metrics', async (c) => c.text(await metrics.metrics(), 200, { 'content-type': metrics.contentType }));
   app.get('/api/v1/openapi.json', (c) => c.json(openApiDocument(ctx.version)));
   app.route('/api/v1', restApi(ctx));
+  // Before the pages: the login form's return address is checked here (same origin only).
+  app.post('/login', signIn);
   app.route('/', pages(ctx));
   return app;
 }

@@ -2,8 +2,8 @@
 // protectReads is on (/healthz never: probes must not need secrets). Pages may
 // carry the token in a cookie set by the login form, so a browser can use them.
 import { timingSafeEqual } from 'node:crypto';
-import type { MiddlewareHandler } from 'hono';
-import { getCookie } from 'hono/cookie';
+import type { Handler, MiddlewareHandler } from 'hono';
+import { getCookie, setCookie } from 'hono/cookie';
 import type { ApiAuth } from './context.ts';
 
 export const TOKEN_COOKIE = 'flowbridge_token';
@@ -32,3 +32,28 @@ export function requireToken(auth: ApiAuth): MiddlewareHandler {
     return c.json({ error: given === undefined ? 'this call needs "Authorization: Bearer <token>"' : 'the token is not valid' }, 401);
   };
 }
+
+/**
+ * Where the login form may send the browser back to: a path of this server only.
+ * One leading '/' followed by neither '/' nor a backslash, printable ASCII and no
+ * backslash after it, and the same start with no control characters once
+ * percent-decoded. Anything else (`//evil.example`, `https://evil.example`, ...)
+ * goes to '/': the login page must never lead to another site.
+ */
+export function sameOriginPath(next: unknown): string {
+  if (typeof next !== 'string' || !/^\/(?![/\\])[\x21-\x5b\x5d-\x7e]*$/.test(next)) return '/';
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(next);
+  } catch {
+    return '/';
+  }
+  return /^\/(?![/\\])[^\x00-\x1f\x7f]*$/.test(decoded) ? next : '/';
+}
+
+/** POST /login: keeps the token the form was given in a cookie and returns to the page asked for. */
+export const signIn: Handler = async (c) => {
+  const form = await c.req.parseBody();
+  setCookie(c, TOKEN_COOKIE, String(form.token ?? ''), { httpOnly: true, sameSite: 'Strict', path: '/' });
+  return c.redirect(sameOriginPath(form.next), 303);
+};
