@@ -7,7 +7,7 @@ import { endianness } from 'node:os';
 import { fclose, fflush, fmemopen, free, ftell, malloc, rewind } from '../native/libc.ts';
 import { closeDumper, type Pcap } from '../native/libpcap.ts';
 
-/** struct pcap_sf_pkthdr: seconds, microseconds (32 bits each), captured length, wire length; host byte order. */
+/** struct pcap_sf_pkthdr: seconds, micro- or nanoseconds (32 bits each), captured length, wire length; host byte order. */
 const RECORD_HEADER = 16;
 const LITTLE_ENDIAN = endianness() === 'LE';
 
@@ -23,6 +23,8 @@ export class PacketRecords {
   /** Length on the wire. */
   length = 0;
   offset = 0;
+  /** Where the current record (its 16-byte header, then the bytes) starts: a recording copies it as it is. */
+  recordOffset = 0;
   /** Why the last read() stopped short, if it did. */
   failure: string | undefined;
 
@@ -31,12 +33,15 @@ export class PacketRecords {
   readonly #file: unknown;
   readonly #dumper: unknown;
   readonly #view: DataView;
+  /** Record fractions per millisecond: 1e6 for nanosecond records, 1e3 for microsecond ones. */
+  readonly #fractionsPerMs: number;
   #end = 0;
   #cursor = 0;
   #closed = false;
 
   constructor(pcap: Pcap, capacityBytes: number) {
     this.#pcap = pcap;
+    this.#fractionsPerMs = pcap.nanoseconds ? 1e6 : 1e3;
     // Native memory, not a Buffer: its lifetime is ours (libc holds the pointer), not the garbage collector's.
     this.#memory = malloc(capacityBytes);
     if (!this.#memory) throw new Error(`cannot allocate ${capacityBytes} bytes for packet records`);
@@ -92,7 +97,8 @@ export class PacketRecords {
       this.#cursor = this.#end; // cut short (cannot happen while reads are sized to fit): skip it
       return false;
     }
-    this.timestamp = v.getUint32(at, LITTLE_ENDIAN) * 1000 + v.getUint32(at + 4, LITTLE_ENDIAN) / 1000;
+    this.timestamp = v.getUint32(at, LITTLE_ENDIAN) * 1000 + v.getUint32(at + 4, LITTLE_ENDIAN) / this.#fractionsPerMs;
+    this.recordOffset = at;
     this.caplen = caplen;
     this.length = v.getUint32(at + 12, LITTLE_ENDIAN);
     this.offset = at + RECORD_HEADER;
@@ -104,7 +110,7 @@ export class PacketRecords {
   peekTimestamp(): number | undefined {
     const at = this.#cursor;
     if (at + RECORD_HEADER > this.#end) return undefined;
-    return this.#view.getUint32(at, LITTLE_ENDIAN) * 1000 + this.#view.getUint32(at + 4, LITTLE_ENDIAN) / 1000;
+    return this.#view.getUint32(at, LITTLE_ENDIAN) * 1000 + this.#view.getUint32(at + 4, LITTLE_ENDIAN) / this.#fractionsPerMs;
   }
 
   /** Frees the memory; `bytes` must not be used afterwards. Close before the Pcap. */

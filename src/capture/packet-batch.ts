@@ -6,6 +6,7 @@
 // and become objects (with address text) only when the batch is taken.
 import { ipv6FromBytes } from '../model/address.ts';
 import { endpointsInOrder, TCP_ACK, TCP_SYN, type FlowDelta } from '../model/flow-delta.ts';
+import { flowKey, orderedTupleKey } from '../flows/flow-key.ts';
 import type { DecodedPacket } from './packet-decoder.ts';
 
 // Slot layout. Key words: meta (protocol, IP version, VLAN), ports (a << 16 | b), a0..a3, b0..b3.
@@ -54,8 +55,15 @@ export class PacketBatch {
     return this.#size;
   }
 
-  /** Counts packet `p` (decoded from frame `b`) seen at `ts` (epoch ms). */
-  add(b: Uint8Array, p: DecodedPacket, ts: number): void {
+  /** Bumped by every take(): a slot number names the same flow only within one generation. */
+  generation = 0;
+
+  /**
+   * Counts packet `p` (decoded from frame `b`) seen at `ts` (epoch ms). Returns the
+   * flow's slot in this batch (stable until the next take(); a recording's index keys
+   * its packets by it), or -1 when the batch was full.
+   */
+  add(b: Uint8Array, p: DecodedPacket, ts: number): number {
     const v6 = p.ipVersion === 6;
     const s0 = word(b, p.src);
     const s1 = v6 ? word(b, p.src + 4) : 0;
@@ -90,7 +98,7 @@ export class PacketBatch {
       if (m === 0) {
         if (this.#size >= this.maxFlows) {
           this.overflow++;
-          return;
+          return -1;
         }
         k[at] = meta; k[at + 1] = ports;
         k[at + 2] = a0; k[at + 3] = a1; k[at + 4] = a2; k[at + 5] = a3;
@@ -120,6 +128,24 @@ export class PacketBatch {
     if (ts > this.#numbers[n + 5]) this.#numbers[n + 5] = ts;
     if ((flags & (TCP_SYN | TCP_ACK)) === TCP_SYN) this.#small[s + 2] = srcIsA ? FROM_A : FROM_B;
     else if ((flags & (TCP_SYN | TCP_ACK)) === (TCP_SYN | TCP_ACK)) this.#small[s + 3] = srcIsA ? FROM_A : FROM_B;
+    return slot;
+  }
+
+  /** The flow key (flow-key.ts: endpoints in key order, `|vlan` when tagged) of a slot add() returned. */
+  keyOf(slot: number): string {
+    const k = this.#keys;
+    const at = slot * KEY_WORDS;
+    const meta = k[at];
+    const ipVersion = ((meta >>> 8) & 0xf) === 6 ? 6 : 4;
+    const vlan = (meta >>> 12) - 1;
+    const aIp = this.#address(k, at + 2, ipVersion);
+    const bIp = this.#address(k, at + 6, ipVersion);
+    const aPort = k[at + 1] >>> 16;
+    const bPort = k[at + 1] & 0xffff;
+    const tuple = endpointsInOrder(aIp, aPort, bIp, bPort)
+      ? orderedTupleKey(meta & 0xff, aIp, aPort, bIp, bPort)
+      : orderedTupleKey(meta & 0xff, bIp, bPort, aIp, aPort);
+    return flowKey(tuple, vlan >= 0 ? vlan : undefined);
   }
 
   /** Returns the deltas gathered so far and starts a new batch. */
@@ -161,6 +187,7 @@ export class PacketBatch {
       sm.fill(0, s, s + SMALL);
     }
     this.#size = 0;
+    this.generation++;
     return out;
   }
 

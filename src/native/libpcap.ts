@@ -10,6 +10,7 @@
 // TPACKET_V3 (variable-size slots: tens of thousands of packets), and packets are
 // read in batches (capture-records.ts).
 import koffi, { type LibraryHandle } from 'koffi';
+import { endianness } from 'node:os';
 import { dlopen, dlsym, setsockopt } from './libc.ts';
 
 const SONAMES = ['libpcap.so.0.8', 'libpcap.so.1', 'libpcap.so'];
@@ -32,6 +33,10 @@ const PCAP_ERRBUF_SIZE = 256;
 const BPF_PROGRAM_SIZE = 16;
 const PCAP_NETMASK_UNKNOWN = 0xffffffff;
 const PCAP_D_IN = 1;
+const PCAP_TSTAMP_PRECISION_NANO = 1;
+/** struct pcap_pkthdr: struct timeval (16 bytes), caplen, len: what pcap_offline_filter reads. */
+const PKTHDR_SIZE = 24;
+const LITTLE_ENDIAN = endianness() === 'LE';
 
 koffi.struct('fb_pcap_stat', { ps_recv: 'uint', ps_drop: 'uint', ps_ifdrop: 'uint' });
 
@@ -44,7 +49,11 @@ const pcap_activate = lib.func('int pcap_activate(void *p)');
 const pcap_setdirection = lib.func('int pcap_setdirection(void *p, int d)');
 const pcap_fileno = lib.func('int pcap_fileno(void *p)');
 const pcap_setnonblock = lib.func('int pcap_setnonblock(void *p, int nonblock, _Out_ uint8_t *errbuf)');
-const pcap_open_offline = lib.func('void *pcap_open_offline(const char *fname, _Out_ uint8_t *errbuf)');
+const pcap_open_offline_with_tstamp_precision = lib.func('void *pcap_open_offline_with_tstamp_precision(const char *fname, uint32_t precision, _Out_ uint8_t *errbuf)');
+const pcap_open_dead = lib.func('void *pcap_open_dead(int linktype, int snaplen)');
+const pcap_offline_filter = lib.func('int pcap_offline_filter(uint8_t *fp, uint8_t *h, uint8_t *pkt)');
+const pcap_set_tstamp_precision = lib.func('int pcap_set_tstamp_precision(void *p, int precision)');
+const pcap_get_tstamp_precision = lib.func('int pcap_get_tstamp_precision(void *p)');
 const pcap_datalink = lib.func('int pcap_datalink(void *p)');
 const pcap_snapshot = lib.func('int pcap_snapshot(void *p)');
 const pcap_compile = lib.func('int pcap_compile(void *p, _Out_ uint8_t *fp, const char *str, int optimize, uint32_t netmask)');
@@ -96,6 +105,8 @@ export class Pcap {
   readonly dlt: number;
   /** Largest captured length a packet can have. */
   readonly snaplen: number;
+  /** Record timestamps carry nanoseconds (else microseconds); the pcap records written say so in their file magic. */
+  readonly nanoseconds: boolean;
   #closed = false;
 
   private constructor(handle: unknown, live: boolean) {
@@ -103,6 +114,7 @@ export class Pcap {
     this.live = live;
     this.dlt = pcap_datalink(handle) as number;
     this.snaplen = pcap_snapshot(handle) as number;
+    this.nanoseconds = (pcap_get_tstamp_precision(handle) as number) === PCAP_TSTAMP_PRECISION_NANO;
   }
 
   /** Opens a device for non-blocking capture. Throws libpcap's reason (no such device, no permission...). */
@@ -114,6 +126,8 @@ export class Pcap {
     pcap_set_promisc(handle, o.promiscuous ? 1 : 0);
     pcap_set_timeout(handle, o.timeoutMs);
     pcap_set_buffer_size(handle, o.bufferBytes);
+    // Nanosecond timestamps where the device offers them (recordings are nanosecond pcap); else microseconds.
+    pcap_set_tstamp_precision(handle, PCAP_TSTAMP_PRECISION_NANO);
     const rc = pcap_activate(handle) as number;
     if (rc < 0) {
       const detail = pcap_geterr(handle) as string;
@@ -137,7 +151,7 @@ export class Pcap {
   /** Opens a pcap or pcapng file. Throws libpcap's reason. */
   static file(path: string): Pcap {
     const errbuf = Buffer.alloc(PCAP_ERRBUF_SIZE);
-    const handle = pcap_open_offline(path, errbuf);
+    const handle = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, errbuf);
     if (!handle) throw new Error(errbufText(errbuf));
     return new Pcap(handle, false);
   }
@@ -181,6 +195,41 @@ export class Pcap {
     if (this.#closed) return;
     this.#closed = true;
     pcap_close(this.#handle);
+  }
+}
+
+/**
+ * A BPF program compiled by libpcap for a link type, matched against stored packets
+ * with pcap_offline_filter (the recording's reader). libpcap is the authority on the
+ * syntax: an invalid filter throws libpcap's own message.
+ */
+export class BpfProgram {
+  readonly #program = Buffer.alloc(BPF_PROGRAM_SIZE);
+  readonly #header = new DataView(new ArrayBuffer(PKTHDR_SIZE));
+  #freed = false;
+
+  constructor(filter: string, dlt: number, snaplen = 262144) {
+    const dead = pcap_open_dead(dlt, snaplen);
+    try {
+      if ((pcap_compile(dead, this.#program, filter, 1, PCAP_NETMASK_UNKNOWN) as number) !== 0) {
+        throw new Error(`BPF filter ${JSON.stringify(filter)}: ${pcap_geterr(dead) as string}`);
+      }
+    } finally {
+      pcap_close(dead);
+    }
+  }
+
+  /** True when the packet (its captured bytes and wire length) passes the filter. */
+  matches(packet: Uint8Array, wireLength: number): boolean {
+    this.#header.setUint32(16, packet.length, LITTLE_ENDIAN);
+    this.#header.setUint32(20, wireLength, LITTLE_ENDIAN);
+    return (pcap_offline_filter(this.#program, new Uint8Array(this.#header.buffer), packet) as number) !== 0;
+  }
+
+  free(): void {
+    if (this.#freed) return;
+    this.#freed = true;
+    pcap_freecode(this.#program);
   }
 }
 
