@@ -1,16 +1,19 @@
 // One interface's flows, built from packets, from events, or both (dispatch rule 6).
 // Bounded (least recently updated flows are evicted, and counted), idle flows time
 // out, and closed flows stay resolvable for a grace period so a short connection
-// whose packets ended before its event arrived still gets its process.
+// whose packets ended before its event arrived still gets its process. What the API
+// shows of them is built by the views: flow-query.ts, flow-record.ts, process-traffic.ts.
 import { LRUCache } from 'lru-cache';
-import { canonicalIp } from '../model/address.ts';
 import { serverByWellKnownPort } from '../model/orientation.ts';
-import type { SideInfo, SocketEvent } from '../model/event.ts';
-import type { FlowEventNote, FlowQuery, FlowQueryResult, FlowRecord, FlowTableStats, ProcessTraffic, SeenBy } from '../model/flow.ts';
+import type { SocketEvent } from '../model/event.ts';
+import type { FlowEventNote, FlowQuery, FlowQueryResult, FlowTableStats, ProcessTraffic } from '../model/flow.ts';
 import { flowKey, orderedTupleKey, tupleKey } from './flow-key.ts';
 import { hasInfo, mergeSide, SideInterner } from './flow-sides.ts';
 import type { FlowTableApi } from '../interfaces/interface.ts';
-import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type FlowDelta, type FlowIdentity, type PacketCounts } from '../model/flow-delta.ts';
+import { TCP_FIN, TCP_RST, type FlowDelta } from '../model/flow-delta.ts';
+import { newFlow, SEEN_EVENTS, SEEN_PACKETS, type Flow, type FlowSource, type NetstatBase, type NewFlow } from './flow-entry.ts';
+import { queryFlows } from './flow-query.ts';
+import { processTraffic } from './process-traffic.ts';
 
 export interface FlowTableOptions {
   maxFlows: number;
@@ -24,46 +27,6 @@ export const DEFAULT_FLOW_TABLE: FlowTableOptions = { maxFlows: 1_000_000, idleT
 
 /** Events remembered per flow. */
 const RECENT_EVENTS = 8;
-/** Shared by every flow no event has reached yet (never mutated: the first event replaces it). */
-const NO_EVENTS: FlowEventNote[] = [];
-const SEEN_PACKETS = 1;
-const SEEN_EVENTS = 2;
-
-const PROTOCOL_NAMES: Record<number, string> = { 1: 'ICMP', 6: 'TCP', 17: 'UDP', 58: 'ICMPv6', 47: 'GRE', 50: 'ESP', 132: 'SCTP' };
-
-interface NetstatBase {
-  segsIn: number;
-  segsOut: number;
-  bytesReceived: number;
-  bytesAcked: number;
-}
-
-/**
- * The mutable flow; endpoints a/b in key order, `clientIsA` says which is the client.
- * Counters are plain fields (PacketCounts), not nested objects: a million flows make every object count.
- */
-interface Flow extends FlowIdentity, PacketCounts {
-  key: string;
-  tuple: string;
-  clientIsA: boolean;
-  /** How sure the orientation is: an event says, a SYN shows, otherwise a guess. */
-  orientedBy: 'event' | 'syn' | 'guess';
-  firstSeen: number;
-  lastSeen: number;
-  seen: number;
-  closedAt?: number;
-  /** What each end's host reported, by endpoint (a/b). */
-  sideA?: SideInfo;
-  sideB?: SideInfo;
-  lastEvent?: FlowRecord['lastEvent'];
-  latencyMs?: number;
-  retransmittedPackets?: number;
-  tcp?: FlowRecord['tcp'];
-  netstat?: NonNullable<FlowRecord['netstat']>;
-  /** Last cumulative netstat snapshot per reporting side. */
-  netstatBase?: { a?: NetstatBase; b?: NetstatBase };
-  recentEvents: FlowEventNote[];
-}
 
 /**
  * Which end connected, from packets alone: the SYN tells, else the SYN+ACK (the
@@ -77,14 +40,7 @@ function clientFromPackets(d: FlowDelta): { clientIsA: boolean; sure: boolean } 
   return { clientIsA: server === undefined ? d.firstFrom === 'a' : server === 'b', sure: false };
 }
 
-function processName(flow: Flow): string | undefined {
-  const side = flow.clientIsA ? flow.sideA ?? flow.sideB : flow.sideB ?? flow.sideA;
-  const p = side?.process;
-  if (!p) return undefined;
-  return p.path ? p.path.slice(p.path.lastIndexOf('/') + 1) || p.path : `pid ${p.pid}`;
-}
-
-export class FlowTable implements FlowTableApi {
+export class FlowTable implements FlowTableApi, FlowSource {
   readonly options: FlowTableOptions;
   readonly #flows: LRUCache<string, Flow>;
   /** Tuple key (no VLAN) → key of the VLAN-tagged flow, so events (which see no VLAN) find it. */
@@ -109,6 +65,11 @@ export class FlowTable implements FlowTableApi {
     return this.#flows.size;
   }
 
+  /** Every flow, most recently updated first (for the views). */
+  forEach(visit: (flow: Flow) => void): void {
+    this.#flows.forEach(visit);
+  }
+
   // ---- packets ----
 
   applyPackets(deltas: readonly FlowDelta[]): void {
@@ -125,7 +86,8 @@ export class FlowTable implements FlowTableApi {
     if (!flow || reopened) {
       if (flow) this.#flows.delete(key);
       const { clientIsA, sure } = clientFromPackets(d);
-      flow = this.#create(key, tuple, d.protocol, d.ipVersion, d.vlan, d.aIp, d.aPort, d.bIp, d.bPort, clientIsA, sure ? 'syn' : 'guess', d.firstSeen);
+      const { protocol, ipVersion, vlan, aIp, aPort, bIp, bPort, firstSeen } = d;
+      flow = this.#create({ key, tuple, protocol, ipVersion, vlan, aIp, aPort, bIp, bPort, clientIsA, orientedBy: sure ? 'syn' : 'guess', firstSeen });
     } else if (flow.orientedBy === 'guess') {
       const { clientIsA, sure } = clientFromPackets(d);
       if (sure) {
@@ -171,7 +133,8 @@ export class FlowTable implements FlowTableApi {
     const clientIsA = tuple.startsWith(`${event.protocol}|${event.client.ip}|${event.client.port}|`);
     if (!flow) {
       const [a, b] = clientIsA ? [event.client, event.server] : [event.server, event.client];
-      flow = this.#create(tuple, tuple, event.protocol, event.ipVersion, undefined, a.ip, a.port, b.ip, b.port, clientIsA, 'event', now);
+      const { protocol, ipVersion } = event;
+      flow = this.#create({ key: tuple, tuple, protocol, ipVersion, aIp: a.ip, aPort: a.port, bIp: b.ip, bPort: b.port, clientIsA, orientedBy: 'event', firstSeen: now });
     } else if (flow.orientedBy !== 'event') {
       flow.clientIsA = clientIsA;
       flow.orientedBy = 'event';
@@ -233,15 +196,11 @@ export class FlowTable implements FlowTableApi {
     return tagged === undefined ? undefined : this.#flows.get(tagged);
   }
 
-  #create(key: string, tuple: string, protocol: number, ipVersion: 4 | 6, vlan: number | undefined, aIp: string, aPort: number, bIp: string, bPort: number, clientIsA: boolean, orientedBy: Flow['orientedBy'], now: number): Flow {
-    const flow: Flow = {
-      key, tuple, protocol, ipVersion, vlan, aIp, aPort, bIp, bPort, clientIsA, orientedBy,
-      aToBPackets: 0, aToBBytes: 0, bToAPackets: 0, bToABytes: 0, aFlags: 0, bFlags: 0,
-      firstSeen: now, lastSeen: now, seen: 0, recentEvents: NO_EVENTS,
-    };
+  #create(init: NewFlow): Flow {
+    const flow = newFlow(init);
     this.#seenCounts[0]++;
-    this.#flows.set(key, flow);
-    if (vlan !== undefined) this.#byTuple.set(tuple, key);
+    this.#flows.set(flow.key, flow);
+    if (flow.vlan !== undefined) this.#byTuple.set(flow.tuple, flow.key);
     return flow;
   }
 
@@ -257,7 +216,7 @@ export class FlowTable implements FlowTableApi {
     if (flow.vlan !== undefined && this.#byTuple.get(flow.tuple) === key) this.#byTuple.delete(flow.tuple);
   }
 
-  // ---- housekeeping and views ----
+  // ---- housekeeping ----
 
   expire(now = Date.now()): void {
     const { idleTimeoutMs, closedGraceMs } = this.options;
@@ -274,26 +233,6 @@ export class FlowTable implements FlowTableApi {
     this.#expired += gone.length;
   }
 
-  query(q: FlowQuery): FlowQueryResult {
-    const host = q.host === undefined ? undefined : canonicalIp(q.host) ?? q.host;
-    const needle = q.process?.toLowerCase();
-    const pid = q.process !== undefined && /^\d+$/.test(q.process) ? Number(q.process) : undefined;
-    const owns = (p: SideInfo['process']) => p !== undefined && (p.pid === pid || p.path?.toLowerCase().includes(needle!) === true);
-    const sort = q.sort ?? 'bytes';
-    const value = (f: Flow) =>
-      sort === 'bytes' ? f.aToBBytes + f.bToABytes : sort === 'packets' ? f.aToBPackets + f.bToAPackets : sort === 'lastSeen' ? f.lastSeen : -f.firstSeen;
-    const top = new Top(Math.min(q.limit ?? 100, 10_000));
-    let total = 0;
-    this.#flows.forEach((flow) => {
-      if (host !== undefined && flow.aIp !== host && flow.bIp !== host) return;
-      if (q.port !== undefined && flow.aPort !== q.port && flow.bPort !== q.port) return;
-      if (needle !== undefined && !owns(flow.sideA?.process) && !owns(flow.sideB?.process)) return;
-      total++;
-      top.offer(flow, value(flow));
-    });
-    return { total, flows: top.largestFirst().map((f) => this.#record(f)) };
-  }
-
   stats(): FlowTableStats {
     const c = this.#seenCounts;
     return {
@@ -305,117 +244,13 @@ export class FlowTable implements FlowTableApi {
     };
   }
 
+  // ---- views ----
+
+  query(q: FlowQuery): FlowQueryResult {
+    return queryFlows(this, q);
+  }
+
   processTraffic(top?: number): ProcessTraffic[] {
-    const totals = new Map<string, ProcessTraffic>();
-    for (const flow of this.#flows.values()) {
-      const name = processName(flow);
-      if (name === undefined) continue;
-      const fromPackets = flow.seen & SEEN_PACKETS;
-      const bytes = fromPackets ? flow.aToBBytes + flow.bToABytes : (flow.netstat?.bytesReceived ?? 0) + (flow.netstat?.bytesAcked ?? 0);
-      const packets = fromPackets ? flow.aToBPackets + flow.bToAPackets : (flow.netstat?.segsIn ?? 0) + (flow.netstat?.segsOut ?? 0);
-      const t = totals.get(name) ?? { process: name, bytes: 0, packets: 0 };
-      t.bytes += bytes;
-      t.packets += packets;
-      totals.set(name, t);
-    }
-    const sorted = [...totals.values()].sort((x, y) => y.bytes - x.bytes || x.process.localeCompare(y.process));
-    if (top === undefined || sorted.length <= top) return sorted;
-    const other = sorted.slice(top).reduce((o, t) => ({ process: 'other', bytes: o.bytes + t.bytes, packets: o.packets + t.packets }), { process: 'other', bytes: 0, packets: 0 });
-    return [...sorted.slice(0, top), other];
+    return processTraffic(this, top);
   }
-
-  #record(f: Flow): FlowRecord {
-    const a = { ip: f.aIp, port: f.aPort };
-    const b = { ip: f.bIp, port: f.bPort };
-    const client = f.clientIsA ? a : b;
-    const server = f.clientIsA ? b : a;
-    const aToB = { packets: f.aToBPackets, bytes: f.aToBBytes };
-    const bToA = { packets: f.bToAPackets, bytes: f.bToABytes };
-    const clientSide = f.clientIsA ? f.sideA : f.sideB;
-    const serverSide = f.clientIsA ? f.sideB : f.sideA;
-    const seenBy: SeenBy[] = [];
-    if (f.seen & SEEN_PACKETS) seenBy.push('packets');
-    if (f.seen & SEEN_EVENTS) seenBy.push('events');
-    const shown = clientSide?.process ? clientSide : serverSide?.process ? serverSide : clientSide ?? serverSide;
-    const record: FlowRecord = {
-      key: f.key,
-      protocol: f.protocol,
-      protocolName: PROTOCOL_NAMES[f.protocol] ?? String(f.protocol),
-      ipVersion: f.ipVersion,
-      client,
-      server,
-      packets: aToB.packets + bToA.packets,
-      bytes: aToB.bytes + bToA.bytes,
-      clientToServer: f.clientIsA ? aToB : bToA,
-      serverToClient: f.clientIsA ? bToA : aToB,
-      firstSeen: f.firstSeen,
-      lastSeen: f.lastSeen,
-      seenBy,
-      recentEvents: [...f.recentEvents],
-      closed: f.closedAt !== undefined,
-    };
-    if (f.vlan !== undefined) record.vlan = f.vlan;
-    if (shown) {
-      if (shown.process) record.process = shown.process;
-      if (shown.parent) record.parent = shown.parent;
-      if (shown.container) record.container = shown.container;
-      record.processSide = shown === clientSide ? 'client' : 'server';
-    }
-    if (clientSide || serverSide) {
-      record.sides = {};
-      if (clientSide) record.sides.client = clientSide;
-      if (serverSide) record.sides.server = serverSide;
-    }
-    if (f.lastEvent) record.lastEvent = f.lastEvent;
-    if (f.latencyMs !== undefined) record.latencyMs = f.latencyMs;
-    if (f.retransmittedPackets !== undefined) record.retransmittedPackets = f.retransmittedPackets;
-    const flags = f.protocol === 6 ? tcpFlagsText(f.aFlags | f.bFlags) : undefined;
-    if (f.tcp || flags) record.tcp = { ...f.tcp, ...(flags ? { flags } : {}) };
-    if (f.netstat) record.netstat = { ...f.netstat };
-    return record;
-  }
-}
-
-/**
- * The `limit` flows of largest value, kept in a min-heap while scanning: a table of
- * a million flows is not sorted to show a hundred (the scan blocks dispatch meanwhile).
- */
-class Top {
-  readonly #flows: Flow[] = [];
-  readonly #values: number[] = [];
-  constructor(readonly limit: number) {}
-
-  offer(flow: Flow, value: number): void {
-    const f = this.#flows;
-    const v = this.#values;
-    let i: number;
-    if (f.length < this.limit) {
-      i = f.length;
-      for (let parent = (i - 1) >> 1; i > 0 && v[parent] > value; i = parent, parent = (i - 1) >> 1) {
-        f[i] = f[parent];
-        v[i] = v[parent];
-      }
-    } else if (this.limit > 0 && value > v[0]) {
-      i = 0; // replace the smallest, sift it down
-      for (let child = 1; child < f.length; i = child, child = 2 * i + 1) {
-        if (child + 1 < f.length && v[child + 1] < v[child]) child++;
-        if (v[child] >= value) break;
-        f[i] = f[child];
-        v[i] = v[child];
-      }
-    } else return;
-    f[i] = flow;
-    v[i] = value;
-  }
-
-  largestFirst(): Flow[] {
-    const order = this.#flows.map((_, i) => i).sort((x, y) => this.#values[y] - this.#values[x] || this.#flows[y].lastSeen - this.#flows[x].lastSeen);
-    return order.map((i) => this.#flows[i]);
-  }
-}
-
-function tcpFlagsText(flags: number): string | undefined {
-  if (flags === 0) return undefined;
-  const names: [number, string][] = [[TCP_SYN, 'SYN'], [TCP_ACK, 'ACK'], [0x08, 'PSH'], [TCP_FIN, 'FIN'], [TCP_RST, 'RST']];
-  return names.filter(([bit]) => flags & bit).map(([, n]) => n).join(',');
 }
