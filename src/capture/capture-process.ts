@@ -7,6 +7,7 @@ import type { CaptureCounters } from '../model/flow-delta.ts';
 import { isLoopbackDevice } from '../model/loopback-device.ts';
 import type { PacketRecords } from './capture-records.ts';
 import type { Pcap } from '../native/libpcap.ts';
+import type { RecordingWriter } from '../recording/writer.ts';
 import { PacketBatch } from './packet-batch.ts';
 import { decodeFrame, decodesLinkType, FragmentPorts, newDecodedPacket } from './packet-decoder.ts';
 import type { CaptureCommand, CaptureConfig, CaptureMessage } from './capture-protocol.ts';
@@ -18,6 +19,8 @@ const POLL_IDLE_MS = 10;
 const RING_BLOCK_TIMEOUT_MS = 50;
 /** Record memory: a live read takes ~15 K packets of a 256-byte snapshot; files may have 256 KiB ones. */
 const LIVE_RECORD_BYTES = 4 * 1024 * 1024;
+/** A recording reads whole packets: room for ~500 of 64 KiB, or tens of thousands of small ones. */
+const RECORDING_RECORD_BYTES = 32 * 1024 * 1024;
 const FILE_RECORD_BYTES = 16 * 1024 * 1024;
 
 const config = JSON.parse(process.env.FLOWBRIDGE_CAPTURE ?? '{}') as CaptureConfig;
@@ -46,6 +49,8 @@ const counters: CaptureCounters = { packets: 0, bytes: 0, errors: {} };
 const batch = new PacketBatch(config.maxBatchFlows);
 const packet = newDecodedPacket();
 const fragments = new FragmentPorts();
+/** The continuous recording, once the capture is open (it needs the link type). */
+let recording: RecordingWriter | undefined;
 let reportedOverflow = 0;
 let reportedPackets = -1;
 
@@ -66,8 +71,10 @@ function consume(records: PacketRecords, dlt: number, until = Infinity): void {
         counters.packets++;
         counters.bytes += records.length;
         const failure = decodeFrame(records.bytes, records.offset, records.caplen, records.length, dlt, packet, fragments);
-        if (failure === undefined) batch.add(records.bytes, packet, records.timestamp);
+        let slot = -1;
+        if (failure === undefined) slot = batch.add(records.bytes, packet, records.timestamp);
         else countError(failure);
+        recording?.add(records.bytes, records.recordOffset, records.caplen, records.length, records.timestamp, slot, batch);
       }
       return;
     } catch {
@@ -84,6 +91,8 @@ function flush(force = false): void {
 }
 
 function takeBatch(force: boolean): CaptureMessage | undefined {
+  // The recording writes out and rotates on the capture's clock, whether or not the collector keeps up.
+  recording?.tick();
   if (batch.overflow > reportedOverflow) {
     countError('batch-full', batch.overflow - reportedOverflow);
     reportedOverflow = batch.overflow;
@@ -92,7 +101,7 @@ function takeBatch(force: boolean): CaptureMessage | undefined {
   if (!force && batch.size === 0 && counters.packets === reportedPackets) return undefined;
   reportedPackets = counters.packets;
   inflight++;
-  return { type: 'batch', deltas: batch.take(), counters: { ...counters, errors: { ...counters.errors } } };
+  return { type: 'batch', deltas: batch.take(), counters: { ...counters, errors: { ...counters.errors } }, recording: recording?.stats() };
 }
 
 /** The native side, loaded here so that a missing libpcap is reported like any other reason. */
@@ -107,6 +116,10 @@ async function open(what: string, pcapOf: (native: Native) => Pcap, recordBytes:
     if (!decodesLinkType(pcap.dlt)) {
       throw new Error(`link type ${pcap.dlt} is not supported (Ethernet, Linux cooked v1/v2, raw IP and BSD loopback are)`);
     }
+    if (config.recording) {
+      const { RecordingWriter } = await import('../recording/writer.ts');
+      recording = new RecordingWriter(config.recording, pcap.dlt, pcap.nanoseconds);
+    }
     return { pcap, records: new native.PacketRecords(pcap, recordBytes) };
   } catch (err) {
     pcap?.close();
@@ -117,9 +130,9 @@ async function open(what: string, pcapOf: (native: Native) => Pcap, recordBytes:
 
 async function live(device: string): Promise<void> {
   const opened = await open(`cannot open capture on ${device}`, ({ Pcap }) => Pcap.live(device, {
-    snaplen: config.snaplen, bufferBytes: config.bufferBytes, promiscuous: config.promiscuous, timeoutMs: RING_BLOCK_TIMEOUT_MS,
+    snaplen: config.recording ? Math.max(config.snaplen, config.recording.snaplen) : config.snaplen, bufferBytes: config.bufferBytes, promiscuous: config.promiscuous, timeoutMs: RING_BLOCK_TIMEOUT_MS,
     inboundOnly: isLoopbackDevice(device),
-  }), LIVE_RECORD_BYTES);
+  }), config.recording ? RECORDING_RECORD_BYTES : LIVE_RECORD_BYTES);
   if (!opened) return;
   const { pcap, records } = opened;
   if (stopping) {
@@ -152,6 +165,7 @@ async function live(device: string): Promise<void> {
     counters.kernelDrops = pcap.kernelDrops();
     records.close();
     pcap.close();
+    recording?.close();
     postLast(takeBatch(true)!);
   });
   post({ type: 'ready', dlt: pcap.dlt });
@@ -210,8 +224,9 @@ async function replay(file: string): Promise<void> {
   }
   records.close();
   pcap.close();
+  recording?.close();
   flush(true);
-  postLast({ type: 'finished', counters });
+  postLast({ type: 'finished', counters, recording: recording?.stats() });
 }
 
 if ('device' in config.source) void live(config.source.device);

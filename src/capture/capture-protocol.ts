@@ -1,6 +1,7 @@
 // What a packet interface and its capture process say to each other.
 import type { CaptureCounters } from '../model/flow-delta.ts';
 import type { FlowDelta } from '../model/flow-delta.ts';
+import type { RecordingSettings, RecordingStats } from '../model/recording.ts';
 
 export interface CaptureConfig {
   /** Live capture device, or a capture file to replay. */
@@ -18,6 +19,8 @@ export interface CaptureConfig {
   maxInflightBatches: number;
   /** Flows per batch before packets of new flows are dropped (and counted as batch-full). */
   maxBatchFlows: number;
+  /** Continuous recording of this interface's packets, when enabled. */
+  recording?: RecordingSettings;
 }
 
 /** From the collector to the capture: a batch was applied (frees hand-off room), or stop. */
@@ -27,6 +30,6 @@ export type CaptureMessage =
   | { type: 'ready'; dlt: number }
   /** The capture cannot start or cannot go on; the process ends after saying so. */
   | { type: 'error'; message: string }
-  | { type: 'batch'; deltas: FlowDelta[]; counters: CaptureCounters }
+  | { type: 'batch'; deltas: FlowDelta[]; counters: CaptureCounters; recording?: RecordingStats }
   /** A replayed file has been read to its end (every batch before this one). */
-  | { type: 'finished'; counters: CaptureCounters };
+  | { type: 'finished'; counters: CaptureCounters; recording?: RecordingStats };

@@ -9,6 +9,7 @@ import { TSX_LOADER } from '../runtime/ts-worker.ts';
 import type { CaptureCommand, CaptureConfig, CaptureMessage } from '../capture/capture-protocol.ts';
 import { FlowTable, type FlowTableOptions } from '../flows/flow-table.ts';
 import type { CaptureCounters } from '../model/flow-delta.ts';
+import type { RecordingSettings, RecordingStats } from '../model/recording.ts';
 import type { InterfaceStatus, PacketInterface as PacketInterfaceApi } from './interface.ts';
 
 export interface PacketInterfaceOptions {
@@ -35,6 +36,8 @@ export interface PacketInterfaceOptions {
   pace?: boolean;
   /** Flows per hand-off batch; packets of further new flows are dropped and counted (default 65536). */
   maxBatchFlows?: number;
+  /** Continuous recording of the packets (off when absent). */
+  recording?: RecordingSettings;
 }
 
 const DEFAULTS = { snaplen: 256, bufferBytes: 32 * 1024 * 1024, promiscuous: true, pace: false, maxBatchFlows: 65_536 };
@@ -57,6 +60,8 @@ export class PacketInterface implements PacketInterfaceApi {
   #replayed: Promise<void> = Promise.resolve();
   /** Batches the flow table could not apply (counted as 'apply-error'). */
   #applyErrors = 0;
+  /** What the capture process last said of its recording. */
+  #recording: RecordingStats | undefined;
 
   constructor(options: PacketInterfaceOptions) {
     if ((options.device === undefined) === (options.file === undefined)) throw new Error(`interface ${options.name}: give a device or a file`);
@@ -73,6 +78,7 @@ export class PacketInterface implements PacketInterfaceApi {
       pace: o.pace,
       maxInflightBatches: MAX_INFLIGHT_BATCHES,
       maxBatchFlows: o.maxBatchFlows,
+      recording: options.recording,
     };
     const keep = options.file !== undefined ? { idleTimeoutMs: Infinity, closedGraceMs: Infinity } : {};
     this.flows = new FlowTable({ ...options.flowTable, ...keep });
@@ -86,6 +92,34 @@ export class PacketInterface implements PacketInterfaceApi {
     const errors = { ...this.#counters.errors };
     if (this.#applyErrors > 0) errors['apply-error'] = this.#applyErrors;
     return { ...this.#counters, errors };
+  }
+
+  /** The recording settings in force (undefined: not recording). */
+  recordingSettings(): RecordingSettings | undefined {
+    return this.#config.recording;
+  }
+
+  /** The recording's state and counters; `enabled: false` when this interface does not record. */
+  recording(): RecordingStats {
+    const s = this.#config.recording;
+    if (!s) return { enabled: false, state: 'stopped', since: 0, packets: 0, bytes: 0, files: 0, diskBytes: 0, maxDiskBytes: 0, deletedFiles: 0, dropped: {}, log: [] };
+    if (this.#recording) return { ...this.#recording, state: this.#child || this.#recording.state !== 'running' ? this.#recording.state : 'stopped' };
+    return { enabled: true, state: 'stopped', since: 0, packets: 0, bytes: 0, files: 0, diskBytes: 0, maxDiskBytes: s.maxDiskBytes, deletedFiles: 0, dropped: {}, log: [] };
+  }
+
+  /**
+   * Turns recording on (or changes its settings) or off. The capture reopens the
+   * device with the recording's snapshot length: a running capture restarts (its
+   * flows stay; packets during the ~second of reopening are not seen).
+   */
+  async setRecording(settings: RecordingSettings | undefined): Promise<void> {
+    if (JSON.stringify(settings) === JSON.stringify(this.#config.recording)) return;
+    this.#config.recording = settings;
+    this.#recording = undefined;
+    if (this.#child) {
+      await this.stop();
+      await this.start();
+    }
   }
 
   /** For a replayed file: resolves once every packet has been read and applied (or the replay failed). */
@@ -138,11 +172,13 @@ export class PacketInterface implements PacketInterfaceApi {
               send({ type: 'applied' });
             }
             this.#counters = m.counters;
+            if (m.recording) this.#recording = m.recording;
             break;
           case 'finished':
             // The file is read: the capture process ends, the interface stays up showing its flows.
             finished = true;
             this.#counters = m.counters;
+            if (m.recording) this.#recording = m.recording;
             finish();
             break;
         }
