@@ -24,6 +24,7 @@ const TEST = {
   chromium: 'browser tests of the web pages',
   prometheus: 'a real Prometheus scrapes /metrics; promtool checks the metric text',
   tcpdump: 'capture tests compare against tcpdump',
+  tshark: 'every pcap flowbridge writes is read back by tshark',
 };
 const BENCH = {
   'libzmq3-dev': 'the C load generator and the C subscriber baseline',
