@@ -8,6 +8,7 @@ export default defineConfig({
     fileParallelism: false,
     testTimeout: 30_000,
     hookTimeout: 60_000,
-    reporters: ['default'],
+    // The skip report names what was skipped and why, and fails CI runs that skipped anything.
+    reporters: ['default', './test/support/skip-report.ts'],
   },
 });

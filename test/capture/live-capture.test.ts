@@ -4,10 +4,11 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { createServer, connect } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import { PacketInterface } from '../../src/interfaces/packet-interface.ts';
 import { TSX_LOADER } from '../../src/runtime/ts-worker.ts';
 import { withVethPair } from '../support/netns.ts';
+import { describeAsRoot } from '../support/privileges.ts';
 import { waitFor } from '../support/wait.ts';
 
 const running: PacketInterface[] = [];
@@ -37,7 +38,7 @@ function captureProcessPid(): number {
   return Number(lines.find((l) => l.includes('capture-process.ts'))!.trim().split(/\s+/)[0]);
 }
 
-describe('live capture', () => {
+describeAsRoot('live capture', 'open capture devices, create network namespaces and switch to user nobody', () => {
   it('builds flows from real TCP and UDP traffic on lo, both directions counted', async () => {
     const lo = await capture({ id: 1, name: 'lo', device: 'lo', filter: 'port 16010 or port 16011', flowTable: { maxFlows: 1000 } });
     await tenfoldServer(16010, '127.0.0.1');

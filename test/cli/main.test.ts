@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { expect, it } from 'vitest';
 import { TSX_LOADER } from '../../src/runtime/ts-worker.ts';
+import { itAsRoot } from '../support/privileges.ts';
 import { waitFor } from '../support/wait.ts';
 
 const run = promisify(execFile);
@@ -22,7 +23,7 @@ it('refuses bad flags with exit code 2 and what is accepted', async () => {
   expect(help.stdout).toContain('--companion <zmq>=<iface>');
 });
 
-it('runs events-only when it may not capture, and says why', async () => {
+itAsRoot('runs events-only when it may not capture, and says why', 'switch to user nobody with setpriv', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'fb-nobody-'));
   chmodSync(dataDir, 0o777);
   // As user nobody: no capture privilege.
@@ -33,7 +34,8 @@ it('runs events-only when it may not capture, and says why', async () => {
   child.stderr.on('data', (d) => (out += d));
   try {
     await waitFor(() => out.includes('web pages http://127.0.0.1:18151/'), `the collector to serve (output so far: ${out})`, 20_000);
-    expect(out).toMatch(/interface 1 lo is not running: cannot open capture on lo: .*(permission|Operation not permitted)/i);
+    // The pages serve while interfaces start: the capture's failure follows.
+    await waitFor(() => /interface 1 lo is not running: cannot open capture on lo: .*(permission|Operation not permitted)/i.test(out), 'the reason lo is not running');
     const status = (await (await fetch('http://127.0.0.1:18151/api/v1/status')).json()) as { interfaces: { name: string; status: { state: string } }[]; problems: string[] };
     expect(status.interfaces.map((i) => [i.name, i.status.state])).toEqual([['tcp://127.0.0.1:18150c', 'running'], ['lo', 'error']]);
     expect(status.problems.join()).toMatch(/interface lo: cannot open capture on lo/);
