@@ -76,8 +76,9 @@ export async function startFlowbridge(config: FlowbridgeConfig, options: StartOp
   for (const note of companions.init(saved.settings, { mirrored: config.mirrored, companions: config.companions })) log(`flowbridge: ${note}`);
 
   // Each interface starts on its own: one that cannot open its device or endpoint is
-  // reported and the others keep running.
-  await Promise.all(
+  // reported and the others keep running. The API serves meanwhile, showing each
+  // interface "starting" until it is open: a slow device never hides the others.
+  const started = Promise.all(
     registry.list().map(async (iface) => {
       try {
         await iface.start();
@@ -126,6 +127,7 @@ export async function startFlowbridge(config: FlowbridgeConfig, options: StartOp
     url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${port}`;
     announce(log, config, url, curve?.publicKey);
   }
+  await started;
 
   return {
     config,
