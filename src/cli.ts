@@ -20,6 +20,11 @@ Interfaces (repeat -i; ids are assigned in this order, from 0):
       --companion <zmq>=<iface>  deliver the events of a ZMQ interface to a mirrored interface
                                too (loopback events excepted); repeatable
 
+Recording (continuous, per packet interface; extraction through the API and pages):
+      --record <iface>=<size>  record every packet of <iface> (whole packets) in a ring of
+                               at most <size> on disk: 500MB, 2GiB or bytes; repeatable
+      --pcap-dir <dir>         where recordings go: <dir>/<interface id>/ (default <data-dir>/pcap)
+
 Collector:
       --curve                  encrypt ZMQ with CURVE; the key pair is created once in the
                                data directory and the public key is printed for producers
@@ -87,6 +92,12 @@ function definedOnly<T extends object>(group: T): Partial<T> | undefined {
   return entries.length ? (Object.fromEntries(entries) as Partial<T>) : undefined;
 }
 
+/** --record <iface>=<max disk space>, repeatable. */
+function recordFlags(values: string[] | undefined): ConfigFile['recording'] {
+  const sizes = pairs(values, '--record', 'eth1=500MB');
+  return sizes && Object.fromEntries(Object.entries(sizes).map(([iface, size]) => [iface, { maxDiskSpace: size }]));
+}
+
 export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): CliRequest {
   let parsed;
   try {
@@ -99,6 +110,8 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
         bpf: { type: 'string', multiple: true },
         mirrored: { type: 'string', multiple: true },
         companion: { type: 'string', multiple: true },
+        record: { type: 'string', multiple: true },
+        'pcap-dir': { type: 'string' },
         curve: { type: 'boolean' },
         'max-flows': { type: 'string' },
         'idle-timeout': { type: 'string' },
@@ -133,6 +146,8 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
     apiToken: v['api-token'] ?? (env.FLOWBRIDGE_API_TOKEN || undefined),
     protectReads: v['protect-reads'],
     dataDir: v['data-dir'],
+    pcapDir: v['pcap-dir'],
+    recording: recordFlags(v.record),
     flowTable: definedOnly({ maxFlows, idleTimeoutSeconds: idle, graceSeconds: grace }),
     dispatch: queueBound ? { queueBound } : undefined,
     metrics: top ? { topProcesses: top } : undefined,

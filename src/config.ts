@@ -2,9 +2,10 @@
 // schemas/config.schema.json) and the command-line flags on top, resolved into one
 // value the pipeline is built from. Bad input says what was wrong and what is accepted.
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Ajv } from 'ajv';
 import configSchema from '../schemas/config.schema.json' with { type: 'json' };
+import { recordingRequest, RecordingSettingsError, type RecordingInput, type RecordingRequest } from './recording/settings.ts';
 
 export type InterfaceSpec =
   | { kind: 'zmq'; name: string; endpoints: string }
@@ -23,6 +24,10 @@ export interface FlowbridgeConfig {
   flowTable: { maxFlows: number; idleTimeoutSeconds: number; graceSeconds: number };
   dispatch: { queueBound: number };
   metrics: { topProcesses: number };
+  /** Recordings go to `<pcapDir>/<interface id>/`. */
+  pcapDir: string;
+  /** Recording requested by interface name (config file and --record); saved changes apply on top. */
+  recording: Record<string, RecordingRequest>;
 }
 
 /** The file's shape (every key optional); the schema is what enforces it. */
@@ -39,6 +44,8 @@ export interface ConfigFile {
   flowTable?: Partial<FlowbridgeConfig['flowTable']>;
   dispatch?: Partial<FlowbridgeConfig['dispatch']>;
   metrics?: Partial<FlowbridgeConfig['metrics']>;
+  pcapDir?: string;
+  recording?: Record<string, RecordingInput>;
 }
 
 /** What `npm start` runs with no flags: a ZMQ collector endpoint and capture on loopback. */
@@ -126,10 +133,22 @@ export function resolveConfig(file: ConfigFile, flags: ConfigFile): FlowbridgeCo
     const spec = interfaces.find((i) => i.name === name);
     if (!spec || spec.kind === 'zmq') throw new ConfigError(`BPF filter for ${name}: not a packet interface of this collector (${[...names].join(', ')})`);
   }
+  const recording: Record<string, RecordingRequest> = {};
+  for (const [name, input] of Object.entries({ ...file.recording, ...flags.recording })) {
+    const spec = interfaces.find((i) => i.name === name);
+    if (!spec || spec.kind === 'zmq') throw new ConfigError(`recording for ${name}: not a packet interface of this collector (${[...names].join(', ')})`);
+    try {
+      recording[name] = recordingRequest({ ...file.recording?.[name], ...input });
+    } catch (err) {
+      if (err instanceof RecordingSettingsError) throw new ConfigError(`recording for ${name}: ${err.message}`);
+      throw err;
+    }
+  }
+  const dataDir = resolve(pick('dataDir') ?? DEFAULTS.dataDir);
   const config: FlowbridgeConfig = {
     interfaces,
     http: parseHostPort(pick('http') ?? DEFAULTS.http, '--http'),
-    dataDir: resolve(pick('dataDir') ?? DEFAULTS.dataDir),
+    dataDir,
     mirrored: [...(file.mirrored ?? []), ...(flags.mirrored ?? [])],
     companions: { ...file.companions, ...flags.companions },
     curve: pick('curve') ?? false,
@@ -138,6 +157,8 @@ export function resolveConfig(file: ConfigFile, flags: ConfigFile): FlowbridgeCo
     flowTable: { ...DEFAULTS.flowTable, ...file.flowTable, ...flags.flowTable },
     dispatch: { ...DEFAULTS.dispatch, ...file.dispatch, ...flags.dispatch },
     metrics: { ...DEFAULTS.metrics, ...file.metrics, ...flags.metrics },
+    pcapDir: resolve(pick('pcapDir') ?? join(dataDir, 'pcap')),
+    recording,
   };
   if (config.protectReads && !config.apiToken) throw new ConfigError('protectReads needs an apiToken (--api-token or FLOWBRIDGE_API_TOKEN)');
   if (config.apiToken !== undefined && config.apiToken.length < 8) throw new ConfigError('the API token must be at least 8 characters');

@@ -1,8 +1,8 @@
 // Persists the mirrored marks and companion choices in the data directory, so
 // they survive a restart. Writes are atomic (temp file + rename); a file that
 // cannot be read back is moved aside and reported, never silently ignored.
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { loadState, saveState } from '../runtime/state-file.ts';
 
 /** What is stored, by interface name (names are stable across restarts, ids are not). */
 export interface InterfaceSettings {
@@ -27,27 +27,13 @@ export class SettingsStore {
   }
 
   load(): LoadResult {
-    const empty: InterfaceSettings = { mirrored: [], companions: {} };
-    if (!existsSync(this.path)) return { settings: empty };
-    let reason: string;
-    try {
-      const parsed = JSON.parse(readFileSync(this.path, 'utf8')) as unknown;
-      const settings = asSettings(parsed);
-      if (settings) return { settings };
-      reason = 'it is not a {"mirrored": [names], "companions": {zmq: name}} object';
-    } catch (err) {
-      reason = (err as Error).message;
-    }
-    const aside = `${this.path}.corrupt-${Date.now()}`;
-    renameSync(this.path, aside);
-    return { settings: empty, problem: `interface settings in ${this.path} could not be read (${reason}); moved to ${aside}, starting without saved marks` };
+    const { value, problem } = loadState(this.path, { mirrored: [], companions: {} }, asSettings,
+      'a {"mirrored": [names], "companions": {zmq: name}} object', 'interface settings');
+    return problem ? { settings: value, problem: problem.replace('starting without them', 'starting without saved marks') } : { settings: value };
   }
 
   save(settings: InterfaceSettings): void {
-    mkdirSync(join(this.path, '..'), { recursive: true });
-    const tmp = `${this.path}.tmp-${process.pid}`;
-    writeFileSync(tmp, JSON.stringify(settings, null, 2) + '\n', { mode: 0o644 });
-    renameSync(tmp, this.path);
+    saveState(this.path, settings);
   }
 }
 
