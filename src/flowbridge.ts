@@ -13,11 +13,12 @@ import { CompanionSettings } from './dispatch/companions.ts';
 import { Dispatcher } from './dispatch/dispatcher.ts';
 import { SettingsStore } from './dispatch/settings-store.ts';
 import type { FlowTableOptions } from './flows/flow-table.ts';
-import type { MonitoredInterface } from './interfaces/interface.ts';
+import type { MonitoredInterface, PacketInterface as PacketInterfaceApi, ZmqInterface as ZmqInterfaceApi } from './interfaces/interface.ts';
 import { PacketInterface } from './interfaces/packet-interface.ts';
 import { InterfaceRegistry } from './interfaces/registry.ts';
 import { ZmqInterface } from './interfaces/zmq-interface.ts';
 import { isLoopback } from './model/address.ts';
+import type { InterfaceTelemetry, Problem, Telemetry } from './model/telemetry.ts';
 
 export const VERSION: string = pkg.version;
 
@@ -36,6 +37,7 @@ export interface RunningFlowbridge {
   readonly registry: InterfaceRegistry;
   readonly companions: CompanionSettings;
   readonly dispatcher: Dispatcher;
+  readonly telemetry: Telemetry;
   readonly context: ApiContext;
   /** Base URL of the API and pages, when served. */
   readonly url?: string;
@@ -58,6 +60,51 @@ function buildInterface(spec: InterfaceSpec, id: number, config: FlowbridgeConfi
     case 'pcap-file':
       return new PacketInterface({ id, name: spec.name, file: spec.file, filter: spec.filter, flowTable });
   }
+}
+
+/** The one read-only view the API, the pages and /metrics read: each stage's own stats(). */
+function pipelineTelemetry(registry: InterfaceRegistry, dispatcher: Dispatcher, companions: CompanionSettings, startupProblems: string[], topProcesses: number): Telemetry {
+  const zmq = (id: number) => {
+    const iface = registry.resolve(id);
+    return iface?.kind === 'zmq' ? (iface as ZmqInterfaceApi) : undefined;
+  };
+  return {
+    startedAt: Date.now(),
+    interfaces() {
+      const dispatch = new Map(dispatcher.stats().map((d) => [d.interfaceId, d]));
+      return registry.list().map((iface) => {
+        const t: InterfaceTelemetry = {
+          id: iface.id, name: iface.name, kind: iface.kind, status: iface.status(), flows: iface.flows.stats(), dispatch: dispatch.get(iface.id)!, tables: {},
+        };
+        if (iface.kind === 'packet') {
+          const p = iface as PacketInterfaceApi;
+          t.capture = { device: p.device, ...p.capture() };
+        } else {
+          const z = iface as ZmqInterfaceApi;
+          const c = z.collectorStats();
+          const ports = z.listeningPorts.stats();
+          t.collector = { ...c, endpoints: z.endpoints };
+          t.tables = {
+            exporters: c.bounds.exporters, 'learned-field-ids': c.bounds.learnedFieldIds, 'handoff-batches': c.bounds.handoffBatches,
+            'host-interfaces': z.hostCounters.stats(), 'listening-port-hosts': ports.hosts, 'listening-ports-per-host': ports.portsPerHost,
+          };
+        }
+        return t;
+      });
+    },
+    hostInterfaces: (id) => zmq(id)?.hostCounters.list(),
+    listeningPorts: (id) => zmq(id)?.listeningPorts.list(),
+    processTraffic: (id) => registry.resolve(id)?.flows.processTraffic(topProcesses) ?? [],
+    problems: (): Problem[] => [
+      ...startupProblems.map((text) => ({ text })),
+      ...registry.list().flatMap((i) => {
+        const s = i.status();
+        return s.state === 'error' ? [{ interfaceId: i.id, text: `interface ${i.name}: ${s.error ?? 'failed'}` }] : [];
+      }),
+      ...companions.problems(),
+      ...(dispatcher.lastMergeError ? [{ text: `last merge error: ${dispatcher.lastMergeError}` }] : []),
+    ],
+  };
 }
 
 export async function startFlowbridge(config: FlowbridgeConfig, options: StartOptions = {}): Promise<RunningFlowbridge> {
@@ -94,24 +141,14 @@ export async function startFlowbridge(config: FlowbridgeConfig, options: StartOp
   }, EXPIRY_INTERVAL_MS);
   expiry.unref();
 
+  const telemetry = pipelineTelemetry(registry, dispatcher, companions, startupProblems, config.metrics.topProcesses);
   const context: ApiContext = {
     version: VERSION,
-    startedAt: Date.now(),
     registry,
     companions,
-    dispatcher,
+    telemetry,
     auth: { token: config.apiToken, protectReads: config.protectReads },
     curvePublicKey: curve?.publicKey,
-    topProcesses: config.metrics.topProcesses,
-    problems: () => [
-      ...startupProblems,
-      ...registry.list().flatMap((i) => {
-        const s = i.status();
-        return s.state === 'error' ? [`interface ${i.name}: ${s.error ?? 'failed'}`] : [];
-      }),
-      ...companions.problems(),
-      ...(dispatcher.lastMergeError ? [`last merge error: ${dispatcher.lastMergeError}`] : []),
-    ],
   };
 
   let server: ServerType | undefined;
@@ -134,6 +171,7 @@ export async function startFlowbridge(config: FlowbridgeConfig, options: StartOp
     registry,
     companions,
     dispatcher,
+    telemetry,
     context,
     url,
     async stop() {

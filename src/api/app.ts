@@ -3,7 +3,7 @@ import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { csrf } from 'hono/csrf';
 import { SettingsError } from '../dispatch/companions.ts';
-import { createMetricsRegistry } from '../exporters/prometheus.ts';
+import { createMetrics } from '../exporters/prometheus.ts';
 import { requireToken, signIn } from './auth.ts';
 import type { ApiContext } from './context.ts';
 import { openApiDocument } from './openapi.ts';
@@ -12,7 +12,7 @@ import { BadRequest, restApi } from './rest.ts';
 
 export function createApp(ctx: ApiContext): Hono {
   const app = new Hono();
-  const metrics = createMetricsRegistry(ctx);
+  const metrics = createMetrics(ctx.telemetry);
 
   app.onError((err, c) => {
     if (err instanceof BadRequest) return c.json({ error: err.message }, 400);

@@ -1,8 +1,8 @@
-// What the REST API, the web pages and the Prometheus exporter read and change.
-// src/flowbridge.ts builds one from the running pipeline; tests build one from real parts.
+// What the REST API and the web pages read and change. src/flowbridge.ts builds one
+// from the running pipeline; tests build one from real parts.
 import type { CompanionSettings } from '../dispatch/companions.ts';
-import type { Dispatcher } from '../dispatch/dispatcher.ts';
 import type { InterfaceRegistry } from '../interfaces/registry.ts';
+import type { Telemetry } from '../model/telemetry.ts';
 
 export interface ApiAuth {
   /** When set, mutating calls need `Authorization: Bearer <token>`. */
@@ -13,16 +13,13 @@ export interface ApiAuth {
 
 export interface ApiContext {
   version: string;
-  /** Epoch milliseconds. */
-  startedAt: number;
+  /** Interfaces by id or name, and their flow tables (queries). */
   registry: InterfaceRegistry;
+  /** Mirrored marks and companion choices: read and changed. */
   companions: CompanionSettings;
-  dispatcher: Dispatcher;
+  /** Counters, bounds and problems of the whole pipeline (shared with /metrics). */
+  telemetry: Telemetry;
   auth: ApiAuth;
   /** The collector's CURVE public key (Z85) when encryption is on. */
   curvePublicKey?: string;
-  /** Bound of the per-process metric series (top N processes, the rest as `other`). */
-  topProcesses: number;
-  /** Problems an operator should see now: interfaces that failed to start, inactive companions, ... */
-  problems(): string[];
 }

@@ -1,6 +1,7 @@
 // How an interface is shown by the API and the pages: identity, settings, state,
-// and its counters, from whichever parts of the pipeline own them.
-import type { MonitoredInterface, PacketInterface, ZmqInterface } from '../interfaces/interface.ts';
+// its counters and bounded tables (from the telemetry), and its own problems.
+import type { MonitoredInterface } from '../interfaces/interface.ts';
+import type { Bound, InterfaceTelemetry } from '../model/telemetry.ts';
 import type { ApiContext } from './context.ts';
 
 export interface InterfaceView {
@@ -9,41 +10,54 @@ export interface InterfaceView {
   kind: 'zmq' | 'packet';
   mirrored: boolean;
   companion: string | null;
-  status: ReturnType<MonitoredInterface['status']>;
+  status: InterfaceTelemetry['status'];
+  /** Problems about this interface (and no other). */
   problems: string[];
-  flows: ReturnType<MonitoredInterface['flows']['stats']>;
-  dispatch?: { delivered: Record<string, number>; dropped: Record<string, number>; queueSize: number; queueBound: number };
-  capture?: ReturnType<PacketInterface['capture']> & { device: string };
-  collector?: { endpoints: string; messages: Record<string, number>; events: Record<string, number>; rejected: Record<string, number>; lostMessages: number; exporters: number };
+  flows: InterfaceTelemetry['flows'];
+  dispatch: InterfaceTelemetry['dispatch'];
+  capture?: InterfaceTelemetry['capture'];
+  collector?: {
+    endpoints: string;
+    messages: Record<string, number>;
+    events: Record<string, number>;
+    rejected: Record<string, number>;
+    rejectedByTopic: Record<string, Record<string, number>>;
+    lostMessages: number;
+    exporters: number;
+  };
+  tables: Record<string, Bound>;
+}
+
+/** Every interface, in registry order. */
+export function interfaceViews(ctx: ApiContext): InterfaceView[] {
+  const problems = ctx.telemetry.problems();
+  return ctx.telemetry.interfaces().map((t) => {
+    const iface = ctx.registry.resolve(t.id)!;
+    const view: InterfaceView = {
+      id: t.id,
+      name: t.name,
+      kind: t.kind,
+      mirrored: ctx.companions.isMirrored(iface),
+      companion: t.kind === 'zmq' ? ctx.companions.companionOf(iface) : null,
+      status: t.status,
+      problems: problems.filter((p) => p.interfaceId === t.id).map((p) => p.text),
+      flows: t.flows,
+      dispatch: t.dispatch,
+      tables: t.tables,
+    };
+    if (t.capture) view.capture = t.capture;
+    if (t.collector) {
+      const c = t.collector;
+      view.collector = {
+        endpoints: c.endpoints, messages: c.messages, events: c.events,
+        rejected: c.rejected as Record<string, number>, rejectedByTopic: c.rejectedByTopic as Record<string, Record<string, number>>,
+        lostMessages: c.lostMessages, exporters: c.exporters.length,
+      };
+    }
+    return view;
+  });
 }
 
 export function interfaceView(ctx: ApiContext, iface: MonitoredInterface): InterfaceView {
-  const d = ctx.dispatcher.stats().find((s) => s.interfaceId === iface.id);
-  const view: InterfaceView = {
-    id: iface.id,
-    name: iface.name,
-    kind: iface.kind,
-    mirrored: ctx.companions.isMirrored(iface),
-    companion: iface.kind === 'zmq' ? ctx.companions.companionOf(iface) : null,
-    status: iface.status(),
-    problems: ctx.companions.problems().filter((p) => p.includes(iface.name)),
-    flows: iface.flows.stats(),
-  };
-  if (d) view.dispatch = { delivered: d.delivered, dropped: d.dropped, queueSize: d.queueSize, queueBound: d.queueBound };
-  if (iface.kind === 'packet') {
-    const p = iface as PacketInterface;
-    view.capture = { device: p.device, ...p.capture() };
-  } else {
-    const z = iface as ZmqInterface;
-    const s = z.collectorStats();
-    view.collector = {
-      endpoints: z.endpoints,
-      messages: s.messages,
-      events: s.events,
-      rejected: s.rejected as Record<string, number>,
-      lostMessages: s.lostMessages,
-      exporters: s.exporters.length,
-    };
-  }
-  return view;
+  return interfaceViews(ctx).find((v) => v.id === iface.id)!;
 }

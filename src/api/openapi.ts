@@ -26,11 +26,42 @@ export function openApiDocument(version: string) {
             id: { type: 'integer' }, name: { type: 'string' }, kind: { enum: ['zmq', 'packet'] },
             mirrored: { type: 'boolean' }, companion: { type: ['string', 'null'] },
             status: { type: 'object', properties: { state: { enum: ['starting', 'running', 'error', 'stopped'] }, error: { type: 'string' } } },
-            problems: { type: 'array', items: { type: 'string' } },
+            problems: { type: 'array', items: { type: 'string' }, description: 'problems about this interface only' },
             flows: { type: 'object', description: 'active, bound, bySeen {packets, events, both}, evicted, expired' },
             dispatch: { type: 'object', description: 'delivered by route, dropped by reason, queueSize, queueBound' },
-            capture: { type: 'object', description: 'packet interfaces: device, packets, bytes, errors by reason' },
-            collector: { type: 'object', description: 'ZMQ interfaces: endpoints, messages by topic, events by kind, rejected by reason, lostMessages' },
+            capture: { type: 'object', description: 'packet interfaces: device, packets, bytes, errors by reason, kernelDrops' },
+            collector: { type: 'object', description: 'ZMQ interfaces: endpoints, messages by topic, events by kind, rejected by reason, rejectedByTopic (topic, then reason), lostMessages, exporters (count)' },
+            tables: { type: 'object', additionalProperties: { $ref: '#/components/schemas/Bound' }, description: 'ZMQ interfaces: exporters, learned-field-ids, handoff-batches, host-interfaces, listening-port-hosts, listening-ports-per-host' },
+          },
+        },
+        Bound: {
+          type: 'object', required: ['size', 'max', 'dropped'], description: 'A bounded table: entries now, its bound, entries refused or evicted because it was full',
+          properties: { size: { type: 'integer' }, max: { type: 'integer' }, dropped: { type: 'integer' } },
+        },
+        Problem: { type: 'object', required: ['text'], properties: { interfaceId: { type: 'integer', description: 'the interface it is about, if one' }, text: { type: 'string' } } },
+        Direction: {
+          type: 'object', required: ['bytes', 'packets', 'errors'],
+          properties: { bytes: { type: 'number' }, packets: { type: 'number' }, errors: { type: 'number' }, drops: { type: 'number', description: 'only when the host reports ifInDiscards/ifOutDiscards' } },
+        },
+        HostInterface: {
+          type: 'object', required: ['host', 'ifName', 'ifIndex', 'in', 'out', 'rates', 'reports', 'resets', 'lastReport'],
+          properties: {
+            host: { type: 'string', description: 'the exporter host (deviceIP)' }, ifName: { type: 'string' }, ifIndex: { type: 'integer' },
+            speed: { type: 'integer' }, adminUp: { type: 'boolean' }, operUp: { type: 'boolean' }, container: { type: 'object' },
+            in: { $ref: '#/components/schemas/Direction' }, out: { $ref: '#/components/schemas/Direction' },
+            rates: {
+              type: ['object', 'null'], description: 'per second between the last two reports (null after the first); a counter that went back is a reset and counts from zero',
+              properties: { in: { $ref: '#/components/schemas/Direction' }, out: { $ref: '#/components/schemas/Direction' }, intervalSeconds: { type: 'number' } },
+            },
+            reports: { type: 'integer' }, resets: { type: 'integer', description: 'reports in which a counter went backwards' }, lastReport: { type: 'integer', description: 'epoch ms' },
+          },
+        },
+        HostListeningPorts: {
+          type: 'object', required: ['host', 'addresses', 'ports', 'portsDropped', 'lastReport'],
+          properties: {
+            host: { type: 'string', description: 'instance name, or the first address' }, addresses: { type: 'array', items: { type: 'string' } },
+            ports: { type: 'array', items: { type: 'object', required: ['protocol', 'ipVersion', 'port'], properties: { protocol: { enum: ['tcp', 'udp'] }, ipVersion: { enum: [4, 6] }, port: { type: 'integer' }, process: { type: 'string' }, package: { type: 'string' } } } },
+            portsDropped: { type: 'integer', description: 'ports past the per-host bound, left out' }, lastReport: { type: 'integer', description: 'epoch ms' },
           },
         },
         Flow: {
@@ -78,11 +109,31 @@ export function openApiDocument(version: string) {
           responses: { '200': { description: 'Matching flows (total before limit)', content: json({ type: 'object', properties: { total: { type: 'integer' }, flows: { type: 'array', items: { $ref: '#/components/schemas/Flow' } } } }) }, ...errors },
         },
       },
+      '/api/v1/interfaces/{id}/host-interfaces': {
+        get: {
+          summary: 'A ZMQ interface: the exporter hosts\' interface counters, with rates between reports',
+          parameters: [idParam],
+          responses: {
+            '200': { description: 'Host interfaces by host and name, and the table\'s bound', content: json({ type: 'object', properties: { hostInterfaces: { type: 'array', items: { $ref: '#/components/schemas/HostInterface' } }, table: { $ref: '#/components/schemas/Bound' } } }) },
+            ...errors,
+          },
+        },
+      },
+      '/api/v1/interfaces/{id}/listening-ports': {
+        get: {
+          summary: 'A ZMQ interface: the listening ports each exporter host announced last',
+          parameters: [idParam],
+          responses: {
+            '200': { description: 'Hosts and their listening ports, and the bounds', content: json({ type: 'object', properties: { hosts: { type: 'array', items: { $ref: '#/components/schemas/HostListeningPorts' } }, tables: { type: 'object', properties: { hosts: { $ref: '#/components/schemas/Bound' }, portsPerHost: { $ref: '#/components/schemas/Bound' } } } } }) },
+            ...errors,
+          },
+        },
+      },
       '/api/v1/exporters': {
-        get: { summary: 'Producers per ZMQ interface, loss and rejections, recent rejected samples', responses: { '200': { description: 'Exporters view', content: json({ type: 'object' }) }, '401': errors['401'] } },
+        get: { summary: 'Producers per ZMQ interface, loss, rejections by reason and by topic, the collector\'s bounded tables, recent rejected samples', responses: { '200': { description: 'Exporters view', content: json({ type: 'object' }) }, '401': errors['401'] } },
       },
       '/api/v1/status': {
-        get: { summary: 'Version, uptime, interfaces, CURVE public key, problems', responses: { '200': { description: 'Status', content: json({ type: 'object' }) }, '401': errors['401'] } },
+        get: { summary: 'Version, uptime, interfaces, CURVE public key, problems', responses: { '200': { description: 'Status', content: json({ type: 'object', properties: { problems: { type: 'array', items: { $ref: '#/components/schemas/Problem' } } } }) }, '401': errors['401'] } },
       },
       '/api/v1/openapi.json': { get: { summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1' } } } },
       '/metrics': { get: { summary: 'Prometheus metrics (text format)', responses: { '200': { description: 'Metrics', content: { 'text/plain': {} } } } } },

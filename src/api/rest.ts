@@ -1,13 +1,13 @@
-// REST API v1: interfaces (read, change mirrored/companion), their flows, the
-// exporters view and status. Bad input gets 400 with what was wrong and what is
+// REST API v1: interfaces (read, change mirrored/companion), their flows, a ZMQ
+// interface's host interfaces and listening ports, the exporters view and status. Bad input gets 400 with what was wrong and what is
 // accepted; unknown things get 404; a refused change changes nothing.
 import { Hono } from 'hono';
 import { canonicalIp } from '../model/address.ts';
 import type { FlowQuery, FlowSort } from '../model/flow.ts';
 import { SettingsError, type SettingsChange } from '../dispatch/companions.ts';
-import type { ZmqInterface } from '../interfaces/interface.ts';
+import type { MonitoredInterface } from '../interfaces/interface.ts';
 import type { ApiContext } from './context.ts';
-import { interfaceView } from './interface-view.ts';
+import { interfaceView, interfaceViews } from './interface-view.ts';
 
 export class BadRequest extends Error {}
 
@@ -61,7 +61,14 @@ export function restApi(ctx: ApiContext): Hono {
     return iface;
   };
 
-  api.get('/interfaces', (c) => c.json({ interfaces: ctx.registry.list().map((i) => interfaceView(ctx, i)) }));
+  /** A ZMQ interface's table, or 400 naming why a packet interface has none. */
+  const fromZmq = <T>(iface: MonitoredInterface, what: string, read: (id: number) => T | undefined): T => {
+    const rows = iface.kind === 'zmq' ? read(iface.id) : undefined;
+    if (rows === undefined) throw new BadRequest(`${iface.name} is a packet interface: ${what} come from the exporters of a ZMQ interface (${ctx.registry.zmqInterfaces().map((z) => z.name).join(', ') || 'none'})`);
+    return rows;
+  };
+
+  api.get('/interfaces', (c) => c.json({ interfaces: interfaceViews(ctx) }));
   api.get('/interfaces/:id', (c) => c.json(interfaceView(ctx, find(c.req.param('id')))));
   api.patch('/interfaces/:id', async (c) => {
     const iface = find(c.req.param('id'));
@@ -78,24 +85,37 @@ export function restApi(ctx: ApiContext): Hono {
     const iface = find(c.req.param('id'));
     return c.json(iface.flows.query(parseFlowQuery(c.req.query())));
   });
+  api.get('/interfaces/:id/host-interfaces', (c) => {
+    const iface = find(c.req.param('id'));
+    const hostInterfaces = fromZmq(iface, 'host interface counters', ctx.telemetry.hostInterfaces);
+    return c.json({ hostInterfaces, table: ctx.telemetry.interfaces().find((t) => t.id === iface.id)!.tables['host-interfaces'] });
+  });
+  api.get('/interfaces/:id/listening-ports', (c) => {
+    const iface = find(c.req.param('id'));
+    const hosts = fromZmq(iface, 'listening ports', ctx.telemetry.listeningPorts);
+    const { tables } = ctx.telemetry.interfaces().find((t) => t.id === iface.id)!;
+    return c.json({ hosts, tables: { hosts: tables['listening-port-hosts'], portsPerHost: tables['listening-ports-per-host'] } });
+  });
   api.get('/exporters', (c) => {
-    const zmqs = ctx.registry.zmqInterfaces() as ZmqInterface[];
-    const stats = zmqs.map((z) => ({ iface: z, s: z.collectorStats() }));
+    const zmqs = ctx.telemetry.interfaces().flatMap((t) => (t.collector ? [{ t, s: t.collector }] : []));
     return c.json({
-      exporters: stats.flatMap(({ iface, s }) => s.exporters.map((e) => ({ ...e, interface: iface.name }))),
-      interfaces: stats.map(({ iface, s }) => ({ id: iface.id, name: iface.name, messages: s.messages, events: s.events, rejected: s.rejected, lostMessages: s.lostMessages })),
-      samples: stats.flatMap(({ s }) => s.samples).sort((a, b) => b.at - a.at),
+      exporters: zmqs.flatMap(({ t, s }) => s.exporters.map((e) => ({ ...e, interface: t.name }))),
+      interfaces: zmqs.map(({ t, s }) => ({
+        id: t.id, name: t.name, messages: s.messages, events: s.events, rejected: s.rejected, rejectedByTopic: s.rejectedByTopic, lostMessages: s.lostMessages, bounds: s.bounds,
+      })),
+      samples: zmqs.flatMap(({ s }) => s.samples).sort((a, b) => b.at - a.at),
     });
   });
-  api.get('/status', (c) =>
-    c.json({
+  api.get('/status', (c) => {
+    const { startedAt } = ctx.telemetry;
+    return c.json({
       version: ctx.version,
-      uptimeSeconds: Math.round((Date.now() - ctx.startedAt) / 1000),
-      startedAt: new Date(ctx.startedAt).toISOString(),
-      interfaces: ctx.registry.list().map((i) => ({ id: i.id, name: i.name, kind: i.kind, status: i.status() })),
+      uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
+      startedAt: new Date(startedAt).toISOString(),
+      interfaces: ctx.telemetry.interfaces().map((t) => ({ id: t.id, name: t.name, kind: t.kind, status: t.status })),
       curvePublicKey: ctx.curvePublicKey ?? null,
-      problems: ctx.problems(),
-    }),
-  );
+      problems: ctx.telemetry.problems(),
+    });
+  });
   return api;
 }

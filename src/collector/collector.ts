@@ -11,18 +11,17 @@
 // and, from their modules: parseEndpoints (endpoint.ts), loadOrCreateCurveKeys (curve.ts).
 import type { Worker } from 'node:worker_threads';
 import type { CollectedEvent } from '../model/event.ts';
+import type { CollectorStats } from '../model/exporter.ts';
 import { startTsWorker } from '../runtime/ts-worker.ts';
 import type { CurveKeys } from './curve.ts';
 import { parseEndpoints } from './endpoint.ts';
 import { unpackBatch } from './handoff.ts';
-import type { ZmqCollectorStats } from './ingest.ts';
 import { MAX_PAYLOAD_BYTES } from './wire/payload.ts';
 import { CONTROL, CONTROL_SLOTS, type WorkerConfig, type WorkerMessage } from './worker-protocol.ts';
 
 export type { CurveKeys } from './curve.ts';
 export { loadOrCreateCurveKeys } from './curve.ts';
 export { parseEndpoints, type ZmqEndpoint } from './endpoint.ts';
-export type { Bound, ZmqCollectorStats } from './ingest.ts';
 
 export interface CollectorOptions {
   interfaceId: number;
@@ -44,7 +43,7 @@ export interface CollectorOptions {
  */
 export type EventsHandler = (events: CollectedEvent[]) => void;
 
-function emptyStats(interfaceId: number): ZmqCollectorStats {
+function emptyStats(interfaceId: number): CollectorStats {
   const none = { size: 0, max: 0, dropped: 0 };
   return {
     interfaceId, messages: {}, events: {}, rejected: {}, lostMessages: 0, exporters: [], samples: [], rejectedByTopic: {},
@@ -58,7 +57,7 @@ export class ZmqCollector {
   /** Shared with the worker: stop flag, hand-off fill level, stats request (worker-protocol.ts). */
   readonly #control = new Int32Array(new SharedArrayBuffer(CONTROL_SLOTS * 4));
   #worker: Worker | undefined;
-  #stats: ZmqCollectorStats;
+  #stats: CollectorStats;
   #statsWaiters: (() => void)[] = [];
   #failure: string | undefined;
 
@@ -133,12 +132,12 @@ export class ZmqCollector {
   }
 
   /** The latest snapshot (the worker posts one every 250 ms). */
-  stats(): ZmqCollectorStats {
+  stats(): CollectorStats {
     return this.#stats;
   }
 
   /** Asks the worker for a snapshot now and resolves when it has arrived. */
-  refreshStats(): Promise<ZmqCollectorStats> {
+  refreshStats(): Promise<CollectorStats> {
     if (!this.#worker) return Promise.resolve(this.#stats);
     return new Promise((resolve) => {
       this.#statsWaiters.push(() => resolve(this.#stats));

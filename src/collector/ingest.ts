@@ -3,6 +3,7 @@
 // normalise. Anything wrong is counted by reason with a sample kept; nothing throws.
 import type { CollectedEvent } from '../model/event.ts';
 import type { CollectorStats, RejectReason } from '../model/exporter.ts';
+import type { Bound } from '../model/telemetry.ts';
 import { FieldIds, MAX_LEARNED_FIELDS } from './events/field-ids.ts';
 import { parseHeader } from './wire/header.ts';
 import { NormaliseError, normaliseCounters, normaliseListeningPorts, normaliseSocketEvent } from './events/normalise.ts';
@@ -22,28 +23,6 @@ export const TOPICS = ['flow', 'event', 'counter', 'template', 'option', 'hello'
 const topicOf = (topic: string) => TOPICS.find((t) => topic.startsWith(t));
 /** The topic label of rejections that happened before a topic could be read. */
 export const NO_TOPIC = '-';
-
-/** CollectorStats, plus what this collector adds for operators and /metrics. */
-export interface ZmqCollectorStats extends CollectorStats {
-  /** Rejections by topic (a TOPICS entry, or NO_TOPIC when the header was unreadable), then reason. */
-  rejectedByTopic: Record<string, Partial<Record<RejectReason, number>>>;
-  /** The collector's bounded tables: how full, their bound, and how often the bound bit. */
-  bounds: {
-    /** The exporters table (sources idle for 10 s leave it on their own). */
-    exporters: Bound;
-    /** Field ids learned from `template` messages. */
-    learnedFieldIds: Bound;
-    /** Batches handed to the main thread and not yet consumed; their events are counted in rejected['handoff-full']. */
-    handoffBatches: Bound;
-  };
-}
-
-export interface Bound {
-  size: number;
-  max: number;
-  /** Entries refused or forgotten because the bound was reached. */
-  dropped: number;
-}
 
 /** Topics that carry producer information but no events for flowbridge. */
 const INFORMATIONAL = new Set<string>(['event', 'option', 'hello', 'snmp-ifaces', 'message']);
@@ -149,7 +128,7 @@ export class Ingest {
   }
 
   /** A snapshot; the hand-off's fill level is the caller's to tell. */
-  stats(now = Date.now(), handoffBatches: Bound = { size: 0, max: 0, dropped: 0 }): ZmqCollectorStats {
+  stats(now = Date.now(), handoffBatches: Bound = { size: 0, max: 0, dropped: 0 }): CollectorStats {
     this.sources.expire(now);
     return {
       interfaceId: this.interfaceId,

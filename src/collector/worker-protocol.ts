@@ -1,5 +1,5 @@
 // What the collector's main-thread side and its worker say to each other.
-import type { ZmqCollectorStats } from './ingest.ts';
+import type { CollectorStats } from '../model/exporter.ts';
 import type { PackedBatch } from './handoff.ts';
 
 /** Slots of the shared Int32Array both threads read and write with Atomics. */
@@ -31,4 +31,4 @@ export type WorkerMessage =
   | { type: 'error'; message: string }
   /** A batch of events packed by handoff.ts. */
   | { type: 'events'; batch: PackedBatch }
-  | { type: 'stats'; stats: ZmqCollectorStats };
+  | { type: 'stats'; stats: CollectorStats };

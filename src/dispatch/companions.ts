@@ -3,6 +3,7 @@
 // with a message that says what was wrong and what is accepted.
 import type { MonitoredInterface, PacketInterface, ZmqInterface } from '../interfaces/interface.ts';
 import type { InterfaceRegistry } from '../interfaces/registry.ts';
+import type { Problem } from '../model/telemetry.ts';
 import type { InterfaceSettings, SettingsStore } from './settings-store.ts';
 
 /** A refused change: nothing was modified. */
@@ -63,7 +64,7 @@ export class CompanionSettings {
     }
     this.#recompute();
     this.#save();
-    notes.push(...this.problems());
+    notes.push(...this.problems().map((p) => p.text));
     return notes;
   }
 
@@ -81,15 +82,16 @@ export class CompanionSettings {
     return this.#active.get(zmqId);
   }
 
-  /** Present-tense problems an operator should see (pages and API show them). */
-  problems(): string[] {
-    const out: string[] = [];
+  /** Present-tense problems an operator should see (pages and API show them), each about the ZMQ interface whose companion it is. */
+  problems(): Problem[] {
+    const out: Problem[] = [];
     for (const [zmq, companion] of this.#companions) {
-      if (!this.#registry.byName(zmq)) continue;
+      const z = this.#registry.byName(zmq);
+      if (!z) continue;
       if (!this.#registry.byName(companion)) {
-        out.push(`companion ${companion} of ${zmq} is not a monitored interface: no events are delivered to it`);
+        out.push({ interfaceId: z.id, text: `companion ${companion} of ${zmq} is not a monitored interface: no events are delivered to it` });
       } else if (!this.#mirrored.has(companion)) {
-        out.push(`companion ${companion} of ${zmq} is not marked mirrored: no events are delivered to it until it is`);
+        out.push({ interfaceId: z.id, text: `companion ${companion} of ${zmq} is not marked mirrored: no events are delivered to it until it is` });
       }
     }
     return out;

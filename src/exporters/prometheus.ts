@@ -1,18 +1,34 @@
-// /metrics: every counter the pipeline keeps, read at scrape time (nothing runs on
-// the hot path). Conventional names: prefix flowbridge_, units in the name, _total
-// for counters. Per-process series are capped to the top N processes by bytes, the
-// rest summed as process="other", and vanish with their flows: cardinality stays bounded.
+// /metrics: every counter the pipeline keeps, read from its telemetry (one snapshot
+// per scrape; nothing runs on the hot path). Conventional names: prefix flowbridge_,
+// units in the name, _total for counters. Per-process series are capped to the top N
+// processes by bytes, the rest summed as process="other", and vanish with their flows;
+// host interface series are bounded by the host interfaces table: cardinality stays bounded.
 import { Counter, Gauge, Registry } from 'prom-client';
-import type { ApiContext } from '../api/context.ts';
-import type { PacketInterface, ZmqInterface } from '../interfaces/interface.ts';
+import type { DirectionCounters, HostInterfaceCounters, InterfaceTelemetry, Telemetry } from '../model/telemetry.ts';
+import type { ProcessTraffic } from '../model/flow.ts';
 
 type Labels = Record<string, string>;
 type Sample = [Labels, number];
 
-export function createMetricsRegistry(ctx: ApiContext): Registry {
+export interface MetricsEndpoint {
+  contentType: string;
+  /** The text format, from one snapshot of the pipeline's telemetry. */
+  metrics(): Promise<string>;
+}
+
+/** What one scrape reads: taken once, before the collectors run. */
+interface Snapshot {
+  interfaces: InterfaceTelemetry[];
+  processes: (ProcessTraffic & { iface: string })[];
+  hosts: (HostInterfaceCounters & { iface: string })[];
+}
+
+export function createMetrics(telemetry: Telemetry): MetricsEndpoint {
   const registry = new Registry();
-  const zmqs = () => ctx.registry.zmqInterfaces() as ZmqInterface[];
-  const packets = () => ctx.registry.packetInterfaces() as PacketInterface[];
+  let snap: Snapshot = { interfaces: [], processes: [], hosts: [] };
+  const all = () => snap.interfaces;
+  const zmqs = () => snap.interfaces.flatMap((i) => (i.collector ? [{ name: i.name, c: i.collector }] : []));
+  const packets = () => snap.interfaces.flatMap((i) => (i.capture ? [{ name: i.name, p: i.capture }] : []));
 
   /** A counter whose total lives in the pipeline: set from `read()` at each scrape. */
   const counter = (name: string, help: string, labelNames: string[], read: () => Sample[]) =>
@@ -35,57 +51,80 @@ export function createMetricsRegistry(ctx: ApiContext): Registry {
     Object.entries(values).map(([k, v]) => [{ interface: iface.name, [label]: k }, v ?? 0]);
 
   counter('flowbridge_zmq_messages_total', 'ZMQ messages received, by topic', ['interface', 'topic'],
-    () => zmqs().flatMap((z) => entries(z, 'topic', z.collectorStats().messages)));
+    () => zmqs().flatMap((z) => entries(z, 'topic', z.c.messages)));
   counter('flowbridge_events_accepted_total', 'Events accepted after validation, by kind', ['interface', 'kind'],
-    () => zmqs().flatMap((z) => entries(z, 'kind', z.collectorStats().events)));
+    () => zmqs().flatMap((z) => entries(z, 'kind', z.c.events)));
   counter('flowbridge_events_rejected_total', 'Messages or events rejected, by reason', ['interface', 'reason'],
-    () => zmqs().flatMap((z) => entries(z, 'reason', z.collectorStats().rejected)));
+    () => zmqs().flatMap((z) => entries(z, 'reason', z.c.rejected)));
   counter('flowbridge_zmq_lost_messages_total', 'Messages lost according to msg_id gaps', ['interface'],
-    () => zmqs().map((z) => [{ interface: z.name }, z.collectorStats().lostMessages]));
+    () => zmqs().map((z) => [{ interface: z.name }, z.c.lostMessages]));
   gauge('flowbridge_exporters', 'Producers seen in the last 10 s', ['interface'],
-    () => zmqs().map((z) => [{ interface: z.name }, z.collectorStats().exporters.length]));
+    () => zmqs().map((z) => [{ interface: z.name }, z.c.exporters.length]));
 
-  const byId = (id: number) => ctx.registry.resolve(id)!;
   counter('flowbridge_dispatch_deliveries_total', 'Events delivered to an interface, by route (home, name, companion)', ['interface', 'route'],
-    () => ctx.dispatcher.stats().flatMap((s) => entries(byId(s.interfaceId), 'route', s.delivered)));
+    () => all().flatMap((i) => entries(i, 'route', i.dispatch.delivered)));
   counter('flowbridge_dispatch_drops_total', 'Events not delivered, by reason', ['interface', 'reason'],
-    () => ctx.dispatcher.stats().flatMap((s) => entries(byId(s.interfaceId), 'reason', s.dropped)));
+    () => all().flatMap((i) => entries(i, 'reason', i.dispatch.dropped)));
   gauge('flowbridge_dispatch_queue_events', 'Events waiting to be merged', ['interface'],
-    () => ctx.dispatcher.stats().map((s) => [{ interface: byId(s.interfaceId).name }, s.queueSize]));
+    () => all().map((i) => [{ interface: i.name }, i.dispatch.queueSize]));
   gauge('flowbridge_dispatch_queue_bound_events', 'Bound of the dispatch queue', ['interface'],
-    () => ctx.dispatcher.stats().map((s) => [{ interface: byId(s.interfaceId).name }, s.queueBound]));
+    () => all().map((i) => [{ interface: i.name }, i.dispatch.queueBound]));
 
   counter('flowbridge_capture_packets_total', 'Packets captured', ['interface'],
-    () => packets().map((p) => [{ interface: p.name }, p.capture().packets]));
+    () => packets().map((p) => [{ interface: p.name }, p.p.packets]));
   counter('flowbridge_capture_bytes_total', 'Bytes captured (wire length)', ['interface'],
-    () => packets().map((p) => [{ interface: p.name }, p.capture().bytes]));
+    () => packets().map((p) => [{ interface: p.name }, p.p.bytes]));
   counter('flowbridge_capture_errors_total', 'Captured packets that could not be used, by reason', ['interface', 'reason'],
-    () => packets().flatMap((p) => entries(p, 'reason', p.capture().errors)));
+    () => packets().flatMap((p) => entries(p, 'reason', p.p.errors)));
 
   gauge('flowbridge_flows_active', 'Flows in the table, by how they were seen', ['interface', 'seen_by'],
-    () => ctx.registry.list().flatMap((i) => entries(i, 'seen_by', i.flows.stats().bySeen)));
+    () => all().flatMap((i) => entries(i, 'seen_by', i.flows.bySeen)));
   gauge('flowbridge_flow_table_bound_flows', 'Bound of the flow table', ['interface'],
-    () => ctx.registry.list().map((i) => [{ interface: i.name }, i.flows.stats().bound]));
+    () => all().map((i) => [{ interface: i.name }, i.flows.bound]));
   counter('flowbridge_flow_table_evictions_total', 'Flows evicted because the table was full', ['interface'],
-    () => ctx.registry.list().map((i) => [{ interface: i.name }, i.flows.stats().evicted]));
+    () => all().map((i) => [{ interface: i.name }, i.flows.evicted]));
   counter('flowbridge_flow_table_expired_total', 'Flows removed after their idle timeout or grace period', ['interface'],
-    () => ctx.registry.list().map((i) => [{ interface: i.name }, i.flows.stats().expired]));
+    () => all().map((i) => [{ interface: i.name }, i.flows.expired]));
+
+  // The other bounded tables of each interface (exporters, learned field ids, the
+  // hand-off, host interfaces, listening ports): a bounded set of `table` names.
+  const tables = () => all().flatMap((i) => Object.entries(i.tables).map(([table, b]) => ({ labels: { interface: i.name, table }, b })));
+  gauge('flowbridge_table_entries', 'Entries in a bounded table', ['interface', 'table'], () => tables().map((t) => [t.labels, t.b.size]));
+  gauge('flowbridge_table_bound_entries', 'Bound of a table', ['interface', 'table'], () => tables().map((t) => [t.labels, t.b.max]));
+  counter('flowbridge_table_drops_total', 'Entries refused or evicted because a table was full', ['interface', 'table'], () => tables().map((t) => [t.labels, t.b.dropped]));
+
+  // The exporter hosts' own interface counters, as they reported them last: a
+  // counter going back is the host's reset, which Prometheus' rate() handles.
+  const hostCounter = (what: keyof DirectionCounters, name: string, help: string) =>
+    counter(name, help, ['interface', 'host', 'if_name', 'direction'], () => snap.hosts.flatMap((h) =>
+      (['in', 'out'] as const).flatMap((direction): Sample[] => {
+        const v = h[direction][what];
+        return v === undefined ? [] : [[{ interface: h.iface, host: h.host, if_name: h.ifName, direction }, v]];
+      })));
+  hostCounter('bytes', 'flowbridge_host_interface_bytes_total', 'Bytes through an exporter host\'s interface, as the host counts them');
+  hostCounter('packets', 'flowbridge_host_interface_packets_total', 'Packets through an exporter host\'s interface, as the host counts them');
+  hostCounter('errors', 'flowbridge_host_interface_errors_total', 'Errors on an exporter host\'s interface, as the host counts them');
+  hostCounter('drops', 'flowbridge_host_interface_drops_total', 'Packets an exporter host\'s interface discarded (hosts that report ifInDiscards/ifOutDiscards)');
 
   // The merged view: traffic of the active flows by the process that owns them.
-  // Both series read one aggregation per scrape (it walks every flow).
-  let memo: { at: number; rows: { iface: string; process: string; bytes: number; packets: number }[] } | undefined;
-  const processTraffic = () => {
-    const now = Date.now();
-    if (!memo || now - memo.at > 1_000) {
-      memo = { at: now, rows: ctx.registry.list().flatMap((i) => i.flows.processTraffic(ctx.topProcesses).map((t) => ({ iface: i.name, ...t }))) };
-    }
-    return memo.rows;
-  };
   gauge('flowbridge_process_flow_bytes', 'Bytes of the active flows owned by a process (top N, the rest as other)', ['interface', 'process'],
-    () => processTraffic().map((t) => [{ interface: t.iface, process: t.process }, t.bytes]));
+    () => snap.processes.map((t) => [{ interface: t.iface, process: t.process }, t.bytes]));
   gauge('flowbridge_process_flow_packets', 'Packets of the active flows owned by a process (top N, the rest as other)', ['interface', 'process'],
-    () => processTraffic().map((t) => [{ interface: t.iface, process: t.process }, t.packets]));
+    () => snap.processes.map((t) => [{ interface: t.iface, process: t.process }, t.packets]));
 
-  gauge('flowbridge_uptime_seconds', 'Seconds since the collector started', [], () => [[{}, (Date.now() - ctx.startedAt) / 1000]]);
-  return registry;
+  gauge('flowbridge_uptime_seconds', 'Seconds since the collector started', [], () => [[{}, (Date.now() - telemetry.startedAt) / 1000]]);
+
+  return {
+    contentType: registry.contentType,
+    metrics() {
+      const interfaces = telemetry.interfaces();
+      snap = {
+        interfaces,
+        // Walks every flow: once per scrape.
+        processes: interfaces.flatMap((i) => telemetry.processTraffic(i.id).map((t) => ({ iface: i.name, ...t }))),
+        hosts: interfaces.flatMap((i) => (telemetry.hostInterfaces(i.id) ?? []).map((h) => ({ iface: i.name, ...h }))),
+      };
+      return registry.metrics();
+    },
+  };
 }

@@ -1,8 +1,13 @@
 // What every monitored interface offers to dispatch, the API and the exporters.
 import type { CaptureCounters } from '../model/flow-delta.ts';
-import type { CountersEvent, ListeningPortsEvent, SocketEvent } from '../model/event.ts';
+import type { CountersEvent, SocketEvent } from '../model/event.ts';
 import type { CollectorStats } from '../model/exporter.ts';
 import type { FlowQuery, FlowQueryResult, FlowTableStats, ProcessTraffic } from '../model/flow.ts';
+import type { InterfaceStatus } from '../model/telemetry.ts';
+import type { HostInterfaceTable } from './host-interfaces.ts';
+import type { ListeningPortsTable } from './listening-ports.ts';
+
+export type { InterfaceStatus } from '../model/telemetry.ts';
 
 export type InterfaceKind = 'zmq' | 'packet';
 
@@ -18,12 +23,6 @@ export interface FlowTableApi {
   expire(nowMs?: number): void;
 }
 
-export interface InterfaceStatus {
-  state: 'starting' | 'running' | 'error' | 'stopped';
-  /** A clear sentence when state is `error` (e.g. "cannot open eth9: no such device"). */
-  error?: string;
-}
-
 export interface MonitoredInterface {
   /** Small stable numeric id (like ntopng's ifid), assigned in CLI order. */
   readonly id: number;
@@ -32,8 +31,8 @@ export interface MonitoredInterface {
   readonly kind: InterfaceKind;
   readonly flows: FlowTableApi;
   status(): InterfaceStatus;
-  /** Latest counters events whose ifName is this interface (or, for ZMQ, all its exporters'). */
-  readonly hostCounters: Map<string, CountersEvent>;
+  /** Takes the counters events whose ifName is this interface (or, for ZMQ, all its exporters'), keyed by host/ifIndex. */
+  readonly hostCounters: { set(key: string, event: CountersEvent): unknown };
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -51,6 +50,8 @@ export interface ZmqInterface extends MonitoredInterface {
   readonly endpoints: string;
   /** Collector counters, exporters and rejected samples (latest snapshot). */
   collectorStats(): CollectorStats;
+  /** The exporter hosts' interfaces, from their counters events. */
+  readonly hostCounters: HostInterfaceTable;
   /** Latest listening-ports announcement per host (instance name or first address). */
-  readonly listeningPorts: Map<string, ListeningPortsEvent>;
+  readonly listeningPorts: ListeningPortsTable;
 }

@@ -2,10 +2,12 @@
 // events are dispatched, and a flow table where they show as (almost) regular flows.
 import { ZmqCollector } from '../collector/collector.ts';
 import type { CurveKeys } from '../collector/curve.ts';
-import type { CollectedEvent, CountersEvent, ListeningPortsEvent } from '../model/event.ts';
+import type { CollectedEvent } from '../model/event.ts';
 import type { CollectorStats } from '../model/exporter.ts';
 import { FlowTable, type FlowTableOptions } from '../flows/flow-table.ts';
+import { HostInterfaceTable } from './host-interfaces.ts';
 import type { InterfaceStatus, ZmqInterface as ZmqInterfaceApi } from './interface.ts';
+import { ListeningPortsTable } from './listening-ports.ts';
 
 export interface ZmqInterfaceOptions {
   id: number;
@@ -21,8 +23,8 @@ export class ZmqInterface implements ZmqInterfaceApi {
   readonly name: string;
   readonly endpoints: string;
   readonly flows: FlowTable;
-  readonly hostCounters = new Map<string, CountersEvent>();
-  readonly listeningPorts = new Map<string, ListeningPortsEvent>();
+  readonly hostCounters = new HostInterfaceTable();
+  readonly listeningPorts = new ListeningPortsTable();
   readonly collector: ZmqCollector;
   #status: InterfaceStatus = { state: 'stopped' };
 

@@ -1,4 +1,5 @@
 // The "exporters" view: what the collector knows about each producer feeding a ZMQ interface.
+import type { Bound } from './telemetry.ts';
 
 /** Why a message or event was not accepted. Counted per ZMQ interface. */
 export type RejectReason =
@@ -56,6 +57,17 @@ export interface CollectorStats {
   events: Record<string, number>;
   /** Rejections by reason. */
   rejected: Partial<Record<RejectReason, number>>;
+  /** Rejections by topic (a topic flowbridge reads, or "-" when the header was unreadable), then reason. */
+  rejectedByTopic: Record<string, Partial<Record<RejectReason, number>>>;
+  /** The collector's bounded tables. */
+  bounds: {
+    /** The exporters table (sources idle for 10 s leave it on their own). */
+    exporters: Bound;
+    /** Field ids learned from `template` messages. */
+    learnedFieldIds: Bound;
+    /** Batches handed to the main thread and not yet consumed; their events are counted in rejected['handoff-full']. */
+    handoffBatches: Bound;
+  };
   lostMessages: number;
   exporters: ExporterStats[];
   samples: RejectedSample[];
