@@ -42,10 +42,10 @@ afterAll(async () => {
 describe('reads', () => {
   it('GET /healthz and /api/v1/status', async () => {
     expect(await json(fb.api('/healthz'))).toEqual({ ok: true });
-    const status = await json<{ version: string; interfaces: unknown[]; curvePublicKey: null; problems: string[]; uptimeSeconds: number }>(fb.api('/api/v1/status'));
+    const status = await json<{ version: string; interfaces: unknown[]; curvePublicKey: null; problems: { interfaceId?: number; text: string }[]; uptimeSeconds: number }>(fb.api('/api/v1/status'));
     expect(status).toMatchObject({ version: '0.1.0', curvePublicKey: null });
     expect(status.interfaces).toHaveLength(3);
-    expect(status.problems.join()).toMatch(/interface fbnosuch1: cannot open capture on fbnosuch1/);
+    expect(status.problems).toContainEqual({ interfaceId: 2, text: expect.stringMatching(/interface fbnosuch1: cannot open capture on fbnosuch1/) });
   });
 
   it('GET /api/v1/interfaces lists every interface with its kind, settings, state and counters', async () => {
