@@ -137,6 +137,8 @@ export class RecordingWriter {
   /** Closes the current file (renamed, index saved). */
   close(): void {
     if (this.#file) this.#closeFile();
+    // The last file's index counts too: the store stays under its bound once stopped.
+    this.#enforceMaxDisk();
     if (this.#stats.state === 'running' || this.#stats.state === 'paused') this.#stats.state = 'stopped';
   }
 

@@ -2,13 +2,14 @@
 // it, extraction into a file, and tshark reading that file back packet by packet.
 import { execFileSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
-import { tmpdir } from 'node:os';
+import { endianness, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PacketInterface } from '../../src/interfaces/packet-interface.ts';
 import type { RecordingSettings } from '../../src/model/recording.ts';
 import { extract, type ExtractionQuery, type ExtractionResult } from '../../src/recording/reader.ts';
+import type { RecordingWriter } from '../../src/recording/writer.ts';
 import { waitFor } from '../support/wait.ts';
 
 export const tempDir = (prefix: string) => mkdtempSync(join(tmpdir(), `fb-${prefix}-`));
@@ -94,7 +95,7 @@ export interface TsharkPacket {
 export function tsharkRead(path: string): TsharkPacket[] {
   const out = execFileSync('tshark', ['-r', path, '-n', '-T', 'fields', '-E', 'separator=/t', '-o', 'tcp.desegment_tcp_streams:FALSE',
     '-e', 'frame.time_epoch', '-e', 'ip.src', '-e', 'udp.srcport', '-e', 'udp.dstport', '-e', 'tcp.srcport', '-e', 'tcp.dstport',
-    '-e', 'udp.payload', '-e', 'tcp.payload', '-e', 'data.data'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    '-e', 'udp.payload', '-e', 'tcp.payload', '-e', 'data.data'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 256 * 1024 * 1024 });
   return out.split('\n').filter(Boolean).map((line) => {
     const [time, src, us, ud, ts, td, up, tp, data] = line.split('\t');
     const [sec, frac = ''] = time.split('.');
@@ -118,3 +119,53 @@ export function pcapMagic(bytes: Buffer): string {
 
 /** Epoch nanoseconds of now (for windows). */
 export const nowNs = () => BigInt(Date.now()) * 1_000_000n;
+
+/** A UDP socket bound to `fromPort` that sends datagrams one after the other (for tests that send in several rounds). */
+export async function udpSender(fromPort: number): Promise<{ send(toPort: number, datagrams: Buffer[]): Promise<void>; close(): void }> {
+  const s = createSocket('udp4');
+  await new Promise<void>((r) => s.bind(fromPort, '127.0.0.1', r));
+  return {
+    async send(toPort, datagrams) {
+      for (const d of datagrams) await new Promise<void>((r, j) => s.send(d, toPort, '127.0.0.1', (e) => (e ? j(e) : r())));
+    },
+    close: () => s.close(),
+  };
+}
+
+/** Bytes a UDP datagram of `payloadBytes` takes in a recording of lo: record header, Ethernet, IPv4, UDP. */
+export const udpRecordBytes = (payloadBytes: number) => 16 + 14 + 20 + 8 + payloadBytes;
+
+/** The pid of this process's capture child (one capture running at a time). */
+export function captureChildPid(): number {
+  const lines = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(process.pid)]).toString().split('\n');
+  const line = lines.find((l) => l.includes('capture-process.ts'));
+  if (!line) throw new Error('no capture process found');
+  return Number(line.trim().split(/\s+/)[0]);
+}
+
+/** The closed pcap files of a recording directory, oldest first (names sort by sequence). */
+export const closedPcaps = (dir: string) => readdirSync(dir).filter((n) => /^\d{8}-\d{8}T\d{6}Z\.pcap$/.test(n)).sort();
+
+/** Every packet of every closed file of a recording, in file order, as tshark reads them. */
+export function tsharkReadStore(dir: string): TsharkPacket[] {
+  return closedPcaps(dir).flatMap((n) => tsharkRead(join(dir, n)));
+}
+
+/** Waits until the recording's log has a line matching `re`; returns it. */
+export async function logLine(iface: PacketInterface, re: RegExp, timeoutMs?: number): Promise<string> {
+  return waitFor(() => iface.recording().log.find((l) => re.test(l)), `a recording log line matching ${re}`, timeoutMs);
+}
+
+/** Gives `writer` one frame captured at `tsMs`, as the capture process does (a native nanosecond pcap record, no flow key). */
+export function addFrame(writer: RecordingWriter, bytes: Buffer, tsMs: number): void {
+  const record = Buffer.alloc(16 + bytes.length);
+  const ns = BigInt(Math.round(tsMs * 1_000_000));
+  const le = endianness() === 'LE';
+  const write = (v: number, at: number) => (le ? record.writeUInt32LE(v, at) : record.writeUInt32BE(v, at));
+  write(Number(ns / 1_000_000_000n), 0);
+  write(Number(ns % 1_000_000_000n), 4);
+  write(bytes.length, 8);
+  write(bytes.length, 12);
+  bytes.copy(record, 16);
+  writer.add(record, 0, bytes.length, bytes.length, tsMs, -1, { generation: 0, keyOf: () => '' });
+}
