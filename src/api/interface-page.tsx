@@ -151,7 +151,7 @@ export function InterfacePage({ ctx, iface, note, error }: { ctx: ApiContext; if
       <p id="state">State: <span class={`state ${v.status.state}`}>{v.status.state}</span>{v.status.error ? <> · {v.status.error}</> : null}</p>
       <Settings ctx={ctx} iface={iface} v={v} />
       <p id="flows-summary">
-        <a href={`${ifaceLink(iface)}/flows`}>{fmt(v.flows.active)} flows</a> ({fmt(v.flows.bySeen.both)} seen by packets and events,{' '}
+        <a href={`${ifaceLink(iface)}/flows`}>{fmt(v.flows.active)} flow{v.flows.active === 1 ? '' : 's'}</a> ({fmt(v.flows.bySeen.both)} seen by packets and events,{' '}
         {fmt(v.flows.bySeen.packets)} by packets only, {fmt(v.flows.bySeen.events)} by events only; {fmt(v.flows.expired)} expired)
       </p>
       {v.capture ? <Capture c={v.capture} /> : null}
