@@ -40,6 +40,7 @@ async function statesWhileStarting(port: number, interfaces: string[]): Promise<
     await look();
     await new Promise((r) => setTimeout(r, 5));
   }
+  await started; // a start-up that failed (the port taken, ...) says why here
   await look();
   return seen;
 }
