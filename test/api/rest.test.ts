@@ -90,11 +90,14 @@ describe('reads', () => {
     await producer.send('flow', fixture('ebpflowexport-retransmit'), { layout: 3, sourceId: 9, msgId: 5 });
     await producer.send('flow', { ...fixture('ebpflowexport-retransmit'), PROTOCOL: 'tcp' }, { layout: 3, sourceId: 9, msgId: 6 });
     const view = await waitFor(async () => {
-      const v = await json<{ exporters: { sourceId: string; lostMessages: number; interface: string }[]; samples: { reason: string; detail: string }[]; interfaces: { rejected: Record<string, number> }[] }>(fb.api('/api/v1/exporters'));
+      const v = await json<{ exporters: { sourceId: string; lostMessages: number; interface: string }[]; samples: { reason: string; detail: string }[]; interfaces: { rejected: Record<string, number>; rejectedByTopic: Record<string, Record<string, number>>; bounds: Record<string, { size: number; max: number; dropped: number }> }[] }>(fb.api('/api/v1/exporters'));
       return v.samples.length > 0 && v.exporters.some((e) => e.sourceId === '9') ? v : undefined;
     }, 'exporter stats');
     expect(view.exporters.find((e) => e.sourceId === '9')).toMatchObject({ interface: ZMQ, lostMessages: 3 });
     expect(view.interfaces[0].rejected).toMatchObject({ schema: 1 });
+    expect(view.interfaces[0].rejectedByTopic).toEqual({ flow: { schema: 1 } });
+    expect(view.interfaces[0].bounds.exporters).toMatchObject({ max: 4096, dropped: 0 });
+    expect(view.interfaces[0].bounds.exporters.size).toBeGreaterThanOrEqual(1);
     expect(view.samples[0]).toMatchObject({ reason: 'schema', detail: '/PROTOCOL must be equal to one of the allowed values (6, 17)' });
   });
 
