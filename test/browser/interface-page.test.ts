@@ -82,9 +82,8 @@ it('shows a packet interface\'s capture counters instead of the ZMQ tables', asy
 });
 
 it('shows rejections by topic and the collector\'s bounded tables on the Exporters page', async () => {
-  const zmq = fb.registry.zmqInterfaces()[0];
   await producer.send('counter', { ...fixture('counters-veth'), ifIndex: -1 });
-  await waitFor(async () => (await zmq.collector.refreshStats()).rejectedByTopic.counter?.schema === 1, 'the rejection');
+  await waitFor(async () => fb.registry.zmqInterfaces()[0].collectorStats().rejectedByTopic.counter?.schema === 1, 'the rejection');
   await page.goto(`${fb.url}/exporters`);
   expect((await page.locator('#rejected tbody tr').allInnerTexts()).map((r) => r.split('\t'))).toEqual([[ZMQ, 'counter', 'schema', '1']]);
   expect(await page.locator('#collector-tables tbody tr', { hasText: 'exporters' }).innerText()).toMatch(/exporters\s+1\s+4,096\s+0/);
