@@ -61,11 +61,10 @@ export function restApi(ctx: ApiContext): Hono {
     return iface;
   };
 
-  /** A ZMQ interface's table, or 400 naming why a packet interface has none. */
-  const fromZmq = <T>(iface: MonitoredInterface, what: string, read: (id: number) => T | undefined): T => {
-    const rows = iface.kind === 'zmq' ? read(iface.id) : undefined;
-    if (rows === undefined) throw new BadRequest(`${iface.name} is a packet interface: ${what} come from the exporters of a ZMQ interface (${ctx.registry.zmqInterfaces().map((z) => z.name).join(', ') || 'none'})`);
-    return rows;
+  /** A ZMQ interface's bounded tables, or 400 naming why a packet interface has none. */
+  const zmqTables = (iface: MonitoredInterface, what: string) => {
+    if (iface.kind !== 'zmq') throw new BadRequest(`${iface.name} is a packet interface: ${what} come from the exporters of a ZMQ interface (${ctx.registry.zmqInterfaces().map((z) => z.name).join(', ') || 'none'})`);
+    return ctx.telemetry.interfaces().find((t) => t.id === iface.id)!.tables;
   };
 
   api.get('/interfaces', (c) => c.json({ interfaces: interfaceViews(ctx) }));
@@ -87,14 +86,13 @@ export function restApi(ctx: ApiContext): Hono {
   });
   api.get('/interfaces/:id/host-interfaces', (c) => {
     const iface = find(c.req.param('id'));
-    const hostInterfaces = fromZmq(iface, 'host interface counters', ctx.telemetry.hostInterfaces);
-    return c.json({ hostInterfaces, table: ctx.telemetry.interfaces().find((t) => t.id === iface.id)!.tables['host-interfaces'] });
+    const tables = zmqTables(iface, 'host interface counters');
+    return c.json({ hostInterfaces: ctx.telemetry.hostInterfaces(iface.id), table: tables['host-interfaces'] });
   });
   api.get('/interfaces/:id/listening-ports', (c) => {
     const iface = find(c.req.param('id'));
-    const hosts = fromZmq(iface, 'listening ports', ctx.telemetry.listeningPorts);
-    const { tables } = ctx.telemetry.interfaces().find((t) => t.id === iface.id)!;
-    return c.json({ hosts, tables: { hosts: tables['listening-port-hosts'], portsPerHost: tables['listening-ports-per-host'] } });
+    const tables = zmqTables(iface, 'listening ports');
+    return c.json({ hosts: ctx.telemetry.listeningPorts(iface.id), tables: { hosts: tables['listening-port-hosts'], portsPerHost: tables['listening-ports-per-host'] } });
   });
   api.get('/exporters', (c) => {
     const zmqs = ctx.telemetry.interfaces().flatMap((t) => (t.collector ? [{ t, s: t.collector }] : []));
