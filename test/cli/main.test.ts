@@ -36,9 +36,9 @@ itAsRoot('runs events-only when it may not capture, and says why', 'switch to us
     await waitFor(() => out.includes('web pages http://127.0.0.1:18151/'), `the collector to serve (output so far: ${out})`, 20_000);
     // The pages serve while interfaces start: the capture's failure follows.
     await waitFor(() => /interface 1 lo is not running: cannot open capture on lo: .*(permission|Operation not permitted)/i.test(out), 'the reason lo is not running');
-    const status = (await (await fetch('http://127.0.0.1:18151/api/v1/status')).json()) as { interfaces: { name: string; status: { state: string } }[]; problems: string[] };
+    const status = (await (await fetch('http://127.0.0.1:18151/api/v1/status')).json()) as { interfaces: { name: string; status: { state: string } }[]; problems: { interfaceId?: number; text: string }[] };
     expect(status.interfaces.map((i) => [i.name, i.status.state])).toEqual([['tcp://127.0.0.1:18150c', 'running'], ['lo', 'error']]);
-    expect(status.problems.join()).toMatch(/interface lo: cannot open capture on lo/);
+    expect(status.problems).toContainEqual({ interfaceId: 1, text: expect.stringMatching(/interface lo: cannot open capture on lo/) });
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));

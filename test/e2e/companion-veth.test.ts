@@ -78,8 +78,8 @@ describeAsRoot('a mirrored veth as companion', 'create a network namespace and c
     await producer.send('flow', connectEvent(18122, 779));
     await waitFor(async () => (await flows(ZMQ, 'port=18122')).length === 1, 'the event at home');
     expect((await flows(veth.hostIf, 'port=18122'))[0]).toMatchObject({ seenBy: ['packets'] });
-    const status = (await (await fb.api('/api/v1/status')).json()) as { problems: string[] };
-    expect(status.problems.join()).toMatch(/is not marked mirrored/);
+    const status = (await (await fb.api('/api/v1/status')).json()) as { problems: { text: string }[] };
+    expect(status.problems.map((p) => p.text).join()).toMatch(/is not marked mirrored/);
   });
 
   it('keeps mirrored marks and companions across a restart', async () => {
