@@ -2,6 +2,7 @@
 //   interfaces (ZMQ collectors, packet captures) → dispatch → flow tables → API, pages, /metrics
 // and takes it down again. Nothing here decodes, routes or merges: it only wires.
 import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import pkg from '../package.json' with { type: 'json' };
@@ -17,7 +18,9 @@ import type { MonitoredInterface, PacketInterface as PacketInterfaceApi, ZmqInte
 import { PacketInterface } from './interfaces/packet-interface.ts';
 import { InterfaceRegistry } from './interfaces/registry.ts';
 import { ZmqInterface } from './interfaces/zmq-interface.ts';
+import { AuditLog } from './api/packet-access.ts';
 import { isLoopback } from './model/address.ts';
+import { Recordings } from './recording/recordings.ts';
 import type { InterfaceTelemetry, Problem, Telemetry } from './model/telemetry.ts';
 
 export const VERSION: string = pkg.version;
@@ -44,7 +47,7 @@ export interface RunningFlowbridge {
   stop(): Promise<void>;
 }
 
-function buildInterface(spec: InterfaceSpec, id: number, config: FlowbridgeConfig, curve: CurveKeys | undefined, dispatcher: Dispatcher): MonitoredInterface {
+function buildInterface(spec: InterfaceSpec, id: number, config: FlowbridgeConfig, curve: CurveKeys | undefined, dispatcher: Dispatcher, recordings: Recordings): MonitoredInterface {
   const flowTable: FlowTableOptions = {
     maxFlows: config.flowTable.maxFlows,
     idleTimeoutMs: config.flowTable.idleTimeoutSeconds * 1000,
@@ -56,9 +59,9 @@ function buildInterface(spec: InterfaceSpec, id: number, config: FlowbridgeConfi
       return iface;
     }
     case 'packet':
-      return new PacketInterface({ id, name: spec.name, device: spec.device, filter: spec.filter, flowTable });
+      return new PacketInterface({ id, name: spec.name, device: spec.device, filter: spec.filter, flowTable, recording: recordings.settingsFor(spec.name, id) });
     case 'pcap-file':
-      return new PacketInterface({ id, name: spec.name, file: spec.file, filter: spec.filter, flowTable });
+      return new PacketInterface({ id, name: spec.name, file: spec.file, filter: spec.filter, flowTable, recording: recordings.settingsFor(spec.name, id) });
   }
 }
 
@@ -79,6 +82,7 @@ function pipelineTelemetry(registry: InterfaceRegistry, dispatcher: Dispatcher, 
         if (iface.kind === 'packet') {
           const p = iface as PacketInterfaceApi;
           t.capture = { device: p.device, ...p.capture() };
+          t.recording = p.recording();
         } else {
           const z = iface as ZmqInterfaceApi;
           const c = z.collectorStats();
@@ -116,10 +120,12 @@ export async function startFlowbridge(config: FlowbridgeConfig, options: StartOp
   const store = new SettingsStore(config.dataDir);
   const companions = new CompanionSettings(registry, store);
   const dispatcher = new Dispatcher(registry, companions, { queueBound: config.dispatch.queueBound });
-  config.interfaces.forEach((spec, id) => registry.add(buildInterface(spec, id, config, curve, dispatcher)));
+  const recordings = new Recordings({ dataDir: config.dataDir, pcapDir: config.pcapDir, configured: config.recording });
+  config.interfaces.forEach((spec, id) => registry.add(buildInterface(spec, id, config, curve, dispatcher, recordings)));
+  recordings.attach(registry);
 
   const saved = store.load();
-  const startupProblems: string[] = saved.problem ? [saved.problem] : [];
+  const startupProblems: string[] = [...(saved.problem ? [saved.problem] : []), ...recordings.problems];
   for (const note of companions.init(saved.settings, { mirrored: config.mirrored, companions: config.companions })) log(`flowbridge: ${note}`);
 
   // Each interface starts on its own: one that cannot open its device or endpoint is
@@ -149,6 +155,8 @@ export async function startFlowbridge(config: FlowbridgeConfig, options: StartOp
     telemetry,
     auth: { token: config.apiToken, protectReads: config.protectReads },
     curvePublicKey: curve?.publicKey,
+    recordings,
+    audit: new AuditLog(join(config.dataDir, 'audit.log')),
   };
 
   let server: ServerType | undefined;
@@ -177,6 +185,7 @@ export async function startFlowbridge(config: FlowbridgeConfig, options: StartOp
     async stop() {
       clearInterval(expiry);
       if (server) await new Promise<void>((resolve) => server!.close(() => resolve()));
+      await recordings.jobs.close();
       await Promise.all(registry.list().map((i) => i.stop().catch(() => {})));
     },
   };

@@ -5,6 +5,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { Handler, MiddlewareHandler } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
 import type { ApiAuth } from './context.ts';
+import { carriesPackets } from './packet-access.ts';
 
 export const TOKEN_COOKIE = 'flowbridge_token';
 
@@ -24,7 +25,8 @@ export function requireToken(auth: ApiAuth): MiddlewareHandler {
     const expected = auth.token;
     if (expected === undefined || c.req.path === '/healthz' || c.req.path === '/login') return next();
     const mutating = c.req.method !== 'GET' && c.req.method !== 'HEAD';
-    if (!mutating && !auth.protectReads) return next();
+    // Packet payloads are never a plain read: with a token set, they need it.
+    if (!mutating && !auth.protectReads && !carriesPackets(c.req.path)) return next();
     const given = tokenFrom(c.req.header('authorization'), getCookie(c, TOKEN_COOKIE));
     if (given !== undefined && sameToken(given, expected)) return next();
     const wantsPage = !c.req.path.startsWith('/api/') && c.req.path !== '/metrics';

@@ -3,6 +3,8 @@
 import type { CompanionSettings } from '../dispatch/companions.ts';
 import type { InterfaceRegistry } from '../interfaces/registry.ts';
 import type { Telemetry } from '../model/telemetry.ts';
+import type { Recordings } from '../recording/recordings.ts';
+import type { AuditLog } from './packet-access.ts';
 
 export interface ApiAuth {
   /** When set, mutating calls need `Authorization: Bearer <token>`. */
@@ -22,4 +24,8 @@ export interface ApiContext {
   auth: ApiAuth;
   /** The collector's CURVE public key (Z85) when encryption is on. */
   curvePublicKey?: string;
+  /** Recording settings, extraction and jobs (absent: the routes are not served). */
+  recordings?: Recordings;
+  /** Where packet downloads are written down. */
+  audit?: AuditLog;
 }

@@ -10,6 +10,19 @@ const errors = {
 };
 const idParam = { name: 'id', in: 'path', required: true, description: 'Numeric interface id, or the URL-encoded name (tcp%3A%2F%2F*%3A5556c, lo)', schema: { type: 'string' } };
 
+const jobParam = { name: 'id', in: 'path', required: true, description: 'Extraction job id', schema: { type: 'string' } };
+const extractionParams = [
+  { name: 'begin', in: 'query', required: true, schema: { type: 'string' }, description: 'epoch seconds, fractions allowed (nanosecond precision)' },
+  { name: 'end', in: 'query', required: true, schema: { type: 'string' }, description: 'epoch seconds, fractions allowed; both ends included' },
+  { name: 'bpf', in: 'query', schema: { type: 'string' }, description: 'libpcap filter; an invalid one is a 400 with libpcap\'s message' },
+  { name: 'host', in: 'query', schema: { type: 'string' }, description: 'IP address' },
+  { name: 'port', in: 'query', schema: { type: 'integer', minimum: 0, maximum: 65535 } },
+  { name: 'flow', in: 'query', schema: { type: 'string' }, description: 'a flow key as the flows API shows it' },
+  { name: 'process', in: 'query', schema: { type: 'string' }, description: 'process path, name or PID' },
+  { name: 'user', in: 'query', schema: { type: 'string' }, description: 'user name or UID' },
+  { name: 'container', in: 'query', schema: { type: 'string' }, description: 'container id or name' },
+];
+
 export function openApiDocument(version: string) {
   return {
     openapi: '3.1.0',
@@ -62,6 +75,33 @@ export function openApiDocument(version: string) {
             host: { type: 'string', description: 'instance name, or the first address' }, addresses: { type: 'array', items: { type: 'string' } },
             ports: { type: 'array', items: { type: 'object', required: ['protocol', 'ipVersion', 'port'], properties: { protocol: { enum: ['tcp', 'udp'] }, ipVersion: { enum: [4, 6] }, port: { type: 'integer' }, process: { type: 'string' }, package: { type: 'string' } } } },
             portsDropped: { type: 'integer', description: 'ports past the per-host bound, left out' }, lastReport: { type: 'integer', description: 'epoch ms' },
+          },
+        },
+        RecordingSettings: {
+          type: 'object', additionalProperties: false,
+          properties: {
+            enabled: { type: 'boolean' }, maxDiskSpace: { type: ['string', 'integer'], description: 'required to turn recording on: 500MB, 2GiB or bytes' },
+            maxFileSize: { type: ['string', 'integer'], description: 'default 256MiB' }, maxFileSeconds: { type: 'integer', description: 'default 60' },
+            snaplen: { type: 'integer', description: 'default 65535 (whole packets)' },
+          },
+        },
+        Recording: {
+          type: 'object', required: ['enabled', 'state'],
+          properties: {
+            enabled: { type: 'boolean' }, state: { enum: ['running', 'paused', 'failed', 'stopped'] }, error: { type: 'string' },
+            since: { type: 'integer', description: 'epoch ms' }, packets: { type: 'integer' }, bytes: { type: 'integer' }, files: { type: 'integer' },
+            diskBytes: { type: 'integer' }, maxDiskBytes: { type: 'integer' }, oldest: { type: 'integer', description: 'epoch ms of the oldest packet kept' },
+            newest: { type: 'integer' }, deletedFiles: { type: 'integer' }, dropped: { type: 'object', additionalProperties: { type: 'integer' }, description: 'packets not written, by reason' },
+            log: { type: 'array', items: { type: 'string' } }, settings: { type: ['object', 'null'] }, dir: { type: ['string', 'null'] },
+          },
+        },
+        ExtractionJob: {
+          type: 'object', required: ['id', 'interface', 'request', 'status', 'created', 'bytes', 'files'],
+          properties: {
+            id: { type: 'string' }, interface: { type: 'integer' }, request: { type: 'object' }, status: { enum: ['queued', 'running', 'completed', 'failed', 'stopped'] },
+            created: { type: 'integer' }, started: { type: 'integer' }, finished: { type: 'integer' }, packets: { type: 'integer' }, bytes: { type: 'integer' },
+            files: { type: 'array', items: { type: 'object', properties: { id: { type: 'string' }, name: { type: 'string' }, bytes: { type: 'integer' } } } },
+            error: { type: 'string' }, emptyReason: { type: 'string' }, limitReached: { type: 'boolean' },
           },
         },
         Flow: {
@@ -128,6 +168,43 @@ export function openApiDocument(version: string) {
             ...errors,
           },
         },
+      },
+      '/api/v1/interfaces/{id}/recording': {
+        get: { summary: 'A packet interface\'s continuous recording: state, counters, store, log, settings', parameters: [idParam], responses: { '200': { description: 'Recording status', content: json({ $ref: '#/components/schemas/Recording' }) }, ...errors } },
+        patch: {
+          summary: 'Turn recording on or off, or change its settings (saved; the capture reopens)',
+          parameters: [idParam],
+          requestBody: { required: true, content: json({ $ref: '#/components/schemas/RecordingSettings' }) },
+          responses: { '200': { description: 'Recording status after the change', content: json({ $ref: '#/components/schemas/Recording' }) }, ...errors },
+        },
+      },
+      '/api/v1/interfaces/{id}/pcap': {
+        get: {
+          summary: 'Extract recorded packets as one pcap stream (needs the token when one is set; audited)',
+          parameters: [idParam, ...extractionParams],
+          responses: {
+            '200': { description: 'Nanosecond pcap, streamed. An empty result has the header only and X-Flowbridge-Empty-Reason: nothing-recorded | window-too-old | nothing-in-window | filter-matched-nothing', content: { 'application/vnd.tcpdump.pcap': {} } },
+            ...errors,
+          },
+        },
+      },
+      '/api/v1/extractions': {
+        get: { summary: 'Extraction jobs and their bounds', responses: { '200': { description: 'Jobs', content: json({ type: 'object', properties: { jobs: { type: 'array', items: { $ref: '#/components/schemas/ExtractionJob' } }, bounds: { type: 'object' } } }) }, '401': errors['401'] } },
+        post: {
+          summary: 'Queue an extraction job (runs in the background, into pcap files)',
+          requestBody: { required: true, content: json({ type: 'object', required: ['interface', 'begin', 'end'], properties: { interface: { type: ['integer', 'string'] }, ...Object.fromEntries(extractionParams.map((p) => [p.name, p.schema])) } }) },
+          responses: { '202': { description: 'The job, queued', content: json({ $ref: '#/components/schemas/ExtractionJob' }) }, ...errors, '429': { description: 'Too many jobs: delete finished ones', content: json(error) } },
+        },
+      },
+      '/api/v1/extractions/{id}': {
+        get: { summary: 'One extraction job', parameters: [jobParam], responses: { '200': { description: 'The job', content: json({ $ref: '#/components/schemas/ExtractionJob' }) }, '401': errors['401'], '404': errors['404'] } },
+        delete: { summary: 'Delete a job and its files (stopping it first)', parameters: [jobParam], responses: { '204': { description: 'Deleted' }, '401': errors['401'], '404': errors['404'] } },
+      },
+      '/api/v1/extractions/{id}/stop': {
+        post: { summary: 'Stop a queued or running job (its partial files are removed)', parameters: [jobParam], responses: { '200': { description: 'The job, stopped', content: json({ $ref: '#/components/schemas/ExtractionJob' }) }, '401': errors['401'], '404': errors['404'], '409': { description: 'The job has already ended', content: json(error) } } },
+      },
+      '/api/v1/extractions/{id}/files/{fileId}': {
+        get: { summary: 'Download one pcap file of a job (needs the token when one is set; audited)', parameters: [jobParam, { name: 'fileId', in: 'path', required: true, schema: { type: 'string' } }], responses: { '200': { description: 'The pcap', content: { 'application/vnd.tcpdump.pcap': {} } }, '401': errors['401'], '404': errors['404'] } },
       },
       '/api/v1/exporters': {
         get: { summary: 'Producers per ZMQ interface, loss, rejections by reason and by topic, the collector\'s bounded tables, recent rejected samples', responses: { '200': { description: 'Exporters view', content: json({ type: 'object' }) }, '401': errors['401'] } },

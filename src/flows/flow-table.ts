@@ -21,6 +21,8 @@ export interface FlowTableOptions {
   idleTimeoutMs: number;
   /** A closed flow stays findable by late events for this long. */
   closedGraceMs: number;
+  /** Told of every flow that leaves the table (expired, evicted), with all it learned (a recording tags its packets). */
+  onRemoved?: (flow: Flow) => void;
 }
 
 export const DEFAULT_FLOW_TABLE: FlowTableOptions = { maxFlows: 1_000_000, idleTimeoutMs: 180_000, closedGraceMs: 30_000 };
@@ -57,6 +59,7 @@ export class FlowTable implements FlowTableApi, FlowSource {
       dispose: (flow, key, reason) => {
         if (reason === 'evict') this.#evicted++;
         this.#forget(flow, key);
+        if (reason !== 'set') this.options.onRemoved?.(flow);
       },
     });
   }

@@ -3,7 +3,9 @@ import type { CaptureCounters } from '../model/flow-delta.ts';
 import type { CountersEvent, SocketEvent } from '../model/event.ts';
 import type { CollectorStats } from '../model/exporter.ts';
 import type { FlowQuery, FlowQueryResult, FlowTableStats, ProcessTraffic } from '../model/flow.ts';
+import type { RecordingSettings, RecordingStats } from '../model/recording.ts';
 import type { InterfaceStatus } from '../model/telemetry.ts';
+import type { OwnerFilter } from '../recording/flow-tags.ts';
 import type { HostInterfaceTable } from './host-interfaces.ts';
 import type { ListeningPortsTable } from './listening-ports.ts';
 
@@ -42,6 +44,13 @@ export interface PacketInterface extends MonitoredInterface {
   /** The capture device name (`lo`), or the file of a `pcap:` interface. */
   readonly device: string;
   capture(): CaptureCounters;
+  /** The continuous recording's state and counters (`enabled: false` when off). */
+  recording(): RecordingStats;
+  recordingSettings(): RecordingSettings | undefined;
+  /** Turns recording on, changes it, or (undefined) turns it off; the capture reopens. */
+  setRecording(settings: RecordingSettings | undefined): Promise<void>;
+  /** Keys of recorded flows (in the table or tagged) whose process, user or container match. */
+  recordedFlowKeys(filter: OwnerFilter, fromMs: number, toMs: number): Set<string>;
 }
 
 export interface ZmqInterface extends MonitoredInterface {

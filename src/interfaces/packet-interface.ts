@@ -7,7 +7,9 @@ import { fileURLToPath } from 'node:url';
 import type { CountersEvent } from '../model/event.ts';
 import { TSX_LOADER } from '../runtime/ts-worker.ts';
 import type { CaptureCommand, CaptureConfig, CaptureMessage } from '../capture/capture-protocol.ts';
+import { SEEN_PACKETS, type Flow } from '../flows/flow-entry.ts';
 import { FlowTable, type FlowTableOptions } from '../flows/flow-table.ts';
+import { FlowTagLog, ownerMatches, ownersOf, type OwnerFilter } from '../recording/flow-tags.ts';
 import type { CaptureCounters } from '../model/flow-delta.ts';
 import type { RecordingSettings, RecordingStats } from '../model/recording.ts';
 import type { InterfaceStatus, PacketInterface as PacketInterfaceApi } from './interface.ts';
@@ -62,6 +64,8 @@ export class PacketInterface implements PacketInterfaceApi {
   #applyErrors = 0;
   /** What the capture process last said of its recording. */
   #recording: RecordingStats | undefined;
+  /** Who made the recorded flows (recording interfaces only). */
+  #tags: FlowTagLog | undefined;
 
   constructor(options: PacketInterfaceOptions) {
     if ((options.device === undefined) === (options.file === undefined)) throw new Error(`interface ${options.name}: give a device or a file`);
@@ -81,7 +85,8 @@ export class PacketInterface implements PacketInterfaceApi {
       recording: options.recording,
     };
     const keep = options.file !== undefined ? { idleTimeoutMs: Infinity, closedGraceMs: Infinity } : {};
-    this.flows = new FlowTable({ ...options.flowTable, ...keep });
+    this.#tags = options.recording && new FlowTagLog(options.recording.dir);
+    this.flows = new FlowTable({ ...options.flowTable, ...keep, onRemoved: (flow) => this.#tag(flow) });
   }
 
   status(): InterfaceStatus {
@@ -116,9 +121,36 @@ export class PacketInterface implements PacketInterfaceApi {
     if (JSON.stringify(settings) === JSON.stringify(this.#config.recording)) return;
     this.#config.recording = settings;
     this.#recording = undefined;
+    this.#tags = settings && new FlowTagLog(settings.dir);
     if (this.#child) {
       await this.stop();
       await this.start();
+    }
+  }
+
+  /**
+   * Keys of the flows between `fromMs` and `toMs` whose process, user or container
+   * match `filter`: flows still in the table, and recorded flows that left it.
+   */
+  recordedFlowKeys(filter: OwnerFilter, fromMs: number, toMs: number): Set<string> {
+    const keys = this.#tags?.keys(filter, fromMs, toMs) ?? new Set<string>();
+    this.flows.forEach((flow) => {
+      if (flow.lastSeen < fromMs || flow.firstSeen > toMs) return;
+      if (ownersOf([flow.sideA, flow.sideB]).some((o) => ownerMatches(o, filter))) keys.add(flow.key);
+    });
+    return keys;
+  }
+
+  #tag(flow: Flow): void {
+    if (!this.#tags || (!flow.sideA && !flow.sideB) || !(flow.seen & SEEN_PACKETS)) return;
+    const sides = ownersOf([flow.sideA, flow.sideB]);
+    if (sides.length === 0) return;
+    try {
+      this.#tags.append({ key: flow.key, firstMs: flow.firstSeen, lastMs: flow.lastSeen, sides });
+      const oldest = this.#recording?.oldest;
+      if (oldest !== undefined) this.#tags.compact(oldest);
+    } catch {
+      // A full disk: the recording reports it; flows still in the table stay findable.
     }
   }
 

@@ -2,6 +2,7 @@
 // one read-only view, built in src/flowbridge.ts from each stage's own stats().
 // Readers depend on this file, never on each other.
 import type { CaptureCounters } from './flow-delta.ts';
+import type { RecordingStats } from './recording.ts';
 import type { ContainerInfo } from './event.ts';
 import type { CollectorStats } from './exporter.ts';
 import type { FlowTableStats, ProcessTraffic } from './flow.ts';
@@ -95,6 +96,8 @@ export interface InterfaceTelemetry {
   dispatch: DispatchStats;
   /** Packet interfaces. */
   capture?: CaptureCounters & { device: string };
+  /** Packet interfaces: the continuous recording (`enabled: false` when off). */
+  recording?: RecordingStats;
   /** ZMQ interfaces. */
   collector?: CollectorStats & { endpoints: string };
   /** The interface's bounded tables other than the flow table and dispatch queue, by name. */

@@ -1,0 +1,142 @@
+// REST for recordings: an interface's recording status and settings, pcap extraction
+// streamed as it is read (also under the URLs of ntopng that scripts already use), and
+// extraction jobs. Every route that returns packets leaves an audit line.
+import { createReadStream } from 'node:fs';
+import { Readable } from 'node:stream';
+import { getConnInfo } from '@hono/node-server/conninfo';
+import { Hono, type Context } from 'hono';
+import type { PacketInterface } from '../interfaces/interface.ts';
+import { extractionRequest, type ExtractionRequest } from '../recording/extraction-request.ts';
+import { JobError } from '../recording/extraction-jobs.ts';
+import { streamExtraction } from '../recording/extraction-thread.ts';
+import { EMPTY_REASON_TEXT, ExtractionError } from '../recording/reader.ts';
+import type { Recordings } from '../recording/recordings.ts';
+import { RecordingSettingsError } from '../recording/settings.ts';
+import type { ApiContext } from './context.ts';
+import type { AuditEntry } from './packet-access.ts';
+import { BadRequest } from './rest.ts';
+
+export const PCAP_TYPE = 'application/vnd.tcpdump.pcap';
+
+/** Errors of this room as HTTP answers (null: not ours). */
+export function recordingErrorResponse(err: Error): { status: 400 | 404 | 409 | 429; error: string } | null {
+  if (err instanceof ExtractionError || err instanceof RecordingSettingsError) return { status: 400, error: err.message };
+  if (err instanceof JobError) return { status: err.status, error: err.message };
+  return null;
+}
+
+export function recordingApi(ctx: ApiContext, recordings: Recordings): Hono {
+  const app = new Hono();
+
+  const packetInterface = (ref: string | undefined): PacketInterface => {
+    const iface = ref === undefined ? undefined : ctx.registry.resolve(ref);
+    if (!iface) throw new JobError(`no interface ${JSON.stringify(ref ?? '')}: use a numeric id or a name from GET /api/v1/interfaces`, 404);
+    if (iface.kind !== 'packet') {
+      throw new BadRequest(`${iface.name} is a ZMQ interface: only packet interfaces record (${ctx.registry.packetInterfaces().map((p) => p.name).join(', ') || 'none'})`);
+    }
+    return iface as PacketInterface;
+  };
+  const recording = (ref: string | undefined): PacketInterface => {
+    const iface = packetInterface(ref);
+    if (!iface.recordingSettings()) {
+      throw new BadRequest(`${iface.name} does not record: turn it on with PATCH /api/v1/interfaces/${iface.id}/recording {"enabled": true, "maxDiskSpace": "1GB"} or --record ${iface.name}=1GB`);
+    }
+    return iface;
+  };
+  const audit = (c: Context, entry: Omit<AuditEntry, 'who' | 'address' | 'route'>) => {
+    let address: string | undefined;
+    try {
+      address = getConnInfo(c).remote.address;
+    } catch {
+      // not served by node (tests calling app.fetch)
+    }
+    ctx.audit?.write({ who: ctx.auth.token ? 'token' : 'anonymous', address, route: c.req.path, ...entry });
+  };
+
+  /** Streams an extraction of `r` on `iface` as one pcap. */
+  const stream = async (c: Context, iface: PacketInterface, r: ExtractionRequest) => {
+    const query = recordings.query(iface, r);
+    const { body, empty } = await streamExtraction({ dir: iface.recordingSettings()!.dir, query });
+    const headers: Record<string, string> = {
+      'content-type': PCAP_TYPE,
+      'content-disposition': `attachment; filename="${r.begin}-${r.end}.pcap"`,
+      'cache-control': 'no-store',
+    };
+    if (empty?.emptyReason) {
+      headers['x-flowbridge-empty-reason'] = empty.emptyReason;
+      headers['x-flowbridge-empty-reason-text'] = EMPTY_REASON_TEXT[empty.emptyReason];
+    }
+    let bytes = 0;
+    const counted = body.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        bytes += chunk.length;
+        controller.enqueue(chunk);
+      },
+      flush() {
+        audit(c, { interface: iface.name, request: r, bytes, outcome: empty?.emptyReason ? `empty: ${empty.emptyReason}` : 'sent' });
+      },
+    }));
+    return c.body(counted, 200, headers);
+  };
+
+  app.get('/api/v1/interfaces/:id/recording', (c) => {
+    const iface = packetInterface(c.req.param('id'));
+    return c.json({ ...iface.recording(), settings: recordings.request(iface) ?? null, dir: iface.recordingSettings()?.dir ?? null });
+  });
+  app.patch('/api/v1/interfaces/:id/recording', async (c) => {
+    const iface = packetInterface(c.req.param('id'));
+    let body: unknown;
+    try {
+      body = await c.req.json();
+    } catch {
+      throw new BadRequest('the body is not valid JSON: send { "enabled"?: boolean, "maxDiskSpace"?: "1GB", "maxFileSize"?: "256MiB", "maxFileSeconds"?: 60, "snaplen"?: 65535 }');
+    }
+    const settings = await recordings.change(iface, body as Record<string, unknown>);
+    return c.json({ ...iface.recording(), settings, dir: iface.recordingSettings()?.dir ?? null });
+  });
+
+  app.get('/api/v1/interfaces/:id/pcap', async (c) => {
+    const iface = recording(c.req.param('id'));
+    return stream(c, iface, extractionRequest(c.req.query()));
+  });
+
+  // ntopng's extraction URLs, as scripts call them: ifid, epoch_begin, epoch_end, bpf_filter.
+  const ntopng = async (c: Context) => {
+    const q = c.req.query();
+    const iface = recording(q.ifid);
+    return stream(c, iface, extractionRequest({ begin: q.epoch_begin, end: q.epoch_end, bpf: q.bpf_filter }));
+  };
+  app.get('/lua/rest/v2/get/pcap/live_extraction.lua', ntopng);
+  app.get('/lua/live_traffic_extraction.lua', ntopng);
+
+  app.post('/api/v1/extractions', async (c) => {
+    let body: Record<string, unknown>;
+    try {
+      body = (await c.req.json()) as Record<string, unknown>;
+    } catch {
+      throw new BadRequest('the body is not valid JSON: send { "interface": id, "begin": seconds, "end": seconds, "bpf"?, "host"?, "port"?, "flow"?, "process"?, "user"?, "container"? }');
+    }
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new BadRequest('the body must be a JSON object');
+    const { interface: ref, ...rest } = body;
+    if (ref === undefined) throw new BadRequest('interface is required: a numeric id or a name from GET /api/v1/interfaces');
+    const iface = recording(String(ref));
+    const r = extractionRequest(rest);
+    const flows = recordings.flowKeys(iface, r);
+    return c.json(recordings.jobs.create(iface.id, r, flows), 202);
+  });
+  app.get('/api/v1/extractions', (c) => c.json({ jobs: recordings.jobs.list(), bounds: recordings.jobs.bounds }));
+  app.get('/api/v1/extractions/:id', (c) => c.json(recordings.jobs.get(c.req.param('id'))));
+  app.post('/api/v1/extractions/:id/stop', async (c) => c.json(await recordings.jobs.stop(c.req.param('id'))));
+  app.delete('/api/v1/extractions/:id', async (c) => {
+    await recordings.jobs.delete(c.req.param('id'));
+    return c.body(null, 204);
+  });
+  app.get('/api/v1/extractions/:id/files/:fileId', (c) => {
+    const id = c.req.param('id');
+    const file = recordings.jobs.file(id, c.req.param('fileId'));
+    audit(c, { interface: String(recordings.jobs.get(id).interface), request: { job: id, file: file.name }, bytes: file.bytes, outcome: 'sent' });
+    const body = Readable.toWeb(createReadStream(file.path)) as ReadableStream<Uint8Array>;
+    return c.body(body, 200, { 'content-type': PCAP_TYPE, 'content-disposition': `attachment; filename="${file.name}"`, 'content-length': String(file.bytes) });
+  });
+  return app;
+}
