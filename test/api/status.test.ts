@@ -25,7 +25,7 @@ async function statesWhileStarting(port: number, interfaces: string[]): Promise<
   const flags = parseCli(['--http', `127.0.0.1:${port}`, '--data-dir', mkdtempSync(join(tmpdir(), 'fb-status-')), ...interfaces.flatMap((i) => ['-i', i])], {}).flags;
   started = startFlowbridge(resolveConfig({}, flags));
   let done = false;
-  void started.finally(() => (done = true));
+  void started.catch(() => {}).finally(() => (done = true));
   const seen = new Map<string, Status[]>();
   const look = async () => {
     const r = await fetch(`http://127.0.0.1:${port}/api/v1/interfaces`).catch(() => undefined);
