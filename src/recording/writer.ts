@@ -7,7 +7,7 @@
 //
 // It runs in the capture process, which already holds every packet in pcap record
 // memory (capture-records.ts): writing one is a copy, never a call per packet.
-import { closeSync, fsyncSync, ftruncateSync, mkdirSync, openSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, ftruncateSync, mkdirSync, openSync, renameSync, statfsSync, writeFileSync, writeSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { join } from 'node:path';
 import type { RecordingSettings, RecordingStats } from '../model/recording.ts';
@@ -120,7 +120,9 @@ export class RecordingWriter {
   /** Writes what is buffered, rotates a file past its duration, retries a paused recording. */
   tick(nowMs = Date.now()): void {
     const st = this.#stats;
-    if (st.state === 'paused' && nowMs >= this.#retryAt) {
+    // Space has returned only when there is room for a whole write: the failed write's own bytes, cut off
+    // when it paused, are less than that, so a disk that is still full does not flap between paused and running.
+    if (st.state === 'paused' && nowMs >= this.#retryAt && freeBytes(this.#s.dir) >= WRITE_BUFFER_BYTES) {
       this.#retryAt = nowMs + RETRY_MS;
       // Resume by opening a new file; the packets that arrive from now on go there.
       st.state = 'running';
@@ -268,6 +270,16 @@ export class RecordingWriter {
     const log = this.#stats.log;
     log.push(`${new Date().toISOString()} ${line}`);
     if (log.length > LOG_LINES) log.splice(0, log.length - LOG_LINES);
+  }
+}
+
+/** Bytes free for us on the file system of `dir` (Infinity when it cannot be told: the write itself will). */
+function freeBytes(dir: string): number {
+  try {
+    const fs = statfsSync(dir);
+    return fs.bavail * fs.bsize;
+  } catch {
+    return Infinity;
   }
 }
 
