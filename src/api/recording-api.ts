@@ -53,10 +53,26 @@ export function recordingApi(ctx: ApiContext, recordings: Recordings): Hono {
     ctx.audit?.write({ who: ctx.auth.token ? 'token' : 'anonymous', address, route: c.req.path, ...entry });
   };
 
+  /** A request read from the URL; a refused one is counted. */
+  const checked = (input: Record<string, unknown>): ExtractionRequest => {
+    try {
+      return extractionRequest(input);
+    } catch (err) {
+      recordings.countStreamed('refused');
+      throw err;
+    }
+  };
+
   /** Streams an extraction of `r` on `iface` as one pcap. */
   const stream = async (c: Context, iface: PacketInterface, r: ExtractionRequest) => {
-    const query = recordings.query(iface, r);
-    const { body, empty } = await streamExtraction({ dir: iface.recordingSettings()!.dir, query });
+    let started;
+    try {
+      started = await streamExtraction({ dir: iface.recordingSettings()!.dir, query: recordings.query(iface, r) });
+    } catch (err) {
+      if (err instanceof ExtractionError) recordings.countStreamed('refused');
+      throw err;
+    }
+    const { body, empty } = started;
     const headers: Record<string, string> = {
       'content-type': PCAP_TYPE,
       'content-disposition': `attachment; filename="${r.begin}-${r.end}.pcap"`,
@@ -73,6 +89,7 @@ export function recordingApi(ctx: ApiContext, recordings: Recordings): Hono {
         controller.enqueue(chunk);
       },
       flush() {
+        recordings.countStreamed(empty?.emptyReason ? 'empty' : 'sent', bytes);
         audit(c, { interface: iface.name, request: r, bytes, outcome: empty?.emptyReason ? `empty: ${empty.emptyReason}` : 'sent' });
       },
     }));
@@ -95,16 +112,13 @@ export function recordingApi(ctx: ApiContext, recordings: Recordings): Hono {
     return c.json({ ...iface.recording(), settings, dir: iface.recordingSettings()?.dir ?? null });
   });
 
-  app.get('/api/v1/interfaces/:id/pcap', async (c) => {
-    const iface = recording(c.req.param('id'));
-    return stream(c, iface, extractionRequest(c.req.query()));
-  });
+  app.get('/api/v1/interfaces/:id/pcap', async (c) => stream(c, recording(c.req.param('id')), checked(c.req.query())));
 
   // ntopng's extraction URLs, as scripts call them: ifid, epoch_begin, epoch_end, bpf_filter.
   const ntopng = async (c: Context) => {
     const q = c.req.query();
     const iface = recording(q.ifid);
-    return stream(c, iface, extractionRequest({ begin: q.epoch_begin, end: q.epoch_end, bpf: q.bpf_filter }));
+    return stream(c, iface, checked({ begin: q.epoch_begin, end: q.epoch_end, bpf: q.bpf_filter }));
   };
   app.get('/lua/rest/v2/get/pcap/live_extraction.lua', ntopng);
   app.get('/lua/live_traffic_extraction.lua', ntopng);

@@ -6,6 +6,7 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { DirectionCounters, HostInterfaceCounters, InterfaceTelemetry, Telemetry } from '../model/telemetry.ts';
 import type { ProcessTraffic } from '../model/flow.ts';
+import type { ExtractionStats } from '../model/recording.ts';
 
 type Labels = Record<string, string>;
 type Sample = [Labels, number];
@@ -21,6 +22,7 @@ interface Snapshot {
   interfaces: InterfaceTelemetry[];
   processes: (ProcessTraffic & { iface: string })[];
   hosts: (HostInterfaceCounters & { iface: string })[];
+  extractions?: ExtractionStats;
 }
 
 export function createMetrics(telemetry: Telemetry): MetricsEndpoint {
@@ -77,6 +79,32 @@ export function createMetrics(telemetry: Telemetry): MetricsEndpoint {
   counter('flowbridge_capture_errors_total', 'Captured packets that could not be used, by reason', ['interface', 'reason'],
     () => packets().flatMap((p) => entries(p, 'reason', p.p.errors)));
 
+  // Continuous recording of packet interfaces (only those that record have series).
+  const recordings = () => snap.interfaces.flatMap((i) => (i.recording?.enabled ? [{ name: i.name, r: i.recording }] : []));
+  counter('flowbridge_recording_packets_total', 'Packets written to the recording since it (re)started', ['interface'],
+    () => recordings().map((x) => [{ interface: x.name }, x.r.packets]));
+  counter('flowbridge_recording_bytes_total', 'Bytes written to the recording (pcap records) since it (re)started', ['interface'],
+    () => recordings().map((x) => [{ interface: x.name }, x.r.bytes]));
+  counter('flowbridge_recording_dropped_packets_total', 'Packets not written to the recording, by reason (disk-full, write-error, failed)', ['interface', 'reason'],
+    () => recordings().flatMap((x) => entries(x, 'reason', x.r.dropped)));
+  counter('flowbridge_recording_deleted_files_total', 'Recorded files deleted to stay under the max disk space', ['interface'],
+    () => recordings().map((x) => [{ interface: x.name }, x.r.deletedFiles]));
+  gauge('flowbridge_recording_files', 'Files in the recording store', ['interface'], () => recordings().map((x) => [{ interface: x.name }, x.r.files]));
+  gauge('flowbridge_recording_disk_bytes', 'Bytes the recording store takes on disk (indexes included)', ['interface'],
+    () => recordings().map((x) => [{ interface: x.name }, x.r.diskBytes]));
+  gauge('flowbridge_recording_disk_bound_bytes', 'Max disk space of the recording store', ['interface'], () => recordings().map((x) => [{ interface: x.name }, x.r.maxDiskBytes]));
+  gauge('flowbridge_recording_retention_seconds', 'Time between the oldest and newest packet kept', ['interface'],
+    () => recordings().map((x) => [{ interface: x.name }, x.r.oldest !== undefined && x.r.newest !== undefined ? (x.r.newest - x.r.oldest) / 1000 : 0]));
+  gauge('flowbridge_recording_up', '1 when the recording runs, 0 when paused, failed or stopped', ['interface', 'state'],
+    () => recordings().map((x) => [{ interface: x.name, state: x.r.state }, x.r.state === 'running' ? 1 : 0]));
+  const extractions = () => snap.extractions;
+  counter('flowbridge_extractions_streamed_total', 'Streamed pcap extractions, by outcome (sent, empty, refused)', ['outcome'],
+    () => Object.entries(extractions()?.streamed ?? {}).map(([outcome, n]) => [{ outcome }, n]));
+  counter('flowbridge_extraction_streamed_bytes_total', 'Bytes of pcap streamed by extractions', [], () => (extractions() ? [[{}, extractions()!.streamedBytes]] : []));
+  gauge('flowbridge_extraction_jobs', 'Extraction jobs, by status', ['status'],
+    () => Object.entries(extractions()?.jobs ?? {}).map(([status, n]) => [{ status }, n]));
+  gauge('flowbridge_extraction_jobs_bound', 'Extraction jobs kept at most', [], () => (extractions() ? [[{}, extractions()!.maxJobs]] : []));
+
   gauge('flowbridge_flows_active', 'Flows in the table, by how they were seen', ['interface', 'seen_by'],
     () => all().flatMap((i) => entries(i, 'seen_by', i.flows.bySeen)));
   gauge('flowbridge_flow_table_bound_flows', 'Bound of the flow table', ['interface'],
@@ -123,6 +151,7 @@ export function createMetrics(telemetry: Telemetry): MetricsEndpoint {
         // Walks every flow: once per scrape.
         processes: interfaces.flatMap((i) => telemetry.processTraffic(i.id).map((t) => ({ iface: i.name, ...t }))),
         hosts: interfaces.flatMap((i) => (telemetry.hostInterfaces(i.id) ?? []).map((h) => ({ iface: i.name, ...h }))),
+        extractions: telemetry.extractions?.(),
       };
       return registry.metrics();
     },

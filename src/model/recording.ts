@@ -39,3 +39,15 @@ export interface RecordingStats {
   /** Last lines of the recording's log, oldest first. */
   log: string[];
 }
+
+/** Extractions since start: streamed ones, and the background jobs now. */
+export interface ExtractionStats {
+  /** Streamed extractions answered, by outcome (sent, empty, refused). */
+  streamed: Record<string, number>;
+  /** Bytes of pcap streamed. */
+  streamedBytes: number;
+  /** Jobs now, by status, and their bounds. */
+  jobs: Record<string, number>;
+  maxJobs: number;
+  maxConcurrentJobs: number;
+}

@@ -2,7 +2,7 @@
 // one read-only view, built in src/flowbridge.ts from each stage's own stats().
 // Readers depend on this file, never on each other.
 import type { CaptureCounters } from './flow-delta.ts';
-import type { RecordingStats } from './recording.ts';
+import type { ExtractionStats, RecordingStats } from './recording.ts';
 import type { ContainerInfo } from './event.ts';
 import type { CollectorStats } from './exporter.ts';
 import type { FlowTableStats, ProcessTraffic } from './flow.ts';
@@ -114,5 +114,7 @@ export interface Telemetry {
   listeningPorts(interfaceId: number): HostListeningPorts[] | undefined;
   /** Traffic of the active flows by owning process: the top processes per interface, the rest as `other`. */
   processTraffic(interfaceId: number): ProcessTraffic[];
+  /** Extractions streamed and jobs (absent when recording is not part of this pipeline). */
+  extractions?(): ExtractionStats;
   problems(): Problem[];
 }

@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import type { PacketInterface } from '../interfaces/interface.ts';
 import type { InterfaceRegistry } from '../interfaces/registry.ts';
-import type { RecordingSettings } from '../model/recording.ts';
+import type { ExtractionStats, RecordingSettings } from '../model/recording.ts';
 import { ExtractionJobs } from './extraction-jobs.ts';
 import { extractionQuery, selectsBySocket, secondsToNs, type ExtractionRequest } from './extraction-request.ts';
 import { ExtractionError, type ExtractionQuery } from './reader.ts';
@@ -28,6 +28,8 @@ export class Recordings {
   readonly #requests: Record<string, RecordingRequest>;
   readonly #pcapDir: string;
   #registry: InterfaceRegistry | undefined;
+  readonly #streamed: Record<string, number> = {};
+  #streamedBytes = 0;
 
   constructor(o: RecordingsOptions) {
     this.#pcapDir = o.pcapDir;
@@ -87,6 +89,19 @@ export class Recordings {
     }
     if (!selectsBySocket(r)) return undefined;
     return [...iface.recordedFlowKeys({ process: r.process, user: r.user, container: r.container }, beginMs - 1, endMs + 1)];
+  }
+
+  /** Counts a streamed extraction's outcome (sent, empty, refused) and bytes. */
+  countStreamed(outcome: 'sent' | 'empty' | 'refused', bytes = 0): void {
+    this.#streamed[outcome] = (this.#streamed[outcome] ?? 0) + 1;
+    this.#streamedBytes += bytes;
+  }
+
+  extractionStats(): ExtractionStats {
+    const jobs: Record<string, number> = { queued: 0, running: 0, completed: 0, failed: 0, stopped: 0 };
+    for (const j of this.jobs.list()) jobs[j.status]++;
+    const b = this.jobs.bounds;
+    return { streamed: { ...this.#streamed }, streamedBytes: this.#streamedBytes, jobs, maxJobs: b.maxJobs, maxConcurrentJobs: b.maxConcurrent };
   }
 
   #dirOf(interfaceId: number): string | undefined {

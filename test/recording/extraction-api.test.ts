@@ -142,6 +142,19 @@ describeAsRoot('recording through the REST API', 'capture on lo', () => {
     expect(lines.find((l) => l.route === '/lua/live_traffic_extraction.lua')).toMatchObject({ interface: 'lo', outcome: 'sent', address: '127.0.0.1' });
   });
 
+  it('shows the recording and the extractions in /metrics', async () => {
+    const text = await (await fb.api('/metrics')).text();
+    const value = (series: string) => Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1]);
+    expect(value('flowbridge_recording_packets_total{interface="lo"}')).toBeGreaterThanOrEqual(12);
+    expect(value('flowbridge_recording_files{interface="lo"}')).toBe(1);
+    expect(value('flowbridge_recording_disk_bound_bytes{interface="lo"}')).toBe(64_000_000);
+    expect(value('flowbridge_recording_up{interface="lo",state="running"}')).toBe(1);
+    expect(value('flowbridge_extractions_streamed_total{outcome="sent"}')).toBe(8);
+    expect(value('flowbridge_extractions_streamed_total{outcome="empty"}')).toBe(2);
+    expect(value('flowbridge_extractions_streamed_total{outcome="refused"}')).toBe(7);
+    expect(text).not.toMatch(/flowbridge_recording_packets_total\{interface="tcp/);
+  });
+
   it('runs jobs in the background, keeps them across a restart, and deletes them with their files', async () => {
     const post = (body: unknown) => fb.api('/api/v1/extractions', { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(body) });
     expect((await post({ interface: 'lo', begin: String(end), end: String(begin) })).status).toBe(400);
