@@ -7,7 +7,7 @@
 //
 // It runs in the capture process, which already holds every packet in pcap record
 // memory (capture-records.ts): writing one is a copy, never a call per packet.
-import { closeSync, fsyncSync, ftruncateSync, mkdirSync, openSync, renameSync, statfsSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, ftruncateSync, mkdirSync, openSync, renameSync, statfsSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { join } from 'node:path';
 import type { RecordingSettings, RecordingStats } from '../model/recording.ts';
@@ -163,7 +163,15 @@ export class RecordingWriter {
       fd = openSync(partPath, 'w', 0o640);
       writeAll(fd, fileHeader(this.#dlt, this.#s.snaplen));
     } catch (err) {
-      if (fd !== undefined) closeSync(fd);
+      if (fd !== undefined) {
+        closeSync(fd);
+        // Not even the header fits: no empty file is left behind (a restart would set it aside as damaged).
+        try {
+          unlinkSync(partPath);
+        } catch {
+          // already gone
+        }
+      }
       this.#writeFailed(err as NodeJS.ErrnoException, partPath);
       return undefined;
     }

@@ -3,15 +3,17 @@
 // and flows go on; it stays paused while the disk is full, resumes by itself once space
 // returns, and every file it leaves is whole.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmdirSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import type { PacketInterface } from '../../src/interfaces/packet-interface.ts';
 import type { RecordingState } from '../../src/model/recording.ts';
+import { RecordingWriter } from '../../src/recording/writer.ts';
+import { frame } from '../support/pcap-writer.ts';
 import { describeAsRoot } from '../support/privileges.ts';
 import { waitFor } from '../support/wait.ts';
-import { closedPcaps, extractToFile, logLine, nowNs, payload, recordingSettings, recordLo, seen, tempDir, tsharkRead, udpSender } from './support.ts';
+import { addFrame, closedPcaps, extractToFile, logLine, nowNs, payload, recordingSettings, recordLo, seen, tempDir, tsharkRead, udpSender } from './support.ts';
 
 const running: PacketInterface[] = [];
 afterEach(async () => {
@@ -119,5 +121,44 @@ describeAsRoot('recording on a full disk', 'mount a tmpfs and capture on lo', ()
     expect(tsharkRead(after.path).map((p) => p.payload)).toEqual(sentB);
     const all = extractToFile(dir, { beginNs: begin, endNs: nowNs(), bpf: 'not udp port 16232' }, join(out, 'all.pcap'));
     expect(tsharkRead(all.path).map((p) => p.payload)).toEqual([...recordedA, ...sentB]);
+  });
+
+  it('started on a disk with no room at all, pauses and leaves no stray file behind', () => {
+    const dir = join(mnt, 'rec-nospace');
+    mkdirSync(dir);
+    // Fill the file system to its last byte.
+    const filler = join(mnt, 'filler-all');
+    const fd = openSync(filler, 'w');
+    const chunk = Buffer.alloc(64 * 1024, 2);
+    try {
+      for (;;) writeSync(fd, chunk);
+    } catch (err) {
+      expect((err as NodeJS.ErrnoException).code).toBe('ENOSPC');
+    } finally {
+      closeSync(fd);
+    }
+    try {
+      const w = new RecordingWriter(recordingSettings(dir), 1);
+      const udp = (i: number) => frame({ src: '10.0.0.1', dst: '10.0.0.2', protocol: 'udp', sport: 1000, dport: 53, payload: 100 + i });
+      const t0 = Date.now();
+      for (let i = 0; i < 5; i++) addFrame(w, udp(i), t0 + i);
+      w.tick(t0 + 5000);
+      expect(w.stats()).toMatchObject({ state: 'paused', packets: 0, dropped: { 'disk-full': 5 } });
+      expect(w.stats().error).toMatch(/disk full/);
+      w.close();
+      expect(w.stats().state).toBe('stopped');
+      expect(readdirSync(dir)).toEqual([]);
+    } finally {
+      unlinkSync(filler);
+    }
+    // With room again, a new recording there starts clean: nothing to repair.
+    const w = new RecordingWriter(recordingSettings(dir), 1);
+    addFrame(w, frame({ src: '10.0.0.1', dst: '10.0.0.2', protocol: 'udp', sport: 1000, dport: 53, payload: 10 }), Date.now());
+    w.close();
+    expect(w.stats()).toMatchObject({ state: 'stopped', packets: 1, files: 1, dropped: {} });
+    expect(w.stats().log.filter((l) => /damaged|recovered|rebuilt/.test(l))).toEqual([]);
+    const pcaps = closedPcaps(dir);
+    expect(pcaps).toHaveLength(1);
+    expect(tsharkRead(join(dir, pcaps[0]))).toHaveLength(1);
   });
 });
