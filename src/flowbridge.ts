@@ -83,6 +83,7 @@ function pipelineTelemetry(registry: InterfaceRegistry, dispatcher: Dispatcher, 
           const p = iface as PacketInterfaceApi;
           t.capture = { device: p.device, ...p.capture() };
           t.recording = p.recording();
+          t.tables = { 'host-interfaces': p.hostCounters.stats() };
         } else {
           const z = iface as ZmqInterfaceApi;
           const c = z.collectorStats();
@@ -96,7 +97,7 @@ function pipelineTelemetry(registry: InterfaceRegistry, dispatcher: Dispatcher, 
         return t;
       });
     },
-    hostInterfaces: (id) => zmq(id)?.hostCounters.list(),
+    hostInterfaces: (id) => registry.resolve(id)?.hostCounters.list(),
     listeningPorts: (id) => zmq(id)?.listeningPorts.list(),
     processTraffic: (id) => registry.resolve(id)?.flows.processTraffic(topProcesses) ?? [],
     extractions: () => recordings.extractionStats(),

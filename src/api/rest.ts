@@ -86,8 +86,9 @@ export function restApi(ctx: ApiContext): Hono {
   });
   api.get('/interfaces/:id/host-interfaces', (c) => {
     const iface = find(c.req.param('id'));
-    const tables = zmqTables(iface, 'host interface counters');
-    return c.json({ hostInterfaces: ctx.telemetry.hostInterfaces(iface.id), table: tables['host-interfaces'] });
+    // A ZMQ interface: every exporter host's interfaces; a packet interface: the hosts' interfaces of its name (dispatch rule 5).
+    const { tables } = ctx.telemetry.interfaces().find((t) => t.id === iface.id)!;
+    return c.json({ hostInterfaces: ctx.telemetry.hostInterfaces(iface.id) ?? [], table: tables['host-interfaces'] });
   });
   api.get('/interfaces/:id/listening-ports', (c) => {
     const iface = find(c.req.param('id'));

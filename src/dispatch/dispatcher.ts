@@ -115,12 +115,11 @@ export class Dispatcher {
   }
 
   #routeCounters(home: Target, event: CountersEvent): void {
-    const key = `${event.deviceIp}/${event.ifIndex}`;
-    home.iface.hostCounters.set(key, event);
+    home.iface.hostCounters.set(event);
     home.delivered.home++;
     const named = event.ifName === undefined ? undefined : this.#registry.packetByDevice(event.ifName);
     if (named) {
-      named.hostCounters.set(key, event);
+      named.hostCounters.set(event);
       this.#target(named).delivered.name++;
     }
   }

@@ -44,11 +44,11 @@ export class HostInterfaceTable {
   }
 
   /**
-   * Takes a counters report received now. Keyed by host and ifName (the key dispatch
-   * passes, host/ifIndex, is not used: an interface recreated under the same name
-   * gets a new ifIndex, and its counters restarting is a reset of the same interface).
+   * Takes a counters report received now. Keyed by host and ifName, not ifIndex: an
+   * interface recreated under the same name gets a new ifIndex, and its counters
+   * restarting is a reset of the same interface.
    */
-  set(_dispatchKey: string, event: CountersEvent, nowMs = Date.now()): void {
+  set(event: CountersEvent, nowMs = Date.now()): void {
     const ifName = event.ifName ?? `ifIndex ${event.ifIndex}`;
     const key = `${event.deviceIp}\u0000${ifName}`;
     const prev = this.#rows.get(key);

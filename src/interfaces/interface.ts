@@ -1,6 +1,6 @@
 // What every monitored interface offers to dispatch, the API and the exporters.
 import type { CaptureCounters } from '../model/flow-delta.ts';
-import type { CountersEvent, SocketEvent } from '../model/event.ts';
+import type { SocketEvent } from '../model/event.ts';
 import type { CollectorStats } from '../model/exporter.ts';
 import type { FlowQuery, FlowQueryResult, FlowTableStats, ProcessTraffic } from '../model/flow.ts';
 import type { RecordingSettings, RecordingStats } from '../model/recording.ts';
@@ -33,8 +33,8 @@ export interface MonitoredInterface {
   readonly kind: InterfaceKind;
   readonly flows: FlowTableApi;
   status(): InterfaceStatus;
-  /** Takes the counters events whose ifName is this interface (or, for ZMQ, all its exporters'), keyed by host/ifIndex. */
-  readonly hostCounters: { set(key: string, event: CountersEvent): unknown };
+  /** The counters events whose ifName is this interface (for ZMQ, all its exporters'), by host and ifName (dispatch rule 5). */
+  readonly hostCounters: HostInterfaceTable;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -59,8 +59,6 @@ export interface ZmqInterface extends MonitoredInterface {
   readonly endpoints: string;
   /** Collector counters, exporters and rejected samples (latest snapshot). */
   collectorStats(): CollectorStats;
-  /** The exporter hosts' interfaces, from their counters events. */
-  readonly hostCounters: HostInterfaceTable;
   /** Latest listening-ports announcement per host (instance name or first address). */
   readonly listeningPorts: ListeningPortsTable;
 }

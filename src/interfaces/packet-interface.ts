@@ -4,7 +4,6 @@
 // one that cannot be opened reports why and leaves the other interfaces alone.
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { CountersEvent } from '../model/event.ts';
 import { TSX_LOADER } from '../runtime/ts-worker.ts';
 import type { CaptureCommand, CaptureConfig, CaptureMessage } from '../capture/capture-protocol.ts';
 import { SEEN_PACKETS, type Flow } from '../flows/flow-entry.ts';
@@ -12,6 +11,7 @@ import { FlowTable, type FlowTableOptions } from '../flows/flow-table.ts';
 import { FlowTagLog, ownerMatches, ownersOf, type OwnerFilter } from '../recording/flow-tags.ts';
 import type { CaptureCounters } from '../model/flow-delta.ts';
 import type { RecordingSettings, RecordingStats } from '../model/recording.ts';
+import { HostInterfaceTable } from './host-interfaces.ts';
 import type { InterfaceStatus, PacketInterface as PacketInterfaceApi } from './interface.ts';
 
 export interface PacketInterfaceOptions {
@@ -53,7 +53,7 @@ export class PacketInterface implements PacketInterfaceApi {
   readonly name: string;
   readonly device: string;
   readonly flows: FlowTable;
-  readonly hostCounters = new Map<string, CountersEvent>();
+  readonly hostCounters = new HostInterfaceTable();
   readonly #config: CaptureConfig;
   #child: ChildProcess | undefined;
   #starting: Promise<void> | undefined;

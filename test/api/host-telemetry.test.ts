@@ -77,12 +77,18 @@ describe('host interfaces', () => {
     expect(view.table).toEqual({ size: 2, max: 4096, dropped: 0 });
   });
 
-  it('is a ZMQ interface\'s view: a packet interface gets 400 saying where to look', async () => {
-    for (const route of ['host-interfaces', 'listening-ports']) {
-      const r = await fb.api(`/api/v1/interfaces/fbeth1/${route}`);
-      expect(r.status).toBe(400);
-      expect((await r.json()).error).toMatch(new RegExp(`fbeth1 is a packet interface: .* come from the exporters of a ZMQ interface \\(${ZMQ.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\\)`));
-    }
+  it('shows a packet interface the hosts\' counters of its own name only (dispatch rule 5); listening ports are a ZMQ interface\'s view', async () => {
+    await producer.send('counter', { ...fixture('counters-veth'), deviceIP: '10.9.9.9', ifIndex: 4, ifName: 'fbeth1' });
+    const own = await waitFor(async () => {
+      const v = await json<{ hostInterfaces: HostInterfaceCounters[]; table: { size: number; max: number } }>('/api/v1/interfaces/fbeth1/host-interfaces');
+      return v.hostInterfaces.length ? v : undefined;
+    }, 'fbeth1\'s counters');
+    expect(own.hostInterfaces.map((h) => [h.host, h.ifName])).toEqual([['10.9.9.9', 'fbeth1']]);
+    expect(own.table).toMatchObject({ size: 1, max: 4096 });
+    expect((await json<{ hostInterfaces: HostInterfaceCounters[] }>('/api/v1/interfaces/fbeth10/host-interfaces')).hostInterfaces).toEqual([]);
+    const r = await fb.api('/api/v1/interfaces/fbeth1/listening-ports');
+    expect(r.status).toBe(400);
+    expect((await r.json()).error).toMatch(new RegExp(`fbeth1 is a packet interface: .* come from the exporters of a ZMQ interface \\(${ZMQ.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\\)`));
     expect((await fb.api('/api/v1/interfaces/eth77/host-interfaces')).status).toBe(404);
   });
 });
@@ -115,7 +121,7 @@ describe('listening ports', () => {
 
 describe('/metrics', () => {
   it('has the host interface counters per direction, and the size, bound and drops of every table', async () => {
-    await waitFor(async () => (await hostInterfaces()).table.size === 2, 'both host interfaces');
+    await waitFor(async () => (await hostInterfaces()).table.size === 3, 'the three host interfaces');
     const text = await (await fb.api('/metrics')).text();
     const labels = (host: string, ifName: string, direction: string) => `{interface="${ZMQ}",host="${host}",if_name="${ifName}",direction="${direction}"}`;
     const row = (await veth())!;
@@ -125,7 +131,9 @@ describe('/metrics', () => {
     expect(text).toContain(`flowbridge_host_interface_drops_total${labels('10.1.2.3', 'eth0', 'out')} 7`);
     // No drops series for a host that does not report them: no invented zeros.
     expect(text).not.toContain(`flowbridge_host_interface_drops_total${labels('192.168.2.131', 'veth1a2b3c', 'in')}`);
-    expect(text).toContain(`flowbridge_table_entries{interface="${ZMQ}",table="host-interfaces"} 2`);
+    expect(text).toContain(`flowbridge_table_entries{interface="${ZMQ}",table="host-interfaces"} 3`);
+    expect(text).toContain('flowbridge_table_entries{interface="fbeth1",table="host-interfaces"} 1');
+    expect(text).toContain(`flowbridge_host_interface_bytes_total{interface="fbeth1",host="10.9.9.9",if_name="fbeth1",direction="in"}`);
     expect(text).toContain(`flowbridge_table_bound_entries{interface="${ZMQ}",table="host-interfaces"} 4096`);
     expect(text).toContain(`flowbridge_table_drops_total{interface="${ZMQ}",table="host-interfaces"} 0`);
     for (const table of ['exporters', 'learned-field-ids', 'handoff-batches', 'listening-port-hosts', 'listening-ports-per-host']) {

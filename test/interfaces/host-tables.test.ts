@@ -12,10 +12,10 @@ const counters = (ifName: string, ifIndex: number, ifInOctets = 1000) => normali
 describe('host interfaces table', () => {
   it('evicts the interface reported least recently when full, and counts it', () => {
     const table = new HostInterfaceTable(2);
-    table.set('', counters('a', 1), 1_000);
-    table.set('', counters('b', 2), 1_000);
-    table.set('', counters('a', 1, 2000), 2_000); // a reports again: b is now the oldest
-    table.set('', counters('c', 3), 3_000);
+    table.set(counters('a', 1), 1_000);
+    table.set(counters('b', 2), 1_000);
+    table.set(counters('a', 1, 2000), 2_000); // a reports again: b is now the oldest
+    table.set(counters('c', 3), 3_000);
     expect(table.list().map((h) => h.ifName)).toEqual(['a', 'c']);
     expect(table.stats()).toEqual({ size: 2, max: 2, dropped: 1 });
     expect(table.list()[0].rates!.in.bytes).toBe(1000); // 1000 bytes in 1 s
@@ -23,8 +23,8 @@ describe('host interfaces table', () => {
 
   it('takes an interface recreated under the same name (new ifIndex) as a reset of it', () => {
     const table = new HostInterfaceTable();
-    table.set('', counters('veth0', 7, 5000), 1_000);
-    table.set('', counters('veth0', 9, 5000), 2_000);
+    table.set(counters('veth0', 7, 5000), 1_000);
+    table.set(counters('veth0', 9, 5000), 2_000);
     expect(table.list()).toEqual([expect.objectContaining({ ifName: 'veth0', ifIndex: 9, reports: 2, resets: 1 })]);
   });
 });
