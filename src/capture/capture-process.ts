@@ -53,6 +53,7 @@ const fragments = new FragmentPorts();
 let recording: RecordingWriter | undefined;
 let reportedOverflow = 0;
 let reportedPackets = -1;
+let reportedRecording = '';
 
 /** Reports why the capture cannot run (or go on), then ends this process. */
 function fail(message: string): void {
@@ -98,10 +99,14 @@ function takeBatch(force: boolean): CaptureMessage | undefined {
     reportedOverflow = batch.overflow;
   }
   if (!force && inflight >= config.maxInflightBatches) return undefined;
-  if (!force && batch.size === 0 && counters.packets === reportedPackets) return undefined;
+  // An idle interface still reports a recording that paused, resumed, rotated or logged.
+  const rec = recording?.stats();
+  const recordingNews = rec ? `${rec.state}|${rec.files}|${rec.deletedFiles}|${rec.log.length}|${rec.log[rec.log.length - 1]}` : '';
+  if (!force && batch.size === 0 && counters.packets === reportedPackets && recordingNews === reportedRecording) return undefined;
   reportedPackets = counters.packets;
+  reportedRecording = recordingNews;
   inflight++;
-  return { type: 'batch', deltas: batch.take(), counters: { ...counters, errors: { ...counters.errors } }, recording: recording?.stats() };
+  return { type: 'batch', deltas: batch.take(), counters: { ...counters, errors: { ...counters.errors } }, recording: rec };
 }
 
 /** The native side, loaded here so that a missing libpcap is reported like any other reason. */

@@ -7,7 +7,7 @@
 //
 // It runs in the capture process, which already holds every packet in pcap record
 // memory (capture-records.ts): writing one is a copy, never a call per packet.
-import { closeSync, fsyncSync, ftruncateSync, mkdirSync, openSync, renameSync, statfsSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, ftruncateSync, mkdirSync, openSync, renameSync, rmSync, statfsSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { join } from 'node:path';
 import type { RecordingSettings, RecordingStats } from '../model/recording.ts';
@@ -224,12 +224,13 @@ export class RecordingWriter {
     }
     closeSync(f.fd);
     const index = afterWriteError ? rebuildIndex(f.partPath) : f.index.data();
+    // The index first: a pcap under its final name always has its index (or is rebuilt at start).
+    const tmp = `${finalPath}.idx.part`;
     try {
-      // The index first: a pcap under its final name always has its index (or is rebuilt at start).
-      const tmp = `${finalPath}.idx.part`;
       writeFileSync(tmp, JSON.stringify(index));
       renameSync(tmp, `${finalPath}.idx`);
     } catch (err) {
+      rmSync(tmp, { force: true });
       this.#log(`index of ${f.name} not saved (${(err as Error).message}); it is rebuilt at the next start`);
     }
     renameSync(f.partPath, finalPath);
