@@ -30,6 +30,14 @@ export function createApp(ctx: ApiContext): Hono {
   // The pages' forms: another site must not change settings or sign in through an operator's browser.
   const pageForms = csrf();
   app.use('*', (c, next) => (c.req.path.startsWith('/api/') ? next() : pageForms(c, next)));
+  // API bodies are JSON: a text/plain or form body (what another site can make a browser send) is refused.
+  app.use('/api/*', async (c, next) => {
+    const hasBody = Number(c.req.header('content-length') ?? 0) > 0 || c.req.header('transfer-encoding') !== undefined;
+    if (hasBody && c.req.method !== 'GET' && !/^application\/json\b/i.test(c.req.header('content-type') ?? '')) {
+      return c.json({ error: `the body must be JSON, sent with Content-Type: application/json (got ${JSON.stringify(c.req.header('content-type') ?? 'none')})` }, 415);
+    }
+    return next();
+  });
   app.use('*', requireToken(ctx.auth));
   app.get('/healthz', (c) => c.json({ ok: true }));
   app.get('/metrics', async (c) => c.text(await metrics.metrics(), 200, { 'content-type': metrics.contentType }));

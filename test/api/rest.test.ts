@@ -131,6 +131,10 @@ describe('changes', () => {
       expect(r.status, JSON.stringify(body)).toBe(status);
       expect((await r.json()).error).toMatch(message);
     }
+    // What another site's form can make a browser send: JSON text without the JSON content type.
+    const plain = await fb.api(`/api/v1/interfaces/${encodeURIComponent(PCAP)}`, { method: 'PATCH', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ mirrored: true }) });
+    expect(plain.status).toBe(415);
+    expect((await plain.json()).error).toMatch(/the body must be JSON, sent with Content-Type: application\/json \(got "text\/plain"\)/);
     const { interfaces } = await json<{ interfaces: { mirrored: boolean; companion: string | null }[] }>(fb.api('/api/v1/interfaces'));
     expect(interfaces.map((i) => [i.mirrored, i.companion])).toEqual([[false, null], [false, null], [false, null]]);
   });
