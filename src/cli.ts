@@ -35,8 +35,8 @@ Collector:
 
 Web and API:
       --http <host:port>       REST API, web pages and /metrics (default ${DEFAULTS.http})
-      --api-token <token>      require "Authorization: Bearer <token>" for changes
-                               (also FLOWBRIDGE_API_TOKEN)
+      --api-token <token>      require "Authorization: Bearer <token>" for changes and
+                               for packet downloads (also FLOWBRIDGE_API_TOKEN)
       --protect-reads          with a token: reads need it too (except /healthz)
       --top-processes <n>      per-process metric series kept, the rest summed as "other"
                                (default ${DEFAULTS.metrics.topProcesses})
