@@ -7,6 +7,8 @@ import type { CaptureRow, Counted } from './capture.ts';
 import { countedTotal } from './ingest-ledger.ts';
 import type { IngestResult, IngestStep } from './ingest.ts';
 import type { MemoryResult } from './memory.ts';
+import { recordingNotes, recordingRows } from './recording-report.ts';
+import type { RecordingResult } from './recording.ts';
 
 export interface Machine {
   /** The code measured: `git describe --always --dirty` of the working tree, when it is one. */
@@ -50,6 +52,7 @@ export interface Results {
   ingest: IngestResult[];
   capture: CaptureRow[];
   memory?: MemoryResult;
+  recording?: RecordingResult;
   anchor: typeof NTOPNG_ANCHOR;
 }
 
@@ -136,6 +139,7 @@ export function renderTable(r: Results): string {
     ...r.ingest.map(ingestRow),
     ...r.capture.map(captureRow),
     ...(r.memory ? [memoryRow(r.memory)] : []),
+    ...(r.recording ? recordingRows(r.recording) : []),
   ];
   const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
   const lines = rows.map((row) => `| ${row.map((cell, i) => cell.padEnd(widths[i])).join(' | ')} |`);
@@ -155,6 +159,7 @@ export function renderTable(r: Results): string {
     ...(r.memory
       ? [`Memory: ${rate(r.memory.flows)} flows built from ebpflowexport events through FlowTable.applyEvent in a process of its own (${rate(r.memory.eventsPerSecond)} events/s while building); RSS of that whole process.`]
       : []),
+    ...(r.recording ? recordingNotes(r.recording) : []),
   ];
   return [...lines, ...notes].join('\n');
 }

@@ -4,7 +4,7 @@
 // Progress goes to stderr, the table to stdout.
 //
 //   npm run bench                  everything (about 5 minutes)
-//   npm run bench -- ingest        only some parts: ingest, capture, memory
+//   npm run bench -- ingest        only some parts: ingest, capture, memory, recording
 //                                  (written to bench/results/ingest.json, ...)
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -13,12 +13,13 @@ import { capture, type CaptureRow } from './capture.ts';
 import { cleanupAll, cleanUpOnExit } from './children.ts';
 import { ingest, SCENARIOS, type IngestResult } from './ingest.ts';
 import { memory, type MemoryResult } from './memory.ts';
+import { recording, type RecordingResult } from './recording.ts';
 import { machine, NTOPNG_ANCHOR, renderTable, type Results } from './report.ts';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 cleanUpOnExit(log);
 
-const PARTS = ['ingest', 'capture', 'memory'] as const;
+const PARTS = ['ingest', 'capture', 'memory', 'recording'] as const;
 const asked = process.argv.slice(2);
 const unknown = asked.filter((a) => !(PARTS as readonly string[]).includes(a));
 if (unknown.length > 0) {
@@ -32,6 +33,7 @@ const tools = buildTools();
 const ingestResults: IngestResult[] = [];
 let captureRows: CaptureRow[] = [];
 let mem: MemoryResult | undefined;
+let rec: RecordingResult | undefined;
 
 if (wanted('ingest')) {
   for (const scenario of SCENARIOS) {
@@ -48,8 +50,12 @@ if (wanted('memory')) {
   log('memory: 1 M flows in one flow table');
   mem = await memory();
 }
+if (wanted('recording')) {
+  log('recording: throughput on lo against tcpdump -w, extraction from ≥ 1 GiB against tcpdump -r, index size');
+  rec = await recording(tools.udpgen, [25_000, 50_000, 100_000, 200_000], log);
+}
 
-const results: Results = { machine: machine(loadAtStart), ingest: ingestResults, capture: captureRows, memory: mem, anchor: NTOPNG_ANCHOR };
+const results: Results = { machine: machine(loadAtStart), ingest: ingestResults, capture: captureRows, memory: mem, recording: rec, anchor: NTOPNG_ANCHOR };
 console.log(renderTable(results));
 // latest.json is a full run's (the README quotes it); a partial run is named by its parts.
 const file = asked.length === 0 ? 'latest.json' : `${[...new Set(asked)].sort().join('+')}.json`;
