@@ -7,6 +7,7 @@ import type { Bound, DirectionCounters, HostInterfaceCounters, HostListeningPort
 import type { ApiContext } from './context.ts';
 import { interfaceView, type InterfaceView } from './interface-view.ts';
 import { fmt, ifaceLink, Layout } from './layout.tsx';
+import { RecordingSettingsCard } from './recording-pages.tsx';
 
 const dash = '—';
 const rate = (n: number | undefined) => (n === undefined ? dash : n.toLocaleString('en-US', { maximumFractionDigits: n < 10 ? 2 : 0 }));
@@ -144,7 +145,7 @@ function Tables({ v }: { v: InterfaceView }) {
 export function InterfacePage({ ctx, iface, note, error }: { ctx: ApiContext; iface: MonitoredInterface; note?: string; error?: string }) {
   const v = interfaceView(ctx, iface);
   return (
-    <Layout title={iface.name} problems={v.problems}>
+    <Layout title={iface.name} problems={v.problems} ctx={ctx}>
       <h1>{iface.name} <small>({iface.kind === 'zmq' ? 'ZMQ interface' : 'packet interface'}, id {iface.id})</small></h1>
       {note ? <div class="note">{note}</div> : null}
       {error ? <div class="error">{error}</div> : null}
@@ -154,6 +155,7 @@ export function InterfacePage({ ctx, iface, note, error }: { ctx: ApiContext; if
         <a href={`${ifaceLink(iface)}/flows`}>{fmt(v.flows.active)} flow{v.flows.active === 1 ? '' : 's'}</a> ({fmt(v.flows.bySeen.both)} seen by packets and events,{' '}
         {fmt(v.flows.bySeen.packets)} by packets only, {fmt(v.flows.bySeen.events)} by events only; {fmt(v.flows.expired)} expired)
       </p>
+      <RecordingSettingsCard ctx={ctx} iface={iface} />
       {v.capture ? <Capture c={v.capture} /> : null}
       {v.collector ? <Collector c={v.collector} /> : null}
       {iface.kind === 'zmq' ? (

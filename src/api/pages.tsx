@@ -9,16 +9,18 @@ import type { MonitoredInterface } from '../interfaces/interface.ts';
 import type { FlowRecord } from '../model/flow.ts';
 import { TOKEN_COOKIE } from './auth.ts';
 import type { ApiContext } from './context.ts';
+import { ExtractDialog, extractionPages, FlowPcapLinks, records } from './extraction-pages.tsx';
 import { InterfacePage } from './interface-page.tsx';
 import { interfaceView, interfaceViews } from './interface-view.ts';
 import { fmt, ifaceLink, Layout } from './layout.tsx';
+import { recordingPages } from './recording-pages.tsx';
 import { BadRequest, parseFlowQuery } from './rest.ts';
 
 const problemTexts = (ctx: ApiContext) => ctx.telemetry.problems().map((p) => p.text);
 
 function InterfacesPage({ ctx }: { ctx: ApiContext }) {
   return (
-    <Layout title="Interfaces" problems={problemTexts(ctx)}>
+    <Layout title="Interfaces" problems={problemTexts(ctx)} ctx={ctx}>
       <h1>Interfaces</h1>
       <table>
         <thead><tr><th>Id</th><th>Name</th><th>Kind</th><th>State</th><th>Mirrored Traffic</th><th>Companion</th><th>Flows</th><th>Packets / events</th><th></th></tr></thead>
@@ -51,7 +53,8 @@ function processText(f: FlowRecord): string {
   return `${p.path ?? ''} [${p.pid}]`;
 }
 
-function FlowRows({ flows }: { flows: FlowRecord[] }) {
+/** `recording`: the interface records, so each row links to its packets. */
+function FlowRows({ flows, recording }: { flows: FlowRecord[]; recording?: MonitoredInterface }) {
   return (
     <tbody id="flows">
       {flows.map((f) => (
@@ -68,6 +71,7 @@ function FlowRows({ flows }: { flows: FlowRecord[] }) {
           <td class="num">{f.latencyMs !== undefined ? f.latencyMs.toFixed(3) : ''}</td>
           <td>{f.tcp?.state ?? f.tcp?.flags ?? ''}{f.closed ? ' (closed)' : ''}</td>
           <td>{f.seenBy.map((s) => <span class={`tag ${f.seenBy.length === 2 ? 'both' : s}`}>{s}</span>)}</td>
+          {recording ? <FlowPcapLinks iface={recording} flow={f} /> : null}
         </tr>
       ))}
     </tbody>
@@ -95,18 +99,20 @@ function FlowsPage({ ctx, iface, query }: { ctx: ApiContext; iface: MonitoredInt
     if (!(err instanceof BadRequest)) throw err;
     error = err.message;
   }
+  const recording = records(iface) ? iface : undefined;
   return (
-    <Layout title={`Flows of ${iface.name}`} problems={interfaceView(ctx, iface).problems}>
+    <Layout title={`Flows of ${iface.name}`} problems={interfaceView(ctx, iface).problems} ctx={ctx}>
       <h1>Flows of <a href={ifaceLink(iface)}>{iface.name}</a></h1>
       {error ? <div class="error">{error}</div> : null}
+      {recording ? <ExtractDialog iface={recording} /> : null}
       <form class="filters" method="get">
         Host <input name="host" value={query.host ?? ''} placeholder="10.0.0.5" /> Port <input name="port" value={query.port ?? ''} placeholder="443" /> Process <input name="process" value={query.process ?? ''} placeholder="curl or PID" />{' '}
         <button type="submit">Filter</button>
       </form>
       <p id="total">{fmt(result.total)} flows{result.total > result.flows.length ? ` (showing ${result.flows.length})` : ''}</p>
       <table>
-        <thead><tr><th>Client</th><th>Server</th><th>Proto</th><th>Bytes</th><th>Packets</th><th>Process</th><th>User</th><th>Container</th><th>Last event</th><th>Latency ms</th><th>TCP state</th><th>Seen by</th></tr></thead>
-        <FlowRows flows={result.flows} />
+        <thead><tr><th>Client</th><th>Server</th><th>Proto</th><th>Bytes</th><th>Packets</th><th>Process</th><th>User</th><th>Container</th><th>Last event</th><th>Latency ms</th><th>TCP state</th><th>Seen by</th>{recording ? <th>Recorded packets</th> : null}</tr></thead>
+        <FlowRows flows={result.flows} recording={recording} />
       </table>
       <script dangerouslySetInnerHTML={{ __html: LIVE_REFRESH }} />
     </Layout>
@@ -116,7 +122,7 @@ function FlowsPage({ ctx, iface, query }: { ctx: ApiContext; iface: MonitoredInt
 function ExportersPage({ ctx }: { ctx: ApiContext }) {
   const stats = ctx.telemetry.interfaces().flatMap((t) => (t.collector ? [{ z: t, s: t.collector }] : []));
   return (
-    <Layout title="Exporters" problems={problemTexts(ctx)}>
+    <Layout title="Exporters" problems={problemTexts(ctx)} ctx={ctx}>
       <h1>Exporters</h1>
       {ctx.curvePublicKey ? <p>CURVE server public key: <code>{ctx.curvePublicKey}</code></p> : null}
       <table>
@@ -157,6 +163,8 @@ export function pages(ctx: ApiContext): Hono {
     if (!iface) throw new SettingsError(`no interface ${JSON.stringify(ref)}`, 404);
     return iface;
   };
+  app.route('/', recordingPages(ctx, find));
+  app.route('/', extractionPages(ctx, find));
   app.get('/', (c) => c.html(<InterfacesPage ctx={ctx} />));
   app.get('/exporters', (c) => c.html(<ExportersPage ctx={ctx} />));
   app.get('/interfaces/:id', (c) => c.html(<InterfacePage ctx={ctx} iface={find(c.req.param('id'))} note={c.req.query('note')} error={c.req.query('error')} />));
