@@ -2,23 +2,27 @@
 // disk space is refused in the API's words and changes nothing; the interface page's
 // form turns recording on and the footer says so; the flows page's "Extract pcap"
 // dialog downloads the window's packets, a flow row's pcap link downloads only that
-// flow's, and a queued job shows on the jobs page until it is deleted. Every download
-// is read back by tshark.
+// flow's and "packets of this process" those of the process a CONNECT event named, and a
+// queued job shows on the jobs page until it is deleted. Every download is read back by tshark.
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { launchChromium } from '../support/chromium.ts';
-import { startWithFlags } from '../support/flowbridge.ts';
+import { fixture } from '../support/fixtures.ts';
+import { connectProducer, startWithFlags } from '../support/flowbridge.ts';
 import { describeAsRoot } from '../support/privileges.ts';
+import type { Producer } from '../support/producer.ts';
 import { waitFor } from '../support/wait.ts';
 import { payload, sendTcp, sendUdp, tempDir, tsharkRead } from '../recording/support.ts';
 
+const ZMQ_PORT = 18500;
 const UDP_PORT = 18501;
 const TCP_PORT = 18502;
 const FROM_A = 18551;
 const FROM_B = 18552;
 const out = tempDir('browser-recording');
 let fb: Awaited<ReturnType<typeof startWithFlags>>;
+let producer: Producer;
 let browser: Browser;
 let page: Page;
 
@@ -37,9 +41,11 @@ describeAsRoot('recording pages', 'capture on lo', () => {
   const udpA = Array.from({ length: 3 }, (_, i) => payload('A', i, 300));
   const udpB = Array.from({ length: 2 }, (_, i) => payload('B', i, 200));
   const tcp = payload('T', 0, 5000);
+  let clientPort = 0;
 
   beforeAll(async () => {
-    fb = await startWithFlags(['-i', 'lo', '--bpf', `lo=port ${UDP_PORT} or port ${TCP_PORT}`]);
+    fb = await startWithFlags(['-i', 'lo', '--bpf', `lo=port ${UDP_PORT} or port ${TCP_PORT}`, '-i', `tcp://127.0.0.1:${ZMQ_PORT}c`]);
+    producer = await connectProducer(fb, `tcp://127.0.0.1:${ZMQ_PORT}`);
     await waitFor(async () => ((await (await fb.api('/api/v1/interfaces/lo')).json()) as { status: { state: string } }).status.state === 'running', 'lo to run');
     browser = await launchChromium();
     const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1600, height: 900 } });
@@ -47,6 +53,7 @@ describeAsRoot('recording pages', 'capture on lo', () => {
   }, 60_000);
   afterAll(async () => {
     await browser?.close();
+    producer?.close();
     await fb?.stop();
   });
 
@@ -90,7 +97,12 @@ describeAsRoot('recording pages', 'capture on lo', () => {
   it('downloads the last 5 minutes from the flows page\'s dialog, refusing a bad filter in the dialog', async () => {
     await sendUdp(FROM_A, UDP_PORT, udpA);
     await sendUdp(FROM_B, UDP_PORT, udpB);
-    const clientPort = await sendTcp(TCP_PORT, tcp);
+    clientPort = await sendTcp(TCP_PORT, tcp);
+    await producer.send('flow', {
+      ...fixture('nprobe-mini-connect'), IF_NAME: 'lo',
+      IPV4_LOCAL_ADDR: '127.0.0.1', IPV4_REMOTE_ADDR: '127.0.0.1', L4_LOCAL_PORT: clientPort, L4_REMOTE_PORT: TCP_PORT,
+      LOCAL_PROCESS: { PID: 4343, UID: 1001, UID_NAME: 'bob', PROCESS_PATH: '/usr/bin/wget', PROCESS_CMDLINE: 'wget' },
+    });
     await waitFor(async () => (await recordingOfLo()).packets >= udpA.length + udpB.length + 6, 'the packets to be recorded');
 
     await page.goto(`${fb.url}/interfaces/0`);
@@ -124,6 +136,17 @@ describeAsRoot('recording pages', 'capture on lo', () => {
     const packets = tsharkRead(file);
     expect(packets.map((p) => [p.srcPort, p.dstPort])).toEqual(udpA.map(() => [FROM_A, UDP_PORT]));
     expect(packets.map((p) => p.payload)).toEqual(udpA);
+    expect(await row.getByRole('link', { name: 'packets of this process' }).count()).toBe(0); // no process known for it
+  }, 60_000);
+
+  it('downloads the packets of the process a CONNECT event named, from its flow\'s row', async () => {
+    const row = page.locator('#flows tr', { hasText: `127.0.0.1:${clientPort}` });
+    await waitFor(async () => (await row.count()) === 1 && (await row.locator('td.process').innerText()) === '/usr/bin/wget [4343]', 'the process in the TCP flow row');
+    const file = await download(() => row.getByRole('link', { name: 'packets of this process' }).click(), 'process.pcap');
+    const packets = tsharkRead(file);
+    expect(packets.length).toBeGreaterThan(0);
+    expect(packets.every((p) => p.protocol === 'tcp' && (p.srcPort === clientPort || p.dstPort === clientPort))).toBe(true);
+    expect(Buffer.concat(packets.filter((p) => p.srcPort === clientPort).map((p) => p.payload))).toEqual(tcp);
   }, 60_000);
 
   it('queues a job from the dialog, shows it on the jobs page with its file, and deletes it', async () => {
