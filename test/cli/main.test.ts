@@ -36,7 +36,12 @@ itAsRoot('runs events-only when it may not capture, and says why', 'switch to us
     await waitFor(() => out.includes('web pages http://127.0.0.1:18151/'), `the collector to serve (output so far: ${out})`, 20_000);
     // The pages serve while interfaces start: the capture's failure follows.
     await waitFor(() => /interface 1 lo is not running: cannot open capture on lo: .*(permission|Operation not permitted)/i.test(out), 'the reason lo is not running');
-    const status = (await (await fetch('http://127.0.0.1:18151/api/v1/status')).json()) as { interfaces: { name: string; status: { state: string } }[]; problems: { interfaceId?: number; text: string }[] };
+    type Status = { interfaces: { name: string; status: { state: string } }[]; problems: { interfaceId?: number; text: string }[] };
+    // Each interface starts on its own: the ZMQ endpoint may still be opening when lo has failed.
+    const status = await waitFor(async () => {
+      const s = (await (await fetch('http://127.0.0.1:18151/api/v1/status')).json()) as Status;
+      return s.interfaces.every((i) => i.status.state !== 'starting') ? s : undefined;
+    }, 'both interfaces to have started or failed');
     expect(status.interfaces.map((i) => [i.name, i.status.state])).toEqual([['tcp://127.0.0.1:18150c', 'running'], ['lo', 'error']]);
     expect(status.problems).toContainEqual({ interfaceId: 1, text: expect.stringMatching(/interface lo: cannot open capture on lo/) });
   } finally {
