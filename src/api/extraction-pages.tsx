@@ -157,11 +157,11 @@ function JobRow({ ctx, j }: { ctx: ApiContext; j: ExtractionJobView }) {
       <td>{requestText(j.request, j.flows)}</td>
       <td class="num">{j.packets === undefined ? '—' : fmt(j.packets)}</td>
       <td class="num">{bytesText(j.bytes)}</td>
-      <td>{j.files.map((f) => <div><a href={`/api/v1/extractions/${encodeURIComponent(j.id)}/files/${encodeURIComponent(f.id)}`} download="">Download {f.name}</a> <small>({bytesText(f.bytes)})</small></div>)}</td>
       <td>
         {active ? <form method="post" action={`/extractions/${encodeURIComponent(j.id)}/stop`} style="display:inline"><button type="submit">Stop</button></form> : null}{' '}
         <form method="post" action={`/extractions/${encodeURIComponent(j.id)}/delete`} style="display:inline"><button type="submit">Delete</button></form>
       </td>
+      <td>{j.files.map((f) => <div><a href={`/api/v1/extractions/${encodeURIComponent(j.id)}/files/${encodeURIComponent(f.id)}`} download="">Download {f.name}</a> <small>({bytesText(f.bytes)})</small></div>)}</td>
     </tr>
   );
 }
@@ -176,7 +176,7 @@ function JobsPage({ ctx, note, error }: { ctx: ApiContext; note?: string; error?
       {error ? <div class="error">{error}</div> : null}
       {bounds ? <p><small>{fmt(bounds.jobs)} of at most {fmt(bounds.maxJobs)} jobs; {bounds.running} of {bounds.maxConcurrent} running at a time; each at most {bytesText(bounds.maxResultBytes)}. Queue one from the flows page of a recording interface.</small></p> : <p>Recording is not available in this collector.</p>}
       <table>
-        <thead><tr><th>Job</th><th>Status</th><th>Interface</th><th>Window</th><th>Filter</th><th>Packets</th><th>Bytes</th><th>Files</th><th></th></tr></thead>
+        <thead><tr><th>Job</th><th>Status</th><th>Interface</th><th>Window</th><th>Filter</th><th>Packets</th><th>Bytes</th><th></th><th>Files</th></tr></thead>
         <tbody id="jobs">
           {jobs.length ? [...jobs].reverse().map((j) => <JobRow ctx={ctx} j={j} />) : <tr><td colspan={9}><small>No extraction jobs.</small></td></tr>}
         </tbody>

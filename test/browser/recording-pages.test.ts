@@ -4,6 +4,7 @@
 // dialog downloads the window's packets, a flow row's pcap link downloads only that
 // flow's and "packets of this process" those of the process a CONNECT event named, and a
 // queued job shows on the jobs page until it is deleted. Every download is read back by tshark.
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -92,6 +93,7 @@ describeAsRoot('recording pages', 'capture on lo', () => {
     const status = page.locator('#recording-0 table.recording-status');
     expect(await status.locator('tr', { hasText: 'State' }).innerText()).toMatch(/^State\s+running$/);
     expect(await status.locator('tr', { hasText: 'Disk used' }).innerText()).toMatch(/of 64 MB/);
+    await page.screenshot({ path: join(out, 'recording.png'), fullPage: true });
   }, 60_000);
 
   it('downloads the last 5 minutes from the flows page\'s dialog, refusing a bad filter in the dialog', async () => {
@@ -114,6 +116,7 @@ describeAsRoot('recording pages', 'capture on lo', () => {
     const end = Date.parse(await page.getByLabel('to', { exact: true }).inputValue());
     expect(end - begin).toBe(300_000);
     expect(Math.abs(end - Date.now())).toBeLessThan(5_000);
+    await page.screenshot({ path: join(out, 'extract-dialog.png') });
 
     await dialog.getByText('Advanced').click();
     await page.getByLabel('BPF filter', { exact: true }).fill('port banana');
@@ -164,6 +167,7 @@ describeAsRoot('recording pages', 'capture on lo', () => {
     await page.waitForURL(/\/extractions$/);
     const job = page.locator('#job-1');
     await job.locator('td.state', { hasText: 'completed' }).waitFor({ timeout: 15_000 });
+    await page.screenshot({ path: join(out, 'jobs.png') });
     const cells = await job.locator('td').allInnerTexts();
     expect(cells[2]).toBe('lo');
     expect(cells[4]).toBe(`bpf udp and src port ${FROM_B}`);
@@ -177,5 +181,38 @@ describeAsRoot('recording pages', 'capture on lo', () => {
     expect(await page.locator('#jobs').innerText()).toContain('No extraction jobs.');
     expect(await page.locator('#jobs-badge').count()).toBe(0);
     expect(((await (await fb.api('/api/v1/extractions')).json()) as { jobs: unknown[] }).jobs).toEqual([]);
+  }, 60_000);
+});
+
+describeAsRoot('recording pages when the recording fails', 'capture on lo', () => {
+  const UDP_FAIL_PORT = 18503;
+  let failing: Awaited<ReturnType<typeof startWithFlags>>;
+  let failingBrowser: Browser;
+
+  beforeAll(async () => {
+    // The pcap directory is a file: the recording cannot start, the capture goes on.
+    const notADirectory = join(out, 'not-a-directory');
+    writeFileSync(notADirectory, 'a file');
+    failing = await startWithFlags(['-i', 'lo', '--bpf', `lo=port ${UDP_FAIL_PORT}`, '--record', 'lo=16MB', '--pcap-dir', notADirectory]);
+    failingBrowser = await launchChromium();
+  }, 60_000);
+  afterAll(async () => {
+    await failingBrowser?.close();
+    await failing?.stop();
+  });
+
+  it('shows a red "Recording failed" badge leading to the reason on the recording page', async () => {
+    await sendUdp(18553, UDP_FAIL_PORT, [payload('F', 0, 100)]);
+    await waitFor(async () => ((await (await failing.api('/api/v1/interfaces/lo/recording')).json()) as RecordingJson).state === 'failed', 'the recording to fail');
+    const p = await failingBrowser.newPage();
+    await p.goto(failing.url);
+    const badge = p.locator('#recording-badge');
+    expect(await badge.innerText()).toBe('Recording failed');
+    expect(await badge.evaluate((a) => getComputedStyle(a).backgroundColor)).toBe('rgb(192, 57, 43)'); // red
+    await badge.click();
+    await p.waitForURL(/\/recording$/);
+    const status = p.locator('#recording-0 table.recording-status');
+    expect(await status.locator('tr', { hasText: 'State' }).innerText()).toMatch(/^State\s+failed · cannot use .*not-a-directory\/0: /);
+    expect(await p.locator('#recording-0 pre.log').innerText()).toMatch(/cannot use .*not-a-directory\/0: /);
   }, 60_000);
 });
