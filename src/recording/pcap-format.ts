@@ -55,6 +55,18 @@ export interface RecordHeader {
   length: number;
 }
 
+/** Reads the header of the record at `at` into `r`; false unless the whole record is in `bytes` and sane. */
+export function readRecordHeader(bytes: Uint8Array, at: number, h: FileHeader, r: RecordHeader): boolean {
+  if (at < 0 || at + RECORD_HEADER_BYTES > bytes.length) return false;
+  const v = new DataView(bytes.buffer, bytes.byteOffset + at, RECORD_HEADER_BYTES);
+  const caplen = v.getUint32(8, h.littleEndian);
+  if (caplen > MAX_CAPLEN || at + RECORD_HEADER_BYTES + caplen > bytes.length) return false;
+  r.timeNs = BigInt(v.getUint32(0, h.littleEndian)) * 1_000_000_000n + BigInt(v.getUint32(4, h.littleEndian)) * (h.nanoseconds ? 1n : 1000n);
+  r.caplen = caplen;
+  r.length = v.getUint32(12, h.littleEndian);
+  return true;
+}
+
 /**
  * Walks the whole records in `bytes` (which starts at a record boundary). Calls
  * `visit(recordStart, header)` for each; returns the offset just past the last whole

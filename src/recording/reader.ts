@@ -10,8 +10,8 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { PacketBatch } from '../capture/packet-batch.ts';
 import { decodeFrame, FragmentPorts, newDecodedPacket } from '../capture/packet-decoder.ts';
 import { BpfProgram } from '../native/libpcap.ts';
-import { blocksOfFlows, readFileIndex, type FileIndexData } from './file-index.ts';
-import { copyRecordNative, fileHeader, FILE_HEADER_BYTES, parseFileHeader, RECORD_HEADER_BYTES, walkRecords, type FileHeader } from './pcap-format.ts';
+import { lookupFlows, readFileIndex, type FileIndexData } from './file-index.ts';
+import { copyRecordNative, fileHeader, FILE_HEADER_BYTES, parseFileHeader, readRecordHeader, RECORD_HEADER_BYTES, type FileHeader, type RecordHeader } from './pcap-format.ts';
 import { listFiles, type StoredFile } from './store.ts';
 
 export interface ExtractionQuery {
@@ -70,6 +70,68 @@ export function checkFilter(filter: string, dlt = DEFAULT_DLT): void {
 }
 
 /**
+ * What to read of one file, in file order: byte ranges walked record by record, and
+ * clusters of records at known offsets (a flow's, from the index) read in one go.
+ */
+interface ReadItem {
+  start: number;
+  end: number;
+  /** Records at these offsets only (ascending); absent: every record of the range. */
+  offsets?: number[];
+}
+
+/** Records of one flow cluster are read together when they are this close. */
+const CLUSTER_GAP_BYTES = 256 * 1024;
+/** What a cluster reads past its last record's header (a full-size Ethernet frame fits). */
+const TYPICAL_RECORD_BYTES = 1600;
+const MAX_RECORD_BYTES = RECORD_HEADER_BYTES + 262_144;
+
+/** The reads of an indexed file for the window and, when given, the flows. */
+function plan(file: StoredFile, index: FileIndexData, beginMs: number, endMs: number, flows: ReadonlySet<string> | undefined): ReadItem[] {
+  const overlapping = (b: number) => {
+    const block = index.blocks[b];
+    return block !== undefined && block[3] > 0 && block[2] >= beginMs && block[1] <= endMs;
+  };
+  const blockRange = (b: number): Range => ({ start: index.blocks[b][0], end: b + 1 < index.blocks.length ? index.blocks[b + 1][0] : index.fileBytes });
+  const merged = (blocks: number[]): ReadItem[] => {
+    const out: ReadItem[] = [];
+    for (const b of blocks) {
+      if (!overlapping(b)) continue;
+      const r = blockRange(b);
+      const last = out[out.length - 1];
+      if (last && last.end === r.start) last.end = r.end;
+      else out.push(r);
+    }
+    return out;
+  };
+  if (!flows) return merged(index.blocks.map((_, i) => i));
+
+  // Blocks with packets that have no flow key are walked (the matcher decides); the
+  // flows' own records are read at their offsets, except those such a walk covers.
+  const walks = merged(index.unkeyed);
+  const inWalk = (o: number) => walks.some((w) => o >= w.start && o < w.end);
+  const offsets = lookupFlows(file.indexPath, flows)
+    .filter((f) => f.lastMs >= beginMs && f.firstMs <= endMs)
+    .flatMap((f) => f.offsets)
+    .filter((o) => !inWalk(o))
+    .sort((a, b) => a - b);
+  const items: ReadItem[] = [...walks];
+  // Most records are short: a cluster reads a typical record's worth past its last offset; a longer one is read on its own.
+  const recordEnd = (o: number) => Math.min(o + RECORD_HEADER_BYTES + Math.min(index.snaplen, TYPICAL_RECORD_BYTES), index.fileBytes);
+  let cluster: ReadItem | undefined;
+  for (const o of offsets) {
+    if (cluster && o - cluster.offsets![cluster.offsets!.length - 1] <= CLUSTER_GAP_BYTES && recordEnd(o) - cluster.start <= READ_BYTES) {
+      cluster.offsets!.push(o);
+      cluster.end = recordEnd(o);
+    } else {
+      cluster = { start: o, end: recordEnd(o), offsets: [o] };
+      items.push(cluster);
+    }
+  }
+  return items.sort((a, b) => a.start - b.start);
+}
+
+/**
  * Produces the pcap of `q` from the recording in `dir`, chunk by chunk. The first
  * chunk (the file header, and packets if any) comes once the first match is found
  * or the end is reached, so a caller can learn the empty reason before answering.
@@ -79,7 +141,7 @@ export function* extract(dir: string, q: ExtractionQuery): Generator<Uint8Array,
   const beginMs = Number(q.beginNs / 1_000_000n) - 1;
   const endMs = Number(q.endNs / 1_000_000n) + 1;
   const files = listFiles(dir);
-  const plans: { file: StoredFile; index?: FileIndexData; ranges: Range[] }[] = [];
+  const plans: { file: StoredFile; items: ReadItem[]; indexed: boolean }[] = [];
   let anyInWindow = false;
   for (const file of files) {
     const index = file.writing ? undefined : readFileIndex(file.indexPath);
@@ -87,23 +149,31 @@ export function* extract(dir: string, q: ExtractionQuery): Generator<Uint8Array,
       if (index.packets > 0 && (result.oldestMs === undefined || index.firstMs < result.oldestMs)) result.oldestMs = index.firstMs;
       if (index.packets === 0 || index.lastMs < beginMs || index.firstMs > endMs) continue;
       anyInWindow = true;
-      const ranges = rangesOf(index, beginMs, endMs, q.flows);
-      if (ranges.length > 0) plans.push({ file, index, ranges });
+      const items = plan(file, index, beginMs, endMs, q.flows);
+      if (items.length > 0) plans.push({ file, items, indexed: true });
     } else {
       // Being written, or its index is gone: read it whole.
-      plans.push({ file, ranges: [{ start: FILE_HEADER_BYTES, end: file.bytes }] });
+      plans.push({ file, items: [{ start: FILE_HEADER_BYTES, end: file.bytes }], indexed: false });
     }
   }
 
   let header: FileHeader | undefined;
   let filter: BpfProgram | undefined;
-  const out = Buffer.allocUnsafe(CHUNK_BYTES + 262_160);
+  const out = Buffer.allocUnsafe(CHUNK_BYTES + MAX_RECORD_BYTES);
   let used = 0;
   let started = false;
+  const chunk = (h: { dlt: number; snaplen: number }) => {
+    const c = started ? Buffer.from(out.subarray(0, used)) : Buffer.concat([fileHeader(h.dlt, h.snaplen), out.subarray(0, used)]);
+    started = true;
+    used = 0;
+    result.bytes += c.length;
+    return c;
+  };
   const matcher = q.flows ? new FlowMatcher(q.flows) : undefined;
+  const record: RecordHeader = { timeNs: 0n, caplen: 0, length: 0 };
   try {
-    for (const plan of plans) {
-      const fd = openStored(plan.file);
+    for (const { file, items, indexed } of plans) {
+      const fd = openStored(file);
       if (fd === undefined) continue;
       try {
         const head = Buffer.alloc(FILE_HEADER_BYTES);
@@ -121,40 +191,57 @@ export function* extract(dir: string, q: ExtractionQuery): Generator<Uint8Array,
           }
         }
         result.filesRead++;
-        for (const range of plan.ranges) {
-          for (let pos = range.start; pos < range.end;) {
-            const want = Math.min(READ_BYTES, range.end - pos);
-            const buf = Buffer.allocUnsafe(want);
-            const got = readSync(fd, buf, 0, want, pos);
+        /** Copies the record at `at` of `bytes` (header in `record`) when it is in the window and passes the filters. */
+        const consider = (bytes: Uint8Array, at: number, byFlow: boolean): void => {
+          if (record.timeNs > q.endNs || record.timeNs < q.beginNs) return;
+          anyInWindow = true;
+          const data = bytes.subarray(at + RECORD_HEADER_BYTES, at + RECORD_HEADER_BYTES + record.caplen);
+          if (filter && !filter.matches(data, record.length)) return;
+          if (byFlow && !matcher!.matches(data, record.caplen, record.length, h.dlt)) return;
+          used += copyRecordNative(bytes, at, h, out, used);
+          result.packets++;
+        };
+        for (const item of items) {
+          if (item.offsets) {
+            // A flow's records, read in one go and taken at their offsets.
+            const bytes = Buffer.allocUnsafe(item.end - item.start);
+            const got = readSync(fd, bytes, 0, bytes.length, item.start);
+            result.bytesRead += got;
+            for (const o of item.offsets) {
+              if (readRecordHeader(bytes.subarray(0, got), o - item.start, h, record)) consider(bytes, o - item.start, false);
+              else {
+                // Longer than the cluster read: this record alone.
+                const alone = readRecordAt(fd, o, h, record);
+                if (!alone) break; // the index points past what the file holds
+                result.bytesRead += alone.length;
+                consider(alone, 0, false);
+              }
+              if (used >= CHUNK_BYTES) yield chunk(h);
+            }
+            continue;
+          }
+          // A range walked record by record (a window's blocks, unkeyed blocks, an unindexed file).
+          const byFlow = matcher !== undefined;
+          let stop = false;
+          for (let pos = item.start; pos < item.end && !stop;) {
+            const want = Math.min(READ_BYTES, item.end - pos);
+            const bytes = Buffer.allocUnsafe(want);
+            const got = readSync(fd, bytes, 0, want, pos);
             if (got <= 0) break;
             result.bytesRead += got;
-            const bytes = buf.subarray(0, got);
-            let stop = false;
-            const consumed = walkRecords(bytes, h, (at, r) => {
-              if (r.timeNs > q.endNs) {
-                // Capture order is time order but for small inversions between CPUs: well past the end, stop.
-                stop = r.timeNs > q.endNs + PAST_END_NS;
-                return stop ? false : undefined;
+            let at = 0;
+            while (readRecordHeader(bytes.subarray(0, got), at, h, record)) {
+              // Capture order is time order but for small inversions between CPUs: well past the end, stop.
+              if (!indexed && record.timeNs > q.endNs + PAST_END_NS) {
+                stop = true;
+                break;
               }
-              if (r.timeNs < q.beginNs) return undefined;
-              anyInWindow = true;
-              const data = bytes.subarray(at + RECORD_HEADER_BYTES, at + RECORD_HEADER_BYTES + r.caplen);
-              if (filter && !filter.matches(data, r.length)) return undefined;
-              if (matcher && !matcher.matches(data, r.caplen, r.length, h.dlt)) return undefined;
-              used += copyRecordNative(bytes, at, h, out, used);
-              result.packets++;
-              return undefined;
-            });
-            if (stop) break;
-            if (consumed === 0) break; // a damaged record: the rest of this range is unreadable
-            pos += consumed;
-            if (used >= CHUNK_BYTES) {
-              const chunk = started ? Buffer.from(out.subarray(0, used)) : Buffer.concat([fileHeader(header.dlt, header.snaplen), out.subarray(0, used)]);
-              started = true;
-              used = 0;
-              result.bytes += chunk.length;
-              yield chunk;
+              consider(bytes, at, byFlow);
+              at += RECORD_HEADER_BYTES + record.caplen;
+              if (used >= CHUNK_BYTES) yield chunk(h);
             }
+            if (at === 0) break; // a damaged record: the rest of this range is unreadable
+            pos += at;
           }
         }
       } finally {
@@ -165,12 +252,20 @@ export function* extract(dir: string, q: ExtractionQuery): Generator<Uint8Array,
     filter?.free();
   }
   if (!header && q.bpf) checkFilter(q.bpf);
-  const h = header ?? { dlt: DEFAULT_DLT, snaplen: DEFAULT_SNAPLEN };
-  const last = started ? Buffer.from(out.subarray(0, used)) : Buffer.concat([fileHeader(h.dlt, h.snaplen), out.subarray(0, used)]);
-  result.bytes += last.length;
+  const last = chunk(header ?? { dlt: DEFAULT_DLT, snaplen: DEFAULT_SNAPLEN });
   if (result.packets === 0) result.emptyReason = emptyReason(files.length, anyInWindow, result.oldestMs, q);
   yield last;
   return result;
+}
+
+/** The whole record at file offset `o` (its header parsed into `r`), or undefined when the file does not hold it. */
+function readRecordAt(fd: number, o: number, h: FileHeader, r: RecordHeader): Buffer | undefined {
+  const head = Buffer.alloc(RECORD_HEADER_BYTES);
+  if (readSync(fd, head, 0, RECORD_HEADER_BYTES, o) < RECORD_HEADER_BYTES) return undefined;
+  const caplen = head.readUInt32LE(8);
+  const whole = Buffer.alloc(RECORD_HEADER_BYTES + Math.min(h.littleEndian ? caplen : head.readUInt32BE(8), MAX_RECORD_BYTES));
+  const got = readSync(fd, whole, 0, whole.length, o);
+  return readRecordHeader(whole.subarray(0, got), 0, h, r) ? whole : undefined;
 }
 
 /** Opens a stored file; one closed since the listing is found under its final name; a deleted one is skipped. */
@@ -191,22 +286,6 @@ function emptyReason(fileCount: number, anyInWindow: boolean, oldestMs: number |
   if (anyInWindow) return 'filter-matched-nothing';
   if (oldestMs !== undefined && Number(q.endNs / 1_000_000n) < oldestMs) return 'window-too-old';
   return 'nothing-in-window';
-}
-
-/** Byte ranges of the blocks overlapping the window (and holding the flows, if given), adjacent ones merged. */
-function rangesOf(index: FileIndexData, beginMs: number, endMs: number, flows: ReadonlySet<string> | undefined): Range[] {
-  const candidates = flows ? blocksOfFlows(index, flows) : index.blocks.map((_, i) => i);
-  const ranges: Range[] = [];
-  for (const b of candidates) {
-    const block = index.blocks[b];
-    if (!block || block[3] === 0 || block[2] < beginMs || block[1] > endMs) continue;
-    const start = block[0];
-    const end = b + 1 < index.blocks.length ? index.blocks[b + 1][0] : index.fileBytes;
-    const last = ranges[ranges.length - 1];
-    if (last && last.end === start) last.end = end;
-    else ranges.push({ start, end });
-  }
-  return ranges;
 }
 
 /** Tells whether a stored packet belongs to one of a set of flows, with the capture's own decoder and keys. */

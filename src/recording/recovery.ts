@@ -2,18 +2,18 @@
 // being written is cut at its last whole record and closed under its final name, and
 // every file without a readable index gets one rebuilt from its packets (the same
 // decoder and flow keys as live capture, so an extraction cannot tell the difference).
-import { closeSync, ftruncateSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, ftruncateSync, openSync, readFileSync, renameSync } from 'node:fs';
 import { PacketBatch } from '../capture/packet-batch.ts';
 import { decodeFrame, FragmentPorts, newDecodedPacket } from '../capture/packet-decoder.ts';
-import { FileIndexBuilder, readFileIndex, type FileIndexData } from './file-index.ts';
+import { FileIndexBuilder, readFileIndex } from './file-index.ts';
 import { FILE_HEADER_BYTES, parseFileHeader, RECORD_HEADER_BYTES, walkRecords } from './pcap-format.ts';
 import { listFiles } from './store.ts';
 
 /** Batch flows before the key slots start over (as a capture's 100 ms batches do). */
 const REBUILD_BATCH_FLOWS = 16_384;
 
-/** Builds the index of a pcap file from its records. Stops at the first damaged record. */
-export function rebuildIndex(path: string): FileIndexData {
+/** Builds the index of a pcap file from its records (save it with .save()). Stops at the first damaged record. */
+export function indexRecords(path: string): FileIndexBuilder {
   const bytes = readFileSync(path);
   const header = parseFileHeader(bytes);
   if (!header) throw new Error(`${path} is not a pcap file`);
@@ -35,13 +35,7 @@ export function rebuildIndex(path: string): FileIndexData {
     }
     index.add(FILE_HEADER_BYTES + at, RECORD_HEADER_BYTES + r.caplen, tsMs, r.length, slot, batch);
   });
-  return index.data();
-}
-
-function saveIndex(pcapPath: string, index: FileIndexData): void {
-  const tmp = `${pcapPath}.idx.part`;
-  writeFileSync(tmp, JSON.stringify(index));
-  renameSync(tmp, `${pcapPath}.idx`);
+  return index;
 }
 
 /** Repairs `dir`; returns log lines saying what was done. */
@@ -66,11 +60,11 @@ export function recoverStore(dir: string): string[] {
         log.push(`${f.name} was cut at its last whole record (${bytes.length - end} bytes of a partial record removed)`);
       }
       renameSync(f.path, finalPath);
-      saveIndex(finalPath, rebuildIndex(finalPath));
+      indexRecords(finalPath).save(finalPath);
       log.push(`recovered ${f.name} after an unclean stop; index rebuilt`);
     } else if (!readFileIndex(f.indexPath)) {
       try {
-        saveIndex(f.path, rebuildIndex(f.path));
+        indexRecords(f.path).save(f.path);
         log.push(`index of ${f.name} was missing or partial; rebuilt`);
       } catch (err) {
         log.push(`index of ${f.name} cannot be rebuilt: ${(err as Error).message}`);

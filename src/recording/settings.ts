@@ -19,6 +19,8 @@ export interface RecordingRequest {
 export const RECORDING_DEFAULTS = { maxFileBytes: 256 * 1024 * 1024, maxFileSeconds: 60, snaplen: 65535 } as const;
 const MIN_DISK_BYTES = 1024 * 1024;
 const MAX_FILE_SECONDS = 86_400;
+/** Index offsets are 32-bit (file-index.ts). */
+const MAX_FILE_BYTES = 4 * 1024 ** 3 - 1;
 
 /** A recording setting a person got wrong: says which and what is accepted. */
 export class RecordingSettingsError extends Error {}
@@ -34,10 +36,11 @@ export interface RecordingInput {
 
 const INPUT_KEYS = ['enabled', 'maxDiskSpace', 'maxFileSize', 'maxFileSeconds', 'snaplen'];
 
-function size(v: unknown, what: string, min: number): number {
+function size(v: unknown, what: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
   const bytes = typeof v === 'string' || typeof v === 'number' ? parseByteSize(v) : undefined;
   if (bytes === undefined) throw new RecordingSettingsError(`${what} ${JSON.stringify(v)} is not a size: give ${BYTE_SIZE_ACCEPTED}`);
   if (bytes < min) throw new RecordingSettingsError(`${what} ${JSON.stringify(v)} is too small: at least ${min} bytes`);
+  if (bytes > max) throw new RecordingSettingsError(`${what} ${JSON.stringify(v)} is too large: at most ${max} bytes`);
   return bytes;
 }
 
@@ -67,7 +70,7 @@ export function recordingRequest(input: RecordingInput, current?: RecordingReque
   return {
     enabled,
     maxDiskBytes: maxDisk,
-    maxFileBytes: input.maxFileSize !== undefined ? size(input.maxFileSize, 'maxFileSize', 64 * 1024) : current?.maxFileBytes ?? RECORDING_DEFAULTS.maxFileBytes,
+    maxFileBytes: input.maxFileSize !== undefined ? size(input.maxFileSize, 'maxFileSize', 64 * 1024, MAX_FILE_BYTES) : current?.maxFileBytes ?? RECORDING_DEFAULTS.maxFileBytes,
     maxFileSeconds: input.maxFileSeconds !== undefined ? integer(input.maxFileSeconds, 'maxFileSeconds', 1, MAX_FILE_SECONDS) : current?.maxFileSeconds ?? RECORDING_DEFAULTS.maxFileSeconds,
     snaplen: input.snaplen !== undefined ? integer(input.snaplen, 'snaplen', 64, 262_144) : current?.snaplen ?? RECORDING_DEFAULTS.snaplen,
   };

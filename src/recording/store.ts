@@ -3,10 +3,12 @@
 // `<seq>-<UTC start>.pcap` (`00000042-20261201T211500Z.pcap`): the sequence orders
 // them (and survives restarts), the time tells a person what is inside.
 //   00000042-20261201T211500Z.pcap       a closed file
-//   00000042-20261201T211500Z.pcap.idx   its index (file-index.ts)
+//   00000042-20261201T211500Z.pcap.idx   its index (file-index.ts), and
+//   00000042-20261201T211500Z.pcap.flows the index's flow table
 //   .00000043-20261201T211600Z.pcap.part the file being written (not yet readable by name)
 import { readdirSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { flowsPathOf } from './file-index.ts';
 
 const CLOSED = /^(\d{8})-(\d{8}T\d{6}Z)\.pcap$/;
 const WRITING = /^\.(\d{8})-(\d{8}T\d{6}Z)\.pcap\.part$/;
@@ -60,19 +62,23 @@ export function listFiles(dir: string): StoredFile[] {
   return files.sort((a, b) => a.seq - b.seq || Number(a.writing) - Number(b.writing));
 }
 
+const sizeOf = (path: string) => {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+};
+
 /** Bytes a file and its index take on disk. */
 export function diskBytesOf(f: StoredFile): number {
-  try {
-    return f.bytes + statSync(f.indexPath).size;
-  } catch {
-    return f.bytes;
-  }
+  return f.bytes + sizeOf(f.indexPath) + sizeOf(flowsPathOf(f.indexPath));
 }
 
 /** Removes a closed file and its index. Returns the bytes freed. */
 export function removeFile(f: StoredFile): number {
   const freed = diskBytesOf(f);
-  for (const p of [f.path, f.indexPath]) {
+  for (const p of [f.path, f.indexPath, flowsPathOf(f.indexPath)]) {
     try {
       unlinkSync(p);
     } catch {

@@ -7,14 +7,14 @@
 //
 // It runs in the capture process, which already holds every packet in pcap record
 // memory (capture-records.ts): writing one is a copy, never a call per packet.
-import { closeSync, fsyncSync, ftruncateSync, mkdirSync, openSync, renameSync, rmSync, statfsSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, ftruncateSync, mkdirSync, openSync, renameSync, statfsSync, unlinkSync, writeSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { join } from 'node:path';
 import type { RecordingSettings, RecordingStats } from '../model/recording.ts';
 import { FileIndexBuilder, type SlotKeys } from './file-index.ts';
 import { fileHeader, FILE_HEADER_BYTES, RECORD_HEADER_BYTES } from './pcap-format.ts';
-import { rebuildIndex, recoverStore } from './recovery.ts';
-import { diskBytesOf, fileName, listFiles, partName, removeFile, type StoredFile } from './store.ts';
+import { indexRecords, recoverStore } from './recovery.ts';
+import { diskBytesOf, fileName, indexPathOf, listFiles, partName, removeFile, type StoredFile } from './store.ts';
 
 const NATIVE_LE = endianness() === 'LE';
 /** Bytes gathered before one write(2). */
@@ -223,18 +223,16 @@ export class RecordingWriter {
       // a full disk: what is written stays readable
     }
     closeSync(f.fd);
-    const index = afterWriteError ? rebuildIndex(f.partPath) : f.index.data();
+    const builder = afterWriteError ? indexRecords(f.partPath) : f.index;
+    const index = builder.data();
     // The index first: a pcap under its final name always has its index (or is rebuilt at start).
-    const tmp = `${finalPath}.idx.part`;
     try {
-      writeFileSync(tmp, JSON.stringify(index));
-      renameSync(tmp, `${finalPath}.idx`);
+      builder.save(finalPath);
     } catch (err) {
-      rmSync(tmp, { force: true });
       this.#log(`index of ${f.name} not saved (${(err as Error).message}); it is rebuilt at the next start`);
     }
     renameSync(f.partPath, finalPath);
-    const stored: StoredFile = { seq: f.seq, name: f.name, path: finalPath, indexPath: `${finalPath}.idx`, bytes: f.written, writing: false };
+    const stored: StoredFile = { seq: f.seq, name: f.name, path: finalPath, indexPath: indexPathOf(finalPath), bytes: f.written, writing: false };
     this.#closed.push({ file: stored, diskBytes: diskBytesOf(stored), firstMs: index.firstMs });
     this.#log(`closed ${f.name}: ${index.packets} packets, ${index.fileBytes || f.written} bytes`);
     return index.packets;

@@ -7,7 +7,7 @@ import { appendFileSync, readdirSync, readFileSync, statSync, unlinkSync } from 
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import type { PacketInterface } from '../../src/interfaces/packet-interface.ts';
-import { readFileIndex } from '../../src/recording/file-index.ts';
+import { readFileFlows, readFileIndex, type IndexedFlow } from '../../src/recording/file-index.ts';
 import { RecordingWriter } from '../../src/recording/writer.ts';
 import { describeAsRoot } from '../support/privileges.ts';
 import { waitFor } from '../support/wait.ts';
@@ -76,7 +76,7 @@ describeAsRoot('recording after a crash', 'capture on lo', () => {
     expect(index).toBeDefined();
     expect(index.packets).toBe(sent.length);
     expect(index.fileBytes).toBe(recorded);
-    expect(index.flows.map(([key, , , packets]) => [key, packets]).sort()).toEqual([
+    expect(readFileFlows(join(dir, `${name}.idx`)).map((f) => [f.key, f.packets]).sort()).toEqual([
       ['17|127.0.0.1|16220|127.0.0.1|16270', 40],
       ['17|127.0.0.1|16221|127.0.0.1|16271', 25],
     ]);
@@ -135,9 +135,9 @@ describeAsRoot('recording after a crash', 'capture on lo', () => {
     expect(log).toMatch(/was cut at its last whole record \(10 bytes of a partial record removed\)/);
     expect(log).toMatch(/recovered \S+ after an unclean stop; index rebuilt/);
     const name = part.replace(/^\.(.*)\.part$/, '$1');
-    expect(readdirSync(dir).sort()).toEqual([name, `${name}.idx`]);
+    expect(readdirSync(dir).sort()).toEqual([name, `${name}.flows`, `${name}.idx`]);
     expect(readFileSync(join(dir, name))).toEqual(whole);
-    expect(readFileIndex(join(dir, `${name}.idx`))!.flows.map((f) => [f[0], f[3]])).toEqual([['17|127.0.0.1|16220|127.0.0.1|16273', 12]]);
+    expect(readFileFlows(join(dir, `${name}.idx`)).map((f) => [f.key, f.packets])).toEqual([['17|127.0.0.1|16220|127.0.0.1|16273', 12]]);
     expect(tsharkRead(join(dir, name)).map((p) => p.payload)).toEqual(sent);
     const out = tempDir('crash-header-out');
     const before = extractToFile(dir, { beginNs: begin, endNs: killedAt }, join(out, 'before.pcap'));
@@ -166,6 +166,7 @@ describeAsRoot('recording after a crash', 'capture on lo', () => {
     const [name] = closedPcaps(dir);
     const idx = join(dir, `${name}.idx`);
     const live = readFileIndex(idx)!;
+    const liveFlows = readFileFlows(idx);
     expect(live.packets).toBe(a.length + b.length);
     unlinkSync(idx);
 
@@ -175,11 +176,11 @@ describeAsRoot('recording after a crash', 'capture on lo', () => {
     const rebuilt = readFileIndex(idx)!;
     expect(rebuilt).toBeDefined();
     // Same file, same blocks, same flows (times are kept to the microsecond when rebuilt).
-    const shape = (x: typeof live) => ({
+    const shape = (x: typeof live, flows: IndexedFlow[]) => ({
       packets: x.packets, fileBytes: x.fileBytes, blocks: x.blocks.map(([offset, , , n]) => [offset, n]), unkeyed: x.unkeyed,
-      flows: x.flows.map(([key, , , packets, bytes, runs]) => [key, packets, bytes, runs]).sort(),
+      flows: flows.map((f) => [f.key, f.packets, f.bytes, f.offsets]).sort(),
     });
-    expect(shape(rebuilt)).toEqual(shape(live));
+    expect(shape(rebuilt, readFileFlows(idx))).toEqual(shape(live, liveFlows));
     expect(rebuilt.firstMs).toBeCloseTo(live.firstMs, 2);
     expect(rebuilt.lastMs).toBeCloseTo(live.lastMs, 2);
     const out = tempDir('crash-idx-out');

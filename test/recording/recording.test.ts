@@ -5,7 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import type { PacketInterface } from '../../src/interfaces/packet-interface.ts';
-import { readFileIndex } from '../../src/recording/file-index.ts';
+import { readFileFlows } from '../../src/recording/file-index.ts';
 import { ExtractionError } from '../../src/recording/reader.ts';
 import { describeAsRoot } from '../support/privileges.ts';
 import { extractToFile, nowNs, payload, pcapMagic, recordingSettings, recordLo, seen, sendTcp, sendUdp, tempDir, tsharkRead } from './support.ts';
@@ -37,6 +37,7 @@ describeAsRoot('continuous recording', 'capture on lo', () => {
     const pcaps = names.filter((n) => n.endsWith('.pcap'));
     expect(pcaps).toHaveLength(1);
     expect(names).toContain(`${pcaps[0]}.idx`);
+    expect(names).toContain(`${pcaps[0]}.flows`);
     const recorded = readFileSync(join(dir, pcaps[0]));
     expect(pcapMagic(recorded)).toBe('a1b23c4d');
     const stats = lo.recording();
@@ -62,7 +63,7 @@ describeAsRoot('continuous recording', 'capture on lo', () => {
 
     // By flow key (the flows API's key): only flow A.
     const keyA = '17|127.0.0.1|16100|127.0.0.1|16150';
-    expect(readFileIndex(join(dir, `${pcaps[0]}.idx`))!.flows.map((f) => f[0])).toContain(keyA);
+    expect(readFileFlows(join(dir, `${pcaps[0]}.idx`)).map((f) => f.key)).toContain(keyA);
     const byFlow = extractToFile(dir, { beginNs: begin, endNs: end, flows: new Set([keyA]) }, join(out, 'a.pcap'));
     expect(tsharkRead(byFlow.path).map((p) => p.payload)).toEqual(flowA);
 
