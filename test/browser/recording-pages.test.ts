@@ -216,3 +216,42 @@ describeAsRoot('recording pages when the recording fails', 'capture on lo', () =
     expect(await p.locator('#recording-0 pre.log').innerText()).toMatch(/cannot use .*not-a-directory\/0: /);
   }, 60_000);
 });
+
+describeAsRoot('recording pages with an API token', 'capture on lo', () => {
+  const UDP_TOKEN_PORT = 18504;
+  const datagrams = [payload('K', 0, 150), payload('K', 1, 150)];
+  let guarded: Awaited<ReturnType<typeof startWithFlags>>;
+  let guardedBrowser: Browser;
+
+  beforeAll(async () => {
+    guarded = await startWithFlags(['-i', 'lo', '--bpf', `lo=port ${UDP_TOKEN_PORT}`, '--record', 'lo=16MB', '--api-token', 'page-token']);
+    guardedBrowser = await launchChromium();
+  }, 60_000);
+  afterAll(async () => {
+    await guardedBrowser?.close();
+    await guarded?.stop();
+  });
+
+  it('asks to sign in before a download, then downloads with the cookie the login form set', async () => {
+    await waitFor(async () => ((await (await guarded.api('/api/v1/interfaces/lo/recording')).json()) as RecordingJson).state === 'running', 'the recording to run');
+    await sendUdp(18554, UDP_TOKEN_PORT, datagrams);
+    await waitFor(async () => ((await (await guarded.api('/api/v1/interfaces/lo/recording')).json()) as RecordingJson).packets >= datagrams.length, 'the datagrams to be recorded');
+    const p = await (await guardedBrowser.newContext({ acceptDownloads: true })).newPage();
+    await p.goto(`${guarded.url}/interfaces/0/flows`);
+    const dialog = p.locator('dialog#extract');
+    await p.getByRole('button', { name: 'Extract pcap…' }).click();
+    await dialog.getByRole('button', { name: 'Download now' }).click();
+    await dialog.locator('#extract-result.error').waitFor();
+    expect(await dialog.locator('#extract-result').innerText()).toBe('packets need the API token: sign in at /login first');
+
+    await p.goto(`${guarded.url}/login?next=${encodeURIComponent('/interfaces/0/flows')}`);
+    await p.locator('input[name=token]').fill('page-token');
+    await p.getByRole('button', { name: 'Sign in' }).click();
+    await p.waitForURL(/\/interfaces\/0\/flows$/);
+    await p.getByRole('button', { name: 'Extract pcap…' }).click();
+    const [d] = await Promise.all([p.waitForEvent('download'), dialog.getByRole('button', { name: 'Download now' }).click()]);
+    const file = join(out, 'signed-in.pcap');
+    await d.saveAs(file);
+    expect(tsharkRead(file).map((x) => x.payload)).toEqual(datagrams);
+  }, 60_000);
+});
