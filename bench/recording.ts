@@ -252,7 +252,8 @@ async function extractionFigure(q: Query, cache: CacheState, dir: string, window
 
 function indexFigure(what: string, dir: string, flows: number, packets: number, writeSeconds: number): IndexFigure {
   const pcaps = pcapsIn(dir);
-  const indexes = readdirSync(dir).filter((n) => n.endsWith('.idx')).map((n) => join(dir, n));
+  // Both parts of each index: the .idx (blocks) and the .flows (flow table with record offsets).
+  const indexes = readdirSync(dir).filter((n) => n.endsWith('.idx') || n.endsWith('.flows')).map((n) => join(dir, n));
   return { what, files: pcaps.length, packets, flows, pcapBytes: bytesOf(pcaps), indexBytes: bytesOf(indexes), writeSeconds };
 }
 

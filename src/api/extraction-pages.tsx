@@ -15,6 +15,7 @@ import { extractionRequest } from '../recording/extraction-request.ts';
 import { EMPTY_REASON_TEXT, ExtractionError } from '../recording/reader.ts';
 import { TOKEN_COOKIE } from './auth.ts';
 import type { ApiContext } from './context.ts';
+import { flashOf, redirectWith, type FlashKind } from './flash.ts';
 import { bytesText, fmt, ifaceLink, Layout, refreshScript, timeText } from './layout.tsx';
 import { BadRequest } from './rest.ts';
 
@@ -192,10 +193,10 @@ function JobsPage({ ctx, note, error }: { ctx: ApiContext; note?: string; error?
 /** The jobs page, its Stop and Delete forms, and the dialog's check before a download. */
 export function extractionPages(ctx: ApiContext, find: (ref: string) => MonitoredInterface): Hono {
   const app = new Hono();
-  app.get('/extractions', (c) => c.html(<JobsPage ctx={ctx} note={c.req.query('note')} error={c.req.query('error')} />));
+  app.get('/extractions', (c) => c.html(<JobsPage ctx={ctx} {...flashOf(c)} />));
   const action = (verb: 'stop' | 'delete') => app.post(`/extractions/:id/${verb}`, async (c) => {
     const id = c.req.param('id');
-    const back = (kind: 'note' | 'error', text: string) => c.redirect(`/extractions?${kind}=${encodeURIComponent(text)}`, 303);
+    const back = (kind: FlashKind, text: string) => redirectWith(c, '/extractions', kind, text);
     if (!ctx.recordings) return back('error', 'recording is not available in this collector');
     try {
       if (verb === 'stop') await ctx.recordings.jobs.stop(id);

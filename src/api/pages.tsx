@@ -3,13 +3,13 @@
 // with the "Mirrored Traffic" checkbox and the "Companion Interface" dropdown, as
 // ntopng users know them), its flows, and the exporters. Problems are shown, never swallowed.
 import { Hono } from 'hono';
-import { setCookie } from 'hono/cookie';
 import { SettingsError } from '../dispatch/companions.ts';
 import type { MonitoredInterface } from '../interfaces/interface.ts';
 import type { FlowRecord } from '../model/flow.ts';
-import { TOKEN_COOKIE } from './auth.ts';
+import { sameOriginPath } from './auth.ts';
 import type { ApiContext } from './context.ts';
 import { ExtractDialog, extractionPages, FlowPcapLinks, records } from './extraction-pages.tsx';
+import { flashOf, redirectWith, type FlashKind } from './flash.ts';
 import { InterfacePage } from './interface-page.tsx';
 import { interfaceView, interfaceViews } from './interface-view.ts';
 import { fmt, ifaceLink, Layout } from './layout.tsx';
@@ -167,12 +167,12 @@ export function pages(ctx: ApiContext): Hono {
   app.route('/', extractionPages(ctx, find));
   app.get('/', (c) => c.html(<InterfacesPage ctx={ctx} />));
   app.get('/exporters', (c) => c.html(<ExportersPage ctx={ctx} />));
-  app.get('/interfaces/:id', (c) => c.html(<InterfacePage ctx={ctx} iface={find(c.req.param('id'))} note={c.req.query('note')} error={c.req.query('error')} />));
+  app.get('/interfaces/:id', (c) => c.html(<InterfacePage ctx={ctx} iface={find(c.req.param('id'))} {...flashOf(c)} />));
   app.get('/interfaces/:id/flows', (c) => c.html(<FlowsPage ctx={ctx} iface={find(c.req.param('id'))} query={c.req.query()} />));
   app.post('/interfaces/:id/settings', async (c) => {
     const iface = find(c.req.param('id'));
     const form = await c.req.parseBody();
-    const back = (kind: 'note' | 'error', text: string) => c.redirect(`${ifaceLink(iface)}?${kind}=${encodeURIComponent(text)}`, 303);
+    const back = (kind: FlashKind, text: string) => redirectWith(c, ifaceLink(iface), kind, text);
     try {
       const change = form.setting === 'mirrored'
         ? { mirrored: form.mirrored === 'on' }
@@ -187,15 +187,10 @@ export function pages(ctx: ApiContext): Hono {
   app.get('/login', (c) =>
     c.html(
       <Layout title="Sign in">
-        <div class="card"><form method="post" action="/login"><input type="hidden" name="next" value={c.req.query('next') ?? '/'} />API token <input type="password" name="token" /> <button type="submit">Sign in</button></form></div>
+        <div class="card"><form method="post" action="/login"><input type="hidden" name="next" value={sameOriginPath(c.req.query('next'))} />API token <input type="password" name="token" /> <button type="submit">Sign in</button></form></div>
       </Layout>,
     ),
   );
-  app.post('/login', async (c) => {
-    const form = await c.req.parseBody();
-    setCookie(c, TOKEN_COOKIE, String(form.token ?? ''), { httpOnly: true, sameSite: 'Strict', path: '/' });
-    const next = typeof form.next === 'string' && form.next.startsWith('/') ? form.next : '/';
-    return c.redirect(next, 303);
-  });
+  // POST /login is served by app.ts (signIn), before these pages.
   return app;
 }

@@ -9,6 +9,7 @@ import type { RecordingStats } from '../model/recording.ts';
 import type { InterfaceTelemetry } from '../model/telemetry.ts';
 import { RecordingSettingsError, type RecordingInput } from '../recording/settings.ts';
 import type { ApiContext } from './context.ts';
+import { redirectWith, type FlashKind } from './flash.ts';
 import { bytesText, Footer, fmt, ifaceLink, Layout, refreshScript, timeText } from './layout.tsx';
 
 const dash = '—';
@@ -132,7 +133,7 @@ export function recordingPages(ctx: ApiContext, find: (ref: string) => Monitored
   app.get('/footer', (c) => c.html(<Footer ctx={ctx} />));
   app.post('/interfaces/:id/recording', async (c) => {
     const iface = find(c.req.param('id'));
-    const back = (kind: 'note' | 'error', text: string) => c.redirect(`${ifaceLink(iface)}?${kind}=${encodeURIComponent(text)}#recording`, 303);
+    const back = (kind: FlashKind, text: string) => redirectWith(c, ifaceLink(iface), kind, text, '#recording');
     if (iface.kind !== 'packet') return back('error', `${iface.name} is a ZMQ interface: only packet interfaces record`);
     if (!ctx.recordings) return back('error', 'recording is not available in this collector');
     const p = iface as PacketInterface;

@@ -50,10 +50,11 @@ it('a link to //evil.example on this server ends at / after signing in, not at t
   expect((await signIn(next)).location).toBe('/');
 });
 
-it('shows the return address on the login page as text, never as markup', async () => {
+it('carries only a path of this server in the login form, never markup', async () => {
   const html = await (await fb.api(`/login?next=${encodeURIComponent('"><script>alert(1)</script>')}`)).text();
   expect(html).not.toContain('<script>alert(1)');
-  expect(html).toContain('&lt;script&gt;alert(1)');
+  expect(html).toContain('<input type="hidden" name="next" value="/"/>');
+  expect(await (await fb.api(`/login?next=${encodeURIComponent('/interfaces/0')}`)).text()).toContain('name="next" value="/interfaces/0"');
 });
 
 it('refuses a form sent from another site, and changes nothing', async () => {
@@ -72,4 +73,22 @@ it('refuses a form sent from another site, and changes nothing', async () => {
 
   expect((await markMirrored(fb.url)).status).toBe(303);
   expect(await mirrored()).toBe(true);
+});
+
+it('shows a form\'s outcome once, and no text a crafted link brings', async () => {
+  const cookie = (await signIn('/')).cookie!.split(';')[0];
+  const page = async (path: string) => (await fb.api(path, { headers: { cookie } })).text();
+  const saved = await fb.api('/interfaces/1/settings', {
+    method: 'POST', redirect: 'manual', headers: { origin: fb.url, cookie }, body: new URLSearchParams({ setting: 'mirrored' }),
+  });
+  const landing = saved.headers.get('location')!;
+  expect(landing).toMatch(/^\/interfaces\/1\?flash=[0-9a-f]{16}$/);
+  expect(await page(landing)).toContain('<div class="note">Saved.');
+  // Once only.
+  expect(await page(landing)).not.toContain('class="note"');
+  // A link can bring an id, never text.
+  for (const crafted of ['/interfaces/1?note=Your%20session%20expired,%20call%20555-0100', '/interfaces/1?error=reinstall', '/interfaces/1?flash=0123456789abcdef', '/extractions?note=hi']) {
+    const html = await page(crafted);
+    expect(html, crafted).not.toMatch(/class="(note|error)"/);
+  }
 });
