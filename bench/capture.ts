@@ -6,14 +6,11 @@
 import { fork } from 'node:child_process';
 import { PacketInterface } from '../src/interfaces/packet-interface.ts';
 import { TSX_LOADER } from '../src/runtime/ts-worker.ts';
-import { finished, lastJson, onCleanup, run, start } from './children.ts';
+import { finished, lastJson, onCleanup, start } from './children.ts';
+import { offerFilter, offerUdp, settled, sleep, type UdpOffer } from './udp-offer.ts';
 
-const DST_PORT = 17001;
-const SRC_PORT = 17100;
-const FLOWS = 64;
-const FILTER = `udp and dst port ${DST_PORT} and src portrange ${SRC_PORT}-${SRC_PORT + FLOWS - 1}`;
-const SECONDS = 3;
-const PAYLOAD = 64;
+const OFFER: UdpOffer = { dstPort: 17001, srcPort: 17100, flows: 64, seconds: 3, payload: 64 };
+const FILTER = offerFilter(OFFER);
 /** Kernel capture buffer for all three: PacketInterface's default. */
 const BUFFER_BYTES = 32 * 1024 * 1024;
 /** After the sender stops: counts that have not moved for this long are final. */
@@ -36,35 +33,14 @@ export interface CaptureRow {
   tcpdump: Counted;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function offer(udpgen: string, pps: number): Promise<{ sent: number; seconds: number }> {
-  const out = await run(udpgen, [DST_PORT, SRC_PORT, FLOWS, pps, SECONDS, PAYLOAD].map(String), (SECONDS + 10) * 1000);
-  return lastJson(out);
-}
-
-/** Waits until `read` has returned the same value for QUIET_MS (at most 10 s). */
-async function settled(read: () => number): Promise<number> {
-  let last = read();
-  let since = performance.now();
-  const deadline = since + 10_000;
-  while (performance.now() - since < QUIET_MS && performance.now() < deadline) {
-    await sleep(50);
-    const next = read();
-    if (next !== last) since = performance.now();
-    last = next;
-  }
-  return last;
-}
-
 async function ours(udpgen: string, pps: number): Promise<Counted> {
   const lo = new PacketInterface({ id: 0, name: 'lo', device: 'lo', filter: FILTER, bufferBytes: BUFFER_BYTES });
   const unregister = onCleanup(() => lo.stop());
   try {
     await lo.start();
-    const g = await offer(udpgen, pps);
-    const inFlows = () => lo.flows.query({ port: DST_PORT, limit: 10 * FLOWS }).flows.reduce((a, f) => a + f.packets, 0);
-    const captured = await settled(inFlows);
+    const g = await offerUdp(udpgen, OFFER, pps);
+    const inFlows = () => lo.flows.query({ port: OFFER.dstPort, limit: 10 * OFFER.flows }).flows.reduce((a, f) => a + f.packets, 0);
+    const captured = await settled(inFlows, QUIET_MS);
     return { sent: g.sent, sendSeconds: g.seconds, captured, kernelDrops: lo.capture().kernelDrops };
   } finally {
     unregister();
@@ -84,7 +60,7 @@ async function bareCap(udpgen: string, pps: number): Promise<Counted> {
       child.once('message', resolve);
       child.once('exit', (code) => reject(new Error(`bare cap loop exited (${code}) before capturing`)));
     });
-    const g = await offer(udpgen, pps);
+    const g = await offerUdp(udpgen, OFFER, pps);
     await sleep(QUIET_MS);
     child.kill('SIGTERM');
     const r = lastJson<{ captured: number }>((await done).stdout);
@@ -101,7 +77,7 @@ async function tcpdump(udpgen: string, pps: number): Promise<Counted> {
   child.stderr!.on('data', (d: Buffer) => (err += d));
   for (let i = 0; !err.includes('listening on') && i < 100; i++) await sleep(50);
   if (!err.includes('listening on')) throw new Error(`tcpdump did not start: ${err.trim()}`);
-  const g = await offer(udpgen, pps);
+  const g = await offerUdp(udpgen, OFFER, pps);
   await sleep(QUIET_MS);
   child.kill('SIGINT');
   // tcpdump prints its totals on stderr as it exits.

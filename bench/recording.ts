@@ -16,16 +16,14 @@ import { PacketInterface } from '../src/interfaces/packet-interface.ts';
 import type { RecordingSettings } from '../src/model/recording.ts';
 import { extract, type ExtractionResult } from '../src/recording/reader.ts';
 import { RecordingWriter } from '../src/recording/writer.ts';
-import { finished, lastJson, onCleanup, run, start } from './children.ts';
+import { finished, onCleanup, run, start } from './children.ts';
+import { offerFilter, offerUdp, settled, sleep, type UdpOffer } from './udp-offer.ts';
 import { ipText, mixedFlows, tinyFlows, writeSynthetic, type SyntheticFlow } from './recording-synthetic.ts';
 
-const DST_PORT = 17002;
-const SRC_PORT = 17200;
-const FLOWS = 64;
-const FILTER = `udp and dst port ${DST_PORT} and src portrange ${SRC_PORT}-${SRC_PORT + FLOWS - 1}`;
-const SECONDS = 3;
-/** UDP payload: a 342-byte frame, 358 bytes in the file with its record header. */
-export const PAYLOAD = 300;
+/** UDP payload 300: a 342-byte frame, 358 bytes in the file with its record header. */
+const OFFER: UdpOffer = { dstPort: 17002, srcPort: 17200, flows: 64, seconds: 3, payload: 300 };
+export const PAYLOAD = OFFER.payload;
+const FILTER = offerFilter(OFFER);
 const BUFFER_BYTES = 32 * 1024 * 1024;
 const QUIET_MS = 500;
 /** tcpdump reads the kernel ring with a 1-s block timeout: packets in a block not yet handed over when it is
@@ -89,7 +87,6 @@ export interface RecordingResult {
   index: IndexFigure[];
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const pcapsIn = (dir: string) => readdirSync(dir).filter((n) => /\.pcap(\.part)?$/.test(n)).sort().map((n) => join(dir, n));
 const bytesOf = (paths: string[]) => paths.reduce((n, p) => n + statSync(p).size, 0);
 
@@ -105,31 +102,14 @@ async function capinfosCount(paths: string[]): Promise<number> {
   return total;
 }
 
-async function offer(udpgen: string, pps: number): Promise<{ sent: number; seconds: number }> {
-  const out = await run(udpgen, [DST_PORT, SRC_PORT, FLOWS, pps, SECONDS, PAYLOAD].map(String), (SECONDS + 10) * 1000);
-  return lastJson(out);
-}
-
-async function settled(read: () => number): Promise<void> {
-  let last = read();
-  let since = performance.now();
-  const deadline = since + 10_000;
-  while (performance.now() - since < QUIET_MS && performance.now() < deadline) {
-    await sleep(50);
-    const next = read();
-    if (next !== last) since = performance.now();
-    last = next;
-  }
-}
-
 async function oursAt(udpgen: string, pps: number, dir: string): Promise<Written> {
   const settings: RecordingSettings = { dir, maxDiskBytes: 4 * 1024 * MiB, maxFileBytes: 256 * MiB, maxFileSeconds: 60, snaplen: 65535 };
   const lo = new PacketInterface({ id: 0, name: 'lo', device: 'lo', filter: FILTER, bufferBytes: BUFFER_BYTES, recording: settings });
   const unregister = onCleanup(() => lo.stop());
   try {
     await lo.start();
-    const g = await offer(udpgen, pps);
-    await settled(() => lo.capture().packets);
+    const g = await offerUdp(udpgen, OFFER, pps);
+    await settled(() => lo.capture().packets, QUIET_MS);
     const kernelDrops = lo.capture().kernelDrops;
     await lo.stop();
     const files = pcapsIn(dir);
@@ -147,7 +127,7 @@ async function tcpdumpAt(udpgen: string, pps: number, file: string): Promise<Wri
   child.stderr!.on('data', (d: Buffer) => (err += d));
   for (let i = 0; !err.includes('listening on') && i < 100; i++) await sleep(50);
   if (!err.includes('listening on')) throw new Error(`tcpdump did not start: ${err.trim()}`);
-  const g = await offer(udpgen, pps);
+  const g = await offerUdp(udpgen, OFFER, pps);
   await sleep(TCPDUMP_TAIL_MS);
   child.kill('SIGINT');
   const out = (await done).stderr;

@@ -3,25 +3,10 @@
 import { describe, expect, it } from 'vitest';
 import { normaliseSocketEvent } from '../../src/collector/events/normalise.ts';
 import { FlowTable } from '../../src/flows/flow-table.ts';
-import { PacketBatch } from '../../src/capture/packet-batch.ts';
-import { decodeFrame, DLT, newDecodedPacket } from '../../src/capture/packet-decoder.ts';
 import { fixture } from '../support/fixtures.ts';
-import { frame, type FrameSpec } from '../support/pcap-writer.ts';
+import type { FrameSpec } from '../support/pcap-writer.ts';
 import { applyFrames, conversation } from '../capture/packets.ts';
 import { socketEvent } from './socket-events.ts';
-
-/** Runs crafted frames through the real decoder and batcher into the table. */
-function packets(table: FlowTable, specs: FrameSpec[], now = Date.now()): void {
-  const batch = new PacketBatch();
-  const p = newDecodedPacket();
-  for (const s of specs) {
-    const f = frame(s);
-    const failure = decodeFrame(f, 0, f.length, f.length, DLT.EN10MB, p);
-    if (failure) throw new Error(failure);
-    batch.add(f, p, now);
-  }
-  table.applyPackets(batch.take());
-}
 
 const connect = normaliseSocketEvent(fixture('ebpflowexport-connect-docker')); // 172.17.0.2:54348 -> 93.184.216.34:443
 const handshake = (flags = ['S', 'SA', 'A']): FrameSpec[] =>
@@ -32,7 +17,7 @@ const handshake = (flags = ['S', 'SA', 'A']): FrameSpec[] =>
 describe('merge', () => {
   it('joins an event to the flow packets created (packets first)', () => {
     const t = new FlowTable();
-    packets(t, handshake());
+    applyFrames(t, handshake());
     t.applyEvent(connect, 'tcp://*:5556c');
     const { total, flows } = t.query({});
     expect(total).toBe(1);
@@ -51,7 +36,7 @@ describe('merge', () => {
     t.applyEvent(connect, 'z');
     expect(t.query({}).flows[0].seenBy).toEqual(['events']);
     expect(t.stats().bySeen.events).toBe(1);
-    packets(t, handshake(['A', 'A']));
+    applyFrames(t, handshake(['A', 'A']));
     const [flow] = t.query({}).flows;
     expect(flow.seenBy).toEqual(['packets', 'events']);
     expect(flow.packets).toBe(2);
@@ -63,7 +48,7 @@ describe('merge', () => {
     const t = new FlowTable();
     const accept = normaliseSocketEvent(fixture('ebpflowexport-accept')); // client 192.168.1.50:51822 -> sshd :22
     // Packets seen mid-connection, server first: a guess from ports, then the event decides.
-    packets(t, [{ src: '192.168.1.10', dst: '192.168.1.50', protocol: 'tcp', sport: 22, dport: 51822, flags: 'A', payload: 10 }]);
+    applyFrames(t, [{ src: '192.168.1.10', dst: '192.168.1.50', protocol: 'tcp', sport: 22, dport: 51822, flags: 'A', payload: 10 }]);
     t.applyEvent(accept, 'z');
     const [flow] = t.query({}).flows;
     expect(flow.client).toEqual({ ip: '192.168.1.50', port: 51822 });
@@ -87,7 +72,7 @@ describe('merge', () => {
   it('compares IPv6 in canonical form', () => {
     const t = new FlowTable();
     t.applyEvent(normaliseSocketEvent(fixture('ebpflowexport-udp-send-ipv6-k8s')), 'z');
-    packets(t, [{ src: 'fd00:10:244:0:0:0:0:7', dst: 'fd00:10:96:0:0:0:0:a', protocol: 'udp', sport: 43211, dport: 53, payload: 30 }]);
+    applyFrames(t, [{ src: 'fd00:10:244:0:0:0:0:7', dst: 'fd00:10:96:0:0:0:0:a', protocol: 'udp', sport: 43211, dport: 53, payload: 30 }]);
     const { total, flows } = t.query({ host: 'fd00:10:244::7' });
     expect(total).toBe(1);
     expect(flows[0]).toMatchObject({ ipVersion: 6, seenBy: ['packets', 'events'], client: { ip: 'fd00:10:244::7', port: 43211 }, container: { runtime: 'k8s', pod: 'coredns-5d78c9869d-x7k2p', namespace: 'kube-system' } });
@@ -95,7 +80,7 @@ describe('merge', () => {
 
   it('finds VLAN-tagged packet flows from events, which cannot see VLANs', () => {
     const t = new FlowTable();
-    packets(t, handshake().map((s) => ({ ...s, vlan: 42 })));
+    applyFrames(t, handshake().map((s) => ({ ...s, vlan: 42 })));
     t.applyEvent(connect, 'z');
     expect(t.query({}).flows).toEqual([expect.objectContaining({ vlan: 42, seenBy: ['packets', 'events'] })]);
   });
@@ -105,7 +90,7 @@ describe('closed flows and the grace period', () => {
   it('gives a short connection its process when the event arrives after the packets ended', () => {
     const t = new FlowTable({ closedGraceMs: 30_000 });
     const t0 = Date.now();
-    packets(t, [...handshake(), { src: '172.17.0.2', dst: '93.184.216.34', protocol: 'tcp', sport: 54348, dport: 443, flags: 'FA' }, { src: '93.184.216.34', dst: '172.17.0.2', protocol: 'tcp', sport: 443, dport: 54348, flags: 'FA' }], t0);
+    applyFrames(t, [...handshake(), { src: '172.17.0.2', dst: '93.184.216.34', protocol: 'tcp', sport: 54348, dport: 443, flags: 'FA' }, { src: '93.184.216.34', dst: '172.17.0.2', protocol: 'tcp', sport: 443, dport: 54348, flags: 'FA' }], t0);
     expect(t.query({}).flows[0].closed).toBe(true);
     t.expire(t0 + 5_000);
     t.applyEvent(connect, 'z', t0 + 5_000);
@@ -117,7 +102,7 @@ describe('closed flows and the grace period', () => {
   it('expires closed flows after the grace period; a later event makes a new events-only flow', () => {
     const t = new FlowTable({ closedGraceMs: 1_000, idleTimeoutMs: 60_000 });
     const t0 = Date.now();
-    packets(t, [...handshake(), { src: '172.17.0.2', dst: '93.184.216.34', protocol: 'tcp', sport: 54348, dport: 443, flags: 'R' }], t0);
+    applyFrames(t, [...handshake(), { src: '172.17.0.2', dst: '93.184.216.34', protocol: 'tcp', sport: 54348, dport: 443, flags: 'R' }], t0);
     t.expire(t0 + 2_000);
     expect(t.stats()).toMatchObject({ active: 0, expired: 1 });
     t.applyEvent(connect, 'z', t0 + 2_000);
@@ -127,7 +112,7 @@ describe('closed flows and the grace period', () => {
   it('removes idle flows after the idle timeout only', () => {
     const t = new FlowTable({ idleTimeoutMs: 10_000, closedGraceMs: 1_000 });
     const t0 = Date.now();
-    packets(t, handshake(['A']), t0);
+    applyFrames(t, handshake(['A']), t0);
     t.expire(t0 + 5_000);
     expect(t.stats().active).toBe(1);
     t.expire(t0 + 11_000);
@@ -168,7 +153,7 @@ describe('queries and the per-process view', () => {
     procs.forEach((path, i) => {
       const port = 50000 + i;
       t.applyEvent(normaliseSocketEvent({ ...fixture('ebpflowexport-connect-docker'), L4_SRC_PORT: port, LOCAL_PROCESS: { PID: 100 + i, PROCESS_PATH: path } }), 'z');
-      packets(t, [{ src: '172.17.0.2', dst: '93.184.216.34', protocol: 'tcp', sport: port, dport: 443, flags: 'A', payload: 1000 * (i + 1) }]);
+      applyFrames(t, [{ src: '172.17.0.2', dst: '93.184.216.34', protocol: 'tcp', sport: port, dport: 443, flags: 'A', payload: 1000 * (i + 1) }]);
     });
     return t;
   };
