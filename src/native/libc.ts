@@ -13,3 +13,6 @@ export const fclose = libc.func('int fclose(void *stream)');
 export const dlopen = libc.func('void *dlopen(const char *file, int mode)');
 export const dlsym = libc.func('void *dlsym(void *handle, const char *name)');
 export const setsockopt = libc.func('int setsockopt(int fd, int level, int name, const int *value, uint32_t size)');
+export const posix_fadvise = libc.func('int posix_fadvise(int fd, int64_t offset, int64_t len, int advice)');
+/** posix_fadvise: the range will be read soon (the kernel starts reading it now). */
+export const POSIX_FADV_WILLNEED = 3;

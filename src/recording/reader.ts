@@ -9,6 +9,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { PacketBatch } from '../capture/packet-batch.ts';
 import { decodeFrame, FragmentPorts, newDecodedPacket } from '../capture/packet-decoder.ts';
+import { posix_fadvise, POSIX_FADV_WILLNEED } from '../native/libc.ts';
 import { BpfProgram } from '../native/libpcap.ts';
 import { lookupFlows, readFileIndex, type FileIndexData } from './file-index.ts';
 import { copyRecordNative, fileHeader, FILE_HEADER_BYTES, parseFileHeader, readRecordHeader, RECORD_HEADER_BYTES, type FileHeader, type RecordHeader } from './pcap-format.ts';
@@ -81,7 +82,7 @@ interface ReadItem {
 }
 
 /** Records of one flow cluster are read together when they are this close. */
-const CLUSTER_GAP_BYTES = 256 * 1024;
+const CLUSTER_GAP_BYTES = 32 * 1024;
 /** What a cluster reads past its last record's header (a full-size Ethernet frame fits). */
 const TYPICAL_RECORD_BYTES = 1600;
 const MAX_RECORD_BYTES = RECORD_HEADER_BYTES + 262_144;
@@ -191,6 +192,8 @@ export function* extract(dir: string, q: ExtractionQuery): Generator<Uint8Array,
           }
         }
         result.filesRead++;
+        // Ask for every scattered cluster at once: the disk serves them together rather than one seek after another.
+        if (items.length > 1) for (const item of items) posix_fadvise(fd, item.start, item.end - item.start, POSIX_FADV_WILLNEED);
         /** Copies the record at `at` of `bytes` (header in `record`) when it is in the window and passes the filters. */
         const consider = (bytes: Uint8Array, at: number, byFlow: boolean): void => {
           if (record.timeNs > q.endNs || record.timeNs < q.beginNs) return;
