@@ -25,6 +25,7 @@ const TEST = {
   prometheus: 'a real Prometheus scrapes /metrics; promtool checks the metric text',
   tcpdump: 'capture tests compare against tcpdump',
   tshark: 'every pcap flowbridge writes is read back by tshark',
+  rclone: 'push targets in RCLONE mode (tests serve a real rclone remote)',
 };
 const BENCH = {
   'libzmq3-dev': 'the C load generator and the C subscriber baseline',

@@ -5,6 +5,8 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Ajv } from 'ajv';
 import configSchema from '../schemas/config.schema.json' with { type: 'json' };
+import type { PushTargetSpec } from './model/push.ts';
+import { pushTargetSpec } from './push/target.ts';
 import { recordingRequest, RecordingSettingsError, type RecordingInput, type RecordingRequest } from './recording/settings.ts';
 
 export type InterfaceSpec =
@@ -28,6 +30,8 @@ export interface FlowbridgeConfig {
   pcapDir: string;
   /** Recording requested by interface name (config file and --record); saved changes apply on top. */
   recording: Record<string, RecordingRequest>;
+  /** Push targets from the config file (saved runtime changes apply on top by desc). */
+  pushTargets: PushTargetSpec[];
 }
 
 /** The file's shape (every key optional); the schema is what enforces it. */
@@ -46,6 +50,7 @@ export interface ConfigFile {
   metrics?: Partial<FlowbridgeConfig['metrics']>;
   pcapDir?: string;
   recording?: Record<string, RecordingInput>;
+  pushTargets?: unknown[];
 }
 
 /** What `npm start` runs with no flags: a ZMQ collector endpoint and capture on loopback. */
@@ -144,6 +149,19 @@ export function resolveConfig(file: ConfigFile, flags: ConfigFile): FlowbridgeCo
       throw err;
     }
   }
+  const pushTargets: PushTargetSpec[] = [];
+  for (const input of file.pushTargets ?? []) {
+    let spec: PushTargetSpec;
+    try {
+      spec = pushTargetSpec(input);
+    } catch (err) {
+      throw new ConfigError((err as Error).message);
+    }
+    const iface = interfaces.find((i) => i.name === spec.interface);
+    if (!iface || iface.kind === 'zmq') throw new ConfigError(`push target ${spec.desc}: interface ${spec.interface} is not a packet interface of this collector (${[...names].join(', ')})`);
+    if (pushTargets.some((t) => t.desc === spec.desc)) throw new ConfigError(`push target ${spec.desc} is given twice: desc must be unique`);
+    pushTargets.push(spec);
+  }
   const dataDir = resolve(pick('dataDir') ?? DEFAULTS.dataDir);
   const config: FlowbridgeConfig = {
     interfaces,
@@ -159,6 +177,7 @@ export function resolveConfig(file: ConfigFile, flags: ConfigFile): FlowbridgeCo
     metrics: { ...DEFAULTS.metrics, ...file.metrics, ...flags.metrics },
     pcapDir: resolve(pick('pcapDir') ?? join(dataDir, 'pcap')),
     recording,
+    pushTargets,
   };
   if (config.protectReads && !config.apiToken) throw new ConfigError('protectReads needs an apiToken (--api-token or FLOWBRIDGE_API_TOKEN)');
   if (config.apiToken !== undefined && config.apiToken.length < 8) throw new ConfigError('the API token must be at least 8 characters');

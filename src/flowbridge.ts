@@ -20,6 +20,7 @@ import { InterfaceRegistry } from './interfaces/registry.ts';
 import { ZmqInterface } from './interfaces/zmq-interface.ts';
 import { AuditLog } from './api/packet-access.ts';
 import { isLoopback } from './model/address.ts';
+import { PushTargets } from './push/push-targets.ts';
 import { Recordings } from './recording/recordings.ts';
 import type { InterfaceTelemetry, Problem, Telemetry } from './model/telemetry.ts';
 
@@ -47,7 +48,7 @@ export interface RunningFlowbridge {
   stop(): Promise<void>;
 }
 
-function buildInterface(spec: InterfaceSpec, id: number, config: FlowbridgeConfig, curve: CurveKeys | undefined, dispatcher: Dispatcher, recordings: Recordings): MonitoredInterface {
+function buildInterface(spec: InterfaceSpec, id: number, config: FlowbridgeConfig, curve: CurveKeys | undefined, dispatcher: Dispatcher, recordings: Recordings, push: PushTargets): MonitoredInterface {
   const flowTable: FlowTableOptions = {
     maxFlows: config.flowTable.maxFlows,
     idleTimeoutMs: config.flowTable.idleTimeoutSeconds * 1000,
@@ -59,9 +60,9 @@ function buildInterface(spec: InterfaceSpec, id: number, config: FlowbridgeConfi
       return iface;
     }
     case 'packet':
-      return new PacketInterface({ id, name: spec.name, device: spec.device, filter: spec.filter, flowTable, recording: recordings.settingsFor(spec.name, id) });
+      return new PacketInterface({ id, name: spec.name, device: spec.device, filter: spec.filter, flowTable, recording: recordings.settingsFor(spec.name, id), push: push.sinksFor(spec.name) });
     case 'pcap-file':
-      return new PacketInterface({ id, name: spec.name, file: spec.file, filter: spec.filter, flowTable, recording: recordings.settingsFor(spec.name, id) });
+      return new PacketInterface({ id, name: spec.name, file: spec.file, filter: spec.filter, flowTable, recording: recordings.settingsFor(spec.name, id), push: push.sinksFor(spec.name) });
   }
 }
 
@@ -123,11 +124,13 @@ export async function startFlowbridge(config: FlowbridgeConfig, options: StartOp
   const companions = new CompanionSettings(registry, store);
   const dispatcher = new Dispatcher(registry, companions, { queueBound: config.dispatch.queueBound });
   const recordings = new Recordings({ dataDir: config.dataDir, pcapDir: config.pcapDir, configured: config.recording });
-  config.interfaces.forEach((spec, id) => registry.add(buildInterface(spec, id, config, curve, dispatcher, recordings)));
+  const push = new PushTargets(config.dataDir, config.pushTargets);
+  config.interfaces.forEach((spec, id) => registry.add(buildInterface(spec, id, config, curve, dispatcher, recordings, push)));
   recordings.attach(registry);
+  await push.attach(registry);
 
   const saved = store.load();
-  const startupProblems: string[] = [...(saved.problem ? [saved.problem] : []), ...recordings.problems];
+  const startupProblems: string[] = [...(saved.problem ? [saved.problem] : []), ...recordings.problems, ...push.problems];
   for (const note of companions.init(saved.settings, { mirrored: config.mirrored, companions: config.companions })) log(`flowbridge: ${note}`);
 
   // Each interface starts on its own: one that cannot open its device or endpoint is
@@ -158,6 +161,7 @@ export async function startFlowbridge(config: FlowbridgeConfig, options: StartOp
     auth: { token: config.apiToken, protectReads: config.protectReads },
     curvePublicKey: curve?.publicKey,
     recordings,
+    push,
     audit: new AuditLog(join(config.dataDir, 'audit.log')),
   };
 
@@ -188,6 +192,7 @@ export async function startFlowbridge(config: FlowbridgeConfig, options: StartOp
       clearInterval(expiry);
       if (server) await new Promise<void>((resolve) => server!.close(() => resolve()));
       await recordings.jobs.close();
+      push.stop();
       await Promise.all(registry.list().map((i) => i.stop().catch(() => {})));
     },
   };

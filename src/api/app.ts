@@ -8,6 +8,7 @@ import { requireToken, signIn } from './auth.ts';
 import type { ApiContext } from './context.ts';
 import { openApiDocument } from './openapi.ts';
 import { pages } from './pages.tsx';
+import { pushApi, pushErrorResponse } from './push-api.ts';
 import { recordingApi, recordingErrorResponse } from './recording-api.ts';
 import { BadRequest, restApi } from './rest.ts';
 
@@ -17,8 +18,8 @@ export function createApp(ctx: ApiContext): Hono {
 
   app.onError((err, c) => {
     if (err instanceof BadRequest) return c.json({ error: err.message }, 400);
-    const recording = recordingErrorResponse(err);
-    if (recording) return c.json({ error: recording.error }, recording.status);
+    const mapped = recordingErrorResponse(err) ?? pushErrorResponse(err);
+    if (mapped) return c.json({ error: mapped.error }, mapped.status);
     if (err instanceof SettingsError) return c.json({ error: err.message }, err.status);
     if (err instanceof HTTPException && err.status === 403) {
       return c.json({ error: `forms are accepted from this server's own pages only (Origin ${new URL(c.req.url).origin})` }, 403);
@@ -43,6 +44,7 @@ export function createApp(ctx: ApiContext): Hono {
   app.get('/metrics', async (c) => c.text(await metrics.metrics(), 200, { 'content-type': metrics.contentType }));
   app.get('/api/v1/openapi.json', (c) => c.json(openApiDocument(ctx.version)));
   if (ctx.recordings) app.route('/', recordingApi(ctx, ctx.recordings));
+  if (ctx.push) app.route('/api/v1', pushApi(ctx.push));
   app.route('/api/v1', restApi(ctx));
   // Before the pages: the login form's return address is checked here (same origin only).
   app.post('/login', signIn);

@@ -3,6 +3,7 @@
 import type { CompanionSettings } from '../dispatch/companions.ts';
 import type { InterfaceRegistry } from '../interfaces/registry.ts';
 import type { Telemetry } from '../model/telemetry.ts';
+import type { PushTargets } from '../push/push-targets.ts';
 import type { Recordings } from '../recording/recordings.ts';
 import type { AuditLog } from './packet-access.ts';
 
@@ -26,6 +27,8 @@ export interface ApiContext {
   curvePublicKey?: string;
   /** Recording settings, extraction and jobs (absent: the routes are not served). */
   recordings?: Recordings;
+  /** Push targets (absent: the routes are not served). */
+  push?: PushTargets;
   /** Where packet downloads are written down. */
   audit?: AuditLog;
 }

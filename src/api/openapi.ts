@@ -10,6 +10,7 @@ const errors = {
 };
 const idParam = { name: 'id', in: 'path', required: true, description: 'Numeric interface id, or the URL-encoded name (tcp%3A%2F%2F*%3A5556c, lo)', schema: { type: 'string' } };
 
+const descParam = { name: 'desc', in: 'path', required: true, description: 'The push target\'s desc', schema: { type: 'string' } };
 const jobParam = { name: 'id', in: 'path', required: true, description: 'Extraction job id', schema: { type: 'string' } };
 const extractionParams = [
   { name: 'begin', in: 'query', required: true, schema: { type: 'string' }, description: 'epoch seconds, fractions allowed (nanosecond precision)' },
@@ -103,6 +104,19 @@ export function openApiDocument(version: string) {
             files: { type: 'array', items: { type: 'object', properties: { id: { type: 'string' }, name: { type: 'string' }, bytes: { type: 'integer' } } } },
             error: { type: 'string' }, emptyReason: { type: 'string' }, limitReached: { type: 'boolean' },
           },
+        },
+        PushTargetSpec: {
+          type: 'object', required: ['desc', 'mode', 'path', 'split', 'interface'],
+          properties: {
+            desc: { type: 'string' }, mode: { enum: ['FILE', 'RCLONE', 'file', 'rclone'] }, path: { type: 'string' },
+            split: { type: 'string', description: '--split-time <ns> or --split-byte <bytes>' },
+            fileName: { enum: ['--filename-epoch-sec-startend', '--filename-epoch-sec', '--filename-tstr-HHMM', '--filename-tstr-HHMMSS', '--filename-tstr-HHMMSS_NS'] },
+            filterBpf: { type: ['string', 'null'] }, interface: { type: 'string' }, spoolSize: { type: ['string', 'integer'] },
+          },
+        },
+        PushTarget: {
+          type: 'object',
+          description: 'The spec, with stats { state, error?, files, bytes, packets, filteredOut, currentFile?, dropped }, upload { uploaded, uploadedBytes, spoolFiles, spoolBytes, spoolBound, retries, failures, lastError?, lagSeconds } (rclone) and log (its file)',
         },
         Flow: {
           type: 'object',
@@ -205,6 +219,22 @@ export function openApiDocument(version: string) {
       },
       '/api/v1/extractions/{id}/files/{fileId}': {
         get: { summary: 'Download one pcap file of a job (needs the token when one is set; audited)', parameters: [jobParam, { name: 'fileId', in: 'path', required: true, schema: { type: 'string' } }], responses: { '200': { description: 'The pcap', content: { 'application/vnd.tcpdump.pcap': {} } }, '401': errors['401'], '404': errors['404'] } },
+      },
+      '/api/v1/push-targets': {
+        get: { summary: 'Push targets with their state, counters, upload spool and log file', responses: { '200': { description: 'Targets', content: json({ type: 'object', properties: { targets: { type: 'array', items: { $ref: '#/components/schemas/PushTarget' } } } }) }, '401': errors['401'] } },
+        post: {
+          summary: 'Create a push target (checked: interface, BPF, path, rclone remote); it starts at once',
+          requestBody: { required: true, content: json({ $ref: '#/components/schemas/PushTargetSpec' }) },
+          responses: { '201': { description: 'The target', content: json({ $ref: '#/components/schemas/PushTarget' }) }, ...errors, '409': { description: 'A target with this desc exists', content: json(error) } },
+        },
+      },
+      '/api/v1/push-targets/{desc}': {
+        get: { summary: 'One push target', parameters: [descParam], responses: { '200': { description: 'The target', content: json({ $ref: '#/components/schemas/PushTarget' }) }, '401': errors['401'], '404': errors['404'] } },
+        patch: { summary: 'Change a push target (the fields given)', parameters: [descParam], requestBody: { required: true, content: json({ type: 'object' }) }, responses: { '200': { description: 'The target', content: json({ $ref: '#/components/schemas/PushTarget' }) }, ...errors } },
+        delete: { summary: 'Delete a push target (its open split is completed)', parameters: [descParam], responses: { '204': { description: 'Deleted' }, '401': errors['401'], '404': errors['404'] } },
+      },
+      '/api/v1/push-targets/{desc}/log': {
+        get: { summary: 'The last lines of the target\'s log (push_<desc>_YYYYMMDD_HHMM)', parameters: [descParam, { name: 'lines', in: 'query', schema: { type: 'integer', minimum: 1, default: 200 } }], responses: { '200': { description: 'Log lines', content: json({ type: 'object', properties: { file: { type: 'string' }, lines: { type: 'array', items: { type: 'string' } } } }) }, '401': errors['401'], '404': errors['404'] } },
       },
       '/api/v1/exporters': {
         get: { summary: 'Producers per ZMQ interface, loss, rejections by reason and by topic, the collector\'s bounded tables, recent rejected samples', responses: { '200': { description: 'Exporters view', content: json({ type: 'object' }) }, '401': errors['401'] } },

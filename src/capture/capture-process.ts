@@ -7,10 +7,10 @@ import type { CaptureCounters } from '../model/flow-delta.ts';
 import { isLoopbackDevice } from '../model/loopback-device.ts';
 import type { PacketRecords } from './capture-records.ts';
 import type { Pcap } from '../native/libpcap.ts';
-import type { RecordingWriter } from '../recording/writer.ts';
+import type { CaptureSinks } from './capture-sinks.ts';
 import { PacketBatch } from './packet-batch.ts';
 import { decodeFrame, decodesLinkType, FragmentPorts, newDecodedPacket } from './packet-decoder.ts';
-import type { CaptureCommand, CaptureConfig, CaptureMessage } from './capture-protocol.ts';
+import { neededSnaplen, type CaptureCommand, type CaptureConfig, type CaptureMessage } from './capture-protocol.ts';
 
 const FLUSH_EVERY_MS = 100;
 /** How long a live capture sleeps when the ring had nothing more. */
@@ -39,6 +39,10 @@ process.on('message', (m: CaptureCommand) => {
   else if (m.type === 'stop' && !stopping) {
     stopping = true;
     for (const h of stopHandlers) h();
+  } else if (m.type === 'sinks') {
+    config.recording = m.recording;
+    config.push = m.push;
+    if (opened) void configureSinks(opened);
   }
   wake?.();
 });
@@ -49,11 +53,22 @@ const counters: CaptureCounters = { packets: 0, bytes: 0, errors: {} };
 const batch = new PacketBatch(config.maxBatchFlows);
 const packet = newDecodedPacket();
 const fragments = new FragmentPorts();
-/** The continuous recording, once the capture is open (it needs the link type). */
-let recording: RecordingWriter | undefined;
+/** The recording and push targets, once the capture is open (they need the link type). */
+let sinks: CaptureSinks | undefined;
+let opened: Pcap | undefined;
+
+/** Makes the sinks the configuration asks for (loaded only when some are). */
+async function configureSinks(pcap: Pcap): Promise<void> {
+  if (!sinks && !config.recording && !config.push?.length) return;
+  if (!sinks) {
+    const { CaptureSinks } = await import('./capture-sinks.ts');
+    sinks ??= new CaptureSinks(pcap.dlt, pcap.snaplen, pcap.nanoseconds);
+  }
+  sinks.configure(config);
+}
 let reportedOverflow = 0;
 let reportedPackets = -1;
-let reportedRecording = '';
+let reportedSinks = '';
 
 /** Reports why the capture cannot run (or go on), then ends this process. */
 function fail(message: string): void {
@@ -75,7 +90,7 @@ function consume(records: PacketRecords, dlt: number, until = Infinity): void {
         let slot = -1;
         if (failure === undefined) slot = batch.add(records.bytes, packet, records.timestamp);
         else countError(failure);
-        recording?.add(records.bytes, records.recordOffset, records.caplen, records.length, records.timestamp, slot, batch);
+        sinks?.add(records.bytes, records.recordOffset, records.caplen, records.length, records.timestamp, slot, batch);
       }
       return;
     } catch {
@@ -92,21 +107,22 @@ function flush(force = false): void {
 }
 
 function takeBatch(force: boolean): CaptureMessage | undefined {
-  // The recording writes out and rotates on the capture's clock, whether or not the collector keeps up.
-  recording?.tick();
+  // The sinks write out and rotate on the capture's clock, whether or not the collector keeps up.
+  sinks?.tick();
   if (batch.overflow > reportedOverflow) {
     countError('batch-full', batch.overflow - reportedOverflow);
     reportedOverflow = batch.overflow;
   }
   if (!force && inflight >= config.maxInflightBatches) return undefined;
-  // An idle interface still reports a recording that paused, resumed, rotated or logged.
-  const rec = recording?.stats();
-  const recordingNews = rec ? `${rec.state}|${rec.files}|${rec.deletedFiles}|${rec.log.length}|${rec.log[rec.log.length - 1]}` : '';
-  if (!force && batch.size === 0 && counters.packets === reportedPackets && recordingNews === reportedRecording) return undefined;
+  // An idle interface still reports a recording that paused, resumed, rotated or logged, and push splits closing.
+  const report = sinks?.report() ?? {};
+  const rec = report.recording;
+  const sinkNews = `${rec ? `${rec.state}|${rec.files}|${rec.deletedFiles}|${rec.log.length}|${rec.log[rec.log.length - 1]}` : ''}|${(report.push ?? []).map((p) => `${p.state}${p.files}${p.currentFile}${p.error}`).join()}`;
+  if (!force && batch.size === 0 && counters.packets === reportedPackets && sinkNews === reportedSinks) return undefined;
   reportedPackets = counters.packets;
-  reportedRecording = recordingNews;
+  reportedSinks = sinkNews;
   inflight++;
-  return { type: 'batch', deltas: batch.take(), counters: { ...counters, errors: { ...counters.errors } }, recording: rec };
+  return { type: 'batch', deltas: batch.take(), counters: { ...counters, errors: { ...counters.errors } }, ...report };
 }
 
 /** The native side, loaded here so that a missing libpcap is reported like any other reason. */
@@ -121,10 +137,8 @@ async function open(what: string, pcapOf: (native: Native) => Pcap, recordBytes:
     if (!decodesLinkType(pcap.dlt)) {
       throw new Error(`link type ${pcap.dlt} is not supported (Ethernet, Linux cooked v1/v2, raw IP and BSD loopback are)`);
     }
-    if (config.recording) {
-      const { RecordingWriter } = await import('../recording/writer.ts');
-      recording = new RecordingWriter(config.recording, pcap.dlt, pcap.nanoseconds);
-    }
+    opened = pcap;
+    await configureSinks(pcap);
     return { pcap, records: new native.PacketRecords(pcap, recordBytes) };
   } catch (err) {
     pcap?.close();
@@ -135,9 +149,9 @@ async function open(what: string, pcapOf: (native: Native) => Pcap, recordBytes:
 
 async function live(device: string): Promise<void> {
   const opened = await open(`cannot open capture on ${device}`, ({ Pcap }) => Pcap.live(device, {
-    snaplen: config.recording ? Math.max(config.snaplen, config.recording.snaplen) : config.snaplen, bufferBytes: config.bufferBytes, promiscuous: config.promiscuous, timeoutMs: RING_BLOCK_TIMEOUT_MS,
+    snaplen: neededSnaplen(config), bufferBytes: config.bufferBytes, promiscuous: config.promiscuous, timeoutMs: RING_BLOCK_TIMEOUT_MS,
     inboundOnly: isLoopbackDevice(device),
-  }), config.recording ? RECORDING_RECORD_BYTES : LIVE_RECORD_BYTES);
+  }), neededSnaplen(config) > config.snaplen ? RECORDING_RECORD_BYTES : LIVE_RECORD_BYTES);
   if (!opened) return;
   const { pcap, records } = opened;
   if (stopping) {
@@ -170,10 +184,10 @@ async function live(device: string): Promise<void> {
     counters.kernelDrops = pcap.kernelDrops();
     records.close();
     pcap.close();
-    recording?.close();
+    sinks?.close();
     postLast(takeBatch(true)!);
   });
-  post({ type: 'ready', dlt: pcap.dlt });
+  post({ type: 'ready', dlt: pcap.dlt, snaplen: pcap.snaplen });
   read();
 }
 
@@ -189,7 +203,7 @@ async function replay(file: string): Promise<void> {
   const opened = await open(`cannot replay ${file}`, ({ Pcap }) => Pcap.file(file), FILE_RECORD_BYTES);
   if (!opened) return;
   const { pcap, records } = opened;
-  post({ type: 'ready', dlt: pcap.dlt });
+  post({ type: 'ready', dlt: pcap.dlt, snaplen: pcap.snaplen });
   let fileStart: number | undefined;
   let wallStart = 0;
   while (!stopping) {
@@ -229,9 +243,9 @@ async function replay(file: string): Promise<void> {
   }
   records.close();
   pcap.close();
-  recording?.close();
+  sinks?.close();
   flush(true);
-  postLast({ type: 'finished', counters, recording: recording?.stats() });
+  postLast({ type: 'finished', counters, ...sinks?.report() });
 }
 
 if ('device' in config.source) void live(config.source.device);

@@ -1,6 +1,7 @@
 // What a packet interface and its capture process say to each other.
 import type { CaptureCounters } from '../model/flow-delta.ts';
 import type { FlowDelta } from '../model/flow-delta.ts';
+import type { PushSinkConfig, PushTargetStats } from '../model/push.ts';
 import type { RecordingSettings, RecordingStats } from '../model/recording.ts';
 
 export interface CaptureConfig {
@@ -21,15 +22,27 @@ export interface CaptureConfig {
   maxBatchFlows: number;
   /** Continuous recording of this interface's packets, when enabled. */
   recording?: RecordingSettings;
+  /** Push targets of this interface. */
+  push?: PushSinkConfig[];
 }
 
+/** The snapshot length a capture needs: whole packets for the sinks that keep them, headers otherwise. */
+export function neededSnaplen(c: Pick<CaptureConfig, 'snaplen' | 'recording' | 'push'>): number {
+  return Math.max(c.snaplen, c.recording?.snaplen ?? 0, c.push?.length ? WHOLE_PACKETS : 0);
+}
+export const WHOLE_PACKETS = 65535;
+
 /** From the collector to the capture: a batch was applied (frees hand-off room), or stop. */
-export type CaptureCommand = { type: 'applied' } | { type: 'stop' };
+export type CaptureCommand =
+  | { type: 'applied' }
+  | { type: 'stop' }
+  /** The sinks change while the capture runs (its snapshot length already suits them). */
+  | { type: 'sinks'; recording?: RecordingSettings; push?: PushSinkConfig[] };
 
 export type CaptureMessage =
-  | { type: 'ready'; dlt: number }
+  | { type: 'ready'; dlt: number; snaplen: number }
   /** The capture cannot start or cannot go on; the process ends after saying so. */
   | { type: 'error'; message: string }
-  | { type: 'batch'; deltas: FlowDelta[]; counters: CaptureCounters; recording?: RecordingStats }
+  | { type: 'batch'; deltas: FlowDelta[]; counters: CaptureCounters; recording?: RecordingStats; push?: PushTargetStats[] }
   /** A replayed file has been read to its end (every batch before this one). */
-  | { type: 'finished'; counters: CaptureCounters; recording?: RecordingStats };
+  | { type: 'finished'; counters: CaptureCounters; recording?: RecordingStats; push?: PushTargetStats[] };

@@ -3,6 +3,7 @@ import type { CaptureCounters } from '../model/flow-delta.ts';
 import type { SocketEvent } from '../model/event.ts';
 import type { CollectorStats } from '../model/exporter.ts';
 import type { FlowQuery, FlowQueryResult, FlowTableStats, ProcessTraffic } from '../model/flow.ts';
+import type { PushSinkConfig, PushTargetStats } from '../model/push.ts';
 import type { RecordingSettings, RecordingStats } from '../model/recording.ts';
 import type { InterfaceStatus } from '../model/telemetry.ts';
 import type { OwnerFilter } from '../recording/flow-tags.ts';
@@ -49,6 +50,10 @@ export interface PacketInterface extends MonitoredInterface {
   recordingSettings(): RecordingSettings | undefined;
   /** Turns recording on, changes it, or (undefined) turns it off; the capture reopens. */
   setRecording(settings: RecordingSettings | undefined): Promise<void>;
+  /** The push targets of this interface's packets (none: []). */
+  setPushTargets(targets: PushSinkConfig[]): Promise<void>;
+  /** What each push target last reported. */
+  pushStats(): PushTargetStats[];
   /** Keys of recorded flows (in the table or tagged) whose process, user or container match. */
   recordedFlowKeys(filter: OwnerFilter, fromMs: number, toMs: number): Set<string>;
 }

@@ -5,11 +5,12 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { TSX_LOADER } from '../runtime/ts-worker.ts';
-import type { CaptureCommand, CaptureConfig, CaptureMessage } from '../capture/capture-protocol.ts';
+import { neededSnaplen, type CaptureCommand, type CaptureConfig, type CaptureMessage } from '../capture/capture-protocol.ts';
 import { SEEN_PACKETS, type Flow } from '../flows/flow-entry.ts';
 import { FlowTable, type FlowTableOptions } from '../flows/flow-table.ts';
 import { FlowTagLog, ownerMatches, ownersOf, type OwnerFilter } from '../recording/flow-tags.ts';
 import type { CaptureCounters } from '../model/flow-delta.ts';
+import type { PushSinkConfig, PushTargetStats } from '../model/push.ts';
 import type { RecordingSettings, RecordingStats } from '../model/recording.ts';
 import { HostInterfaceTable } from './host-interfaces.ts';
 import type { InterfaceStatus, PacketInterface as PacketInterfaceApi } from './interface.ts';
@@ -40,6 +41,8 @@ export interface PacketInterfaceOptions {
   maxBatchFlows?: number;
   /** Continuous recording of the packets (off when absent). */
   recording?: RecordingSettings;
+  /** Push targets of the packets. */
+  push?: PushSinkConfig[];
 }
 
 const DEFAULTS = { snaplen: 256, bufferBytes: 32 * 1024 * 1024, promiscuous: true, pace: false, maxBatchFlows: 65_536 };
@@ -66,6 +69,10 @@ export class PacketInterface implements PacketInterfaceApi {
   #recording: RecordingStats | undefined;
   /** Who made the recorded flows (recording interfaces only). */
   #tags: FlowTagLog | undefined;
+  /** What each push target last reported. */
+  #push = new Map<string, PushTargetStats>();
+  /** The snapshot length the running capture opened with. */
+  #openedSnaplen = 0;
 
   constructor(options: PacketInterfaceOptions) {
     if ((options.device === undefined) === (options.file === undefined)) throw new Error(`interface ${options.name}: give a device or a file`);
@@ -83,6 +90,7 @@ export class PacketInterface implements PacketInterfaceApi {
       maxInflightBatches: MAX_INFLIGHT_BATCHES,
       maxBatchFlows: o.maxBatchFlows,
       recording: options.recording,
+      push: options.push?.length ? options.push : undefined,
     };
     const keep = options.file !== undefined ? { idleTimeoutMs: Infinity, closedGraceMs: Infinity } : {};
     this.#tags = options.recording && new FlowTagLog(options.recording.dir);
@@ -112,20 +120,42 @@ export class PacketInterface implements PacketInterfaceApi {
     return { enabled: true, state: 'stopped', since: 0, packets: 0, bytes: 0, files: 0, diskBytes: 0, maxDiskBytes: s.maxDiskBytes, deletedFiles: 0, dropped: {}, log: [] };
   }
 
-  /**
-   * Turns recording on (or changes its settings) or off. The capture reopens the
-   * device with the recording's snapshot length: a running capture restarts (its
-   * flows stay; packets during the ~second of reopening are not seen).
-   */
+  /** Turns recording on (or changes its settings) or off. */
   async setRecording(settings: RecordingSettings | undefined): Promise<void> {
     if (JSON.stringify(settings) === JSON.stringify(this.#config.recording)) return;
     this.#config.recording = settings;
     this.#recording = undefined;
     this.#tags = settings && new FlowTagLog(settings.dir);
-    if (this.#child) {
-      await this.stop();
-      await this.start();
+    await this.#sinksChanged();
+  }
+
+  /** The push targets of this interface's packets (none: []). */
+  async setPushTargets(targets: PushSinkConfig[]): Promise<void> {
+    if (JSON.stringify(targets) === JSON.stringify(this.#config.push ?? [])) return;
+    this.#config.push = targets.length ? targets : undefined;
+    this.#push = new Map([...this.#push].filter(([desc]) => targets.some((t) => t.desc === desc)));
+    await this.#sinksChanged();
+  }
+
+  /** What each push target last reported (from the capture process). */
+  pushStats(): PushTargetStats[] {
+    return [...this.#push.values()];
+  }
+
+  /**
+   * A running capture takes new sinks as it runs when its snapshot length suits them;
+   * one that needs longer packets reopens the device (its flows stay; packets during
+   * the ~second of reopening are not seen).
+   */
+  async #sinksChanged(): Promise<void> {
+    const child = this.#child;
+    if (!child) return;
+    if (this.#openedSnaplen >= neededSnaplen(this.#config) && child.connected) {
+      child.send({ type: 'sinks', recording: this.#config.recording, push: this.#config.push } satisfies CaptureCommand, () => {});
+      return;
     }
+    await this.stop();
+    await this.start();
   }
 
   /**
@@ -188,6 +218,7 @@ export class PacketInterface implements PacketInterfaceApi {
       child.on('message', (m: CaptureMessage) => {
         switch (m.type) {
           case 'ready':
+            this.#openedSnaplen = m.snaplen;
             this.#status = { state: 'running' };
             resolve();
             break;
@@ -205,12 +236,14 @@ export class PacketInterface implements PacketInterfaceApi {
             }
             this.#counters = m.counters;
             if (m.recording) this.#recording = m.recording;
+            for (const p of m.push ?? []) this.#push.set(p.desc, p);
             break;
           case 'finished':
             // The file is read: the capture process ends, the interface stays up showing its flows.
             finished = true;
             this.#counters = m.counters;
             if (m.recording) this.#recording = m.recording;
+            for (const p of m.push ?? []) this.#push.set(p.desc, p);
             finish();
             break;
         }

@@ -12,6 +12,7 @@ import { endianness } from 'node:os';
 import { join } from 'node:path';
 import type { RecordingSettings, RecordingStats } from '../model/recording.ts';
 import { FileIndexBuilder, type SlotKeys } from './file-index.ts';
+import type { PacketSink } from './sink.ts';
 import { fileHeader, FILE_HEADER_BYTES, RECORD_HEADER_BYTES } from './pcap-format.ts';
 import { indexRecords, recoverStore } from './recovery.ts';
 import { diskBytesOf, fileName, indexPathOf, listFiles, partName, removeFile, type StoredFile } from './store.ts';
@@ -37,7 +38,7 @@ interface OpenFile {
   index: FileIndexBuilder;
 }
 
-export class RecordingWriter {
+export class RecordingWriter implements PacketSink {
   readonly #s: RecordingSettings;
   readonly #dlt: number;
   readonly #buffer = Buffer.allocUnsafe(WRITE_BUFFER_BYTES);

@@ -1,0 +1,87 @@
+// The sinks of one capture: the continuous recording and the push targets, fed every
+// whole packet the capture reads, changed while the capture runs (a sink whose settings
+// changed is closed and opened anew; the others go on untouched).
+import type { PushSinkConfig, PushTargetStats } from '../model/push.ts';
+import type { RecordingSettings, RecordingStats } from '../model/recording.ts';
+import { PushSink } from '../push/push-sink.ts';
+import type { SlotKeys } from '../recording/file-index.ts';
+import { RecordingWriter } from '../recording/writer.ts';
+
+export interface SinksConfig {
+  recording?: RecordingSettings;
+  push?: PushSinkConfig[];
+}
+
+export interface SinksReport {
+  recording?: RecordingStats;
+  push?: PushTargetStats[];
+}
+
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+export class CaptureSinks {
+  readonly #dlt: number;
+  readonly #snaplen: number;
+  readonly #nanoseconds: boolean;
+  #recording: RecordingWriter | undefined;
+  #recordingSettings: RecordingSettings | undefined;
+  readonly #push = new Map<string, { config: PushSinkConfig; sink: PushSink }>();
+  /** Targets whose sink could not be made, and why. */
+  readonly #failed = new Map<string, PushTargetStats>();
+  /** Every sink, for the per-packet loop. */
+  #all: (RecordingWriter | PushSink)[] = [];
+
+  constructor(dlt: number, snaplen: number, nanoseconds: boolean) {
+    this.#dlt = dlt;
+    this.#snaplen = snaplen;
+    this.#nanoseconds = nanoseconds;
+  }
+
+  get empty(): boolean {
+    return this.#all.length === 0;
+  }
+
+  configure(c: SinksConfig): void {
+    if (!same(c.recording, this.#recordingSettings)) {
+      this.#recording?.close();
+      this.#recordingSettings = c.recording;
+      this.#recording = c.recording && new RecordingWriter(c.recording, this.#dlt, this.#nanoseconds);
+    }
+    const wanted = new Map((c.push ?? []).map((p) => [p.desc, p]));
+    for (const [desc, { config, sink }] of this.#push) {
+      if (same(wanted.get(desc), config)) continue;
+      sink.close();
+      this.#push.delete(desc);
+    }
+    this.#failed.clear();
+    for (const [desc, config] of wanted) {
+      if (this.#push.has(desc)) continue;
+      try {
+        this.#push.set(desc, { config, sink: new PushSink(config, this.#dlt, this.#snaplen, this.#nanoseconds) });
+      } catch (err) {
+        this.#failed.set(desc, { desc, state: 'failed', error: (err as Error).message, files: 0, bytes: 0, packets: 0, filteredOut: 0, dropped: {} });
+      }
+    }
+    this.#all = [...(this.#recording ? [this.#recording] : []), ...[...this.#push.values()].map((p) => p.sink)];
+  }
+
+  add(memory: Uint8Array, at: number, caplen: number, wireLength: number, tsMs: number, slot: number, keys: SlotKeys): void {
+    const all = this.#all;
+    for (let i = 0; i < all.length; i++) all[i].add(memory, at, caplen, wireLength, tsMs, slot, keys);
+  }
+
+  tick(nowMs = Date.now()): void {
+    for (const s of this.#all) s.tick(nowMs);
+  }
+
+  close(): void {
+    for (const s of this.#all) s.close();
+  }
+
+  report(): SinksReport {
+    const r: SinksReport = {};
+    if (this.#recording) r.recording = this.#recording.stats();
+    if (this.#push.size || this.#failed.size) r.push = [...[...this.#push.values()].map((p) => p.sink.stats()), ...this.#failed.values()];
+    return r;
+  }
+}
