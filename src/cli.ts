@@ -32,6 +32,7 @@ Collector:
       --idle-timeout <s>       flow idle timeout in seconds (default ${DEFAULTS.flowTable.idleTimeoutSeconds})
       --grace <s>              how long closed flows stay resolvable by late events (default ${DEFAULTS.flowTable.graceSeconds})
       --queue-bound <n>        events waiting per interface before drops are counted (default ${DEFAULTS.dispatch.queueBound})
+      --community-id-seed <n>  Community ID seed of every flow, 0-65535 (default 0, as Suricata and Zeek)
 
 Web and API:
       --http <host:port>       REST API, web pages and /metrics (default ${DEFAULTS.http})
@@ -92,6 +93,12 @@ function definedOnly<T extends object>(group: T): Partial<T> | undefined {
   return entries.length ? (Object.fromEntries(entries) as Partial<T>) : undefined;
 }
 
+function seed(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d{1,5}$/.test(value) || Number(value) > 65535) throw new ConfigError(`--community-id-seed ${JSON.stringify(value)}: expected a whole number from 0 to 65535`);
+  return Number(value);
+}
+
 /** --record <iface>=<max disk space>, repeatable. */
 function recordFlags(values: string[] | undefined): ConfigFile['recording'] {
   const sizes = pairs(values, '--record', 'eth1=500MB');
@@ -117,6 +124,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
         'idle-timeout': { type: 'string' },
         grace: { type: 'string' },
         'queue-bound': { type: 'string' },
+        'community-id-seed': { type: 'string' },
         http: { type: 'string' },
         'api-token': { type: 'string' },
         'protect-reads': { type: 'boolean' },
@@ -147,6 +155,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
     protectReads: v['protect-reads'],
     dataDir: v['data-dir'],
     pcapDir: v['pcap-dir'],
+    communityIdSeed: seed(v['community-id-seed']),
     recording: recordFlags(v.record),
     flowTable: definedOnly({ maxFlows, idleTimeoutSeconds: idle, graceSeconds: grace }),
     dispatch: queueBound ? { queueBound } : undefined,

@@ -32,6 +32,8 @@ export interface FlowbridgeConfig {
   recording: Record<string, RecordingRequest>;
   /** Push targets from the config file (saved runtime changes apply on top by desc). */
   pushTargets: PushTargetSpec[];
+  /** Community ID seed of every flow. */
+  communityIdSeed: number;
 }
 
 /** The file's shape (every key optional); the schema is what enforces it. */
@@ -51,6 +53,7 @@ export interface ConfigFile {
   pcapDir?: string;
   recording?: Record<string, RecordingInput>;
   pushTargets?: unknown[];
+  communityIdSeed?: number;
 }
 
 /** What `npm start` runs with no flags: a ZMQ collector endpoint and capture on loopback. */
@@ -178,6 +181,7 @@ export function resolveConfig(file: ConfigFile, flags: ConfigFile): FlowbridgeCo
     pcapDir: resolve(pick('pcapDir') ?? join(dataDir, 'pcap')),
     recording,
     pushTargets,
+    communityIdSeed: pick('communityIdSeed') ?? 0,
   };
   if (config.protectReads && !config.apiToken) throw new ConfigError('protectReads needs an apiToken (--api-token or FLOWBRIDGE_API_TOKEN)');
   if (config.apiToken !== undefined && config.apiToken.length < 8) throw new ConfigError('the API token must be at least 8 characters');

@@ -53,6 +53,7 @@ function buildInterface(spec: InterfaceSpec, id: number, config: FlowbridgeConfi
     maxFlows: config.flowTable.maxFlows,
     idleTimeoutMs: config.flowTable.idleTimeoutSeconds * 1000,
     closedGraceMs: config.flowTable.graceSeconds * 1000,
+    communityIdSeed: config.communityIdSeed,
   };
   switch (spec.kind) {
     case 'zmq': {

@@ -16,8 +16,8 @@ const MAX_LIMIT = 10_000;
 
 /** Reads and checks the flows query string; throws BadRequest saying what is accepted. */
 export function parseFlowQuery(params: Record<string, string | undefined>): FlowQuery {
-  const known = new Set(['host', 'port', 'process', 'limit', 'sort']);
-  for (const k of Object.keys(params)) if (!known.has(k)) throw new BadRequest(`unknown parameter ${k} (accepted: host, port, process, limit, sort)`);
+  const known = new Set(['host', 'port', 'process', 'communityId', 'limit', 'sort']);
+  for (const k of Object.keys(params)) if (!known.has(k)) throw new BadRequest(`unknown parameter ${k} (accepted: host, port, process, communityId, limit, sort)`);
   const q: FlowQuery = {};
   if (params.host !== undefined && params.host !== '') {
     const ip = canonicalIp(params.host);
@@ -29,6 +29,10 @@ export function parseFlowQuery(params: Record<string, string | undefined>): Flow
     q.port = Number(params.port);
   }
   if (params.process !== undefined && params.process !== '') q.process = params.process;
+  if (params.communityId !== undefined && params.communityId !== '') {
+    if (!/^1:[A-Za-z0-9+/]{27}=$/.test(params.communityId)) throw new BadRequest(`communityId ${JSON.stringify(params.communityId)} is not a Community ID v1 (1: and 28 base64 characters)`);
+    q.communityId = params.communityId;
+  }
   if (params.limit !== undefined) {
     if (!/^\d+$/.test(params.limit) || Number(params.limit) < 1 || Number(params.limit) > MAX_LIMIT) {
       throw new BadRequest(`limit ${JSON.stringify(params.limit)} must be a whole number from 1 to ${MAX_LIMIT}`);

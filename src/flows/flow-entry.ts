@@ -44,6 +44,8 @@ export interface Flow extends FlowIdentity, PacketCounts {
   /** Last cumulative netstat snapshot per reporting side. */
   netstatBase?: { a?: NetstatBase; b?: NetstatBase };
   recentEvents: FlowEventNote[];
+  /** Community ID, computed the first time it is asked for (flow-record.ts). */
+  communityId?: string;
 }
 
 /** What a new flow starts from: its identity and keys, its orientation, and when it was first seen (epoch ms). */

@@ -4,9 +4,9 @@ import { canonicalIp } from '../model/address.ts';
 import type { SideInfo } from '../model/event.ts';
 import type { FlowQuery, FlowQueryResult } from '../model/flow.ts';
 import type { Flow, FlowSource } from './flow-entry.ts';
-import { flowRecord } from './flow-record.ts';
+import { flowCommunityId, flowRecord } from './flow-record.ts';
 
-export function queryFlows(flows: FlowSource, q: FlowQuery): FlowQueryResult {
+export function queryFlows(flows: FlowSource, q: FlowQuery, communityIdSeed = 0): FlowQueryResult {
   const host = q.host === undefined ? undefined : canonicalIp(q.host) ?? q.host;
   const needle = q.process?.toLowerCase();
   const pid = q.process !== undefined && /^\d+$/.test(q.process) ? Number(q.process) : undefined;
@@ -20,10 +20,11 @@ export function queryFlows(flows: FlowSource, q: FlowQuery): FlowQueryResult {
     if (host !== undefined && flow.aIp !== host && flow.bIp !== host) return;
     if (q.port !== undefined && flow.aPort !== q.port && flow.bPort !== q.port) return;
     if (needle !== undefined && !owns(flow.sideA?.process) && !owns(flow.sideB?.process)) return;
+    if (q.communityId !== undefined && flowCommunityId(flow, communityIdSeed) !== q.communityId) return;
     total++;
     top.offer(flow, value(flow));
   });
-  return { total, flows: top.largestFirst().map(flowRecord) };
+  return { total, flows: top.largestFirst().map((f) => flowRecord(f, communityIdSeed)) };
 }
 
 /**

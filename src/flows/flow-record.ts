@@ -2,11 +2,20 @@
 // a/b, traffic per direction, which end's process it is, and what reported it.
 import type { FlowRecord, SeenBy } from '../model/flow.ts';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../model/flow-delta.ts';
+import { communityId } from '../model/community-id.ts';
 import { SEEN_EVENTS, SEEN_PACKETS, type Flow } from './flow-entry.ts';
 
 const PROTOCOL_NAMES: Record<number, string> = { 1: 'ICMP', 6: 'TCP', 17: 'UDP', 58: 'ICMPv6', 47: 'GRE', 50: 'ESP', 132: 'SCTP' };
 
-export function flowRecord(f: Flow): FlowRecord {
+/**
+ * The flow's Community ID (computed once, then kept). ICMP flows are keyed without type
+ * and code here, so theirs is that of type 0 / code 0.
+ */
+export function flowCommunityId(f: Flow, seed: number): string {
+  return (f.communityId ??= communityId(f.protocol, f.aIp, f.aPort, f.bIp, f.bPort, seed));
+}
+
+export function flowRecord(f: Flow, communityIdSeed = 0): FlowRecord {
   const a = { ip: f.aIp, port: f.aPort };
   const b = { ip: f.bIp, port: f.bPort };
   const client = f.clientIsA ? a : b;
@@ -21,6 +30,7 @@ export function flowRecord(f: Flow): FlowRecord {
   const shown = clientSide?.process ? clientSide : serverSide?.process ? serverSide : clientSide ?? serverSide;
   const record: FlowRecord = {
     key: f.key,
+    communityId: flowCommunityId(f, communityIdSeed),
     protocol: f.protocol,
     protocolName: PROTOCOL_NAMES[f.protocol] ?? String(f.protocol),
     ipVersion: f.ipVersion,

@@ -21,6 +21,8 @@ export interface FlowTableOptions {
   idleTimeoutMs: number;
   /** A closed flow stays findable by late events for this long. */
   closedGraceMs: number;
+  /** Community ID seed (default 0). */
+  communityIdSeed?: number;
   /** Told of every flow that leaves the table (expired, evicted), with all it learned (a recording tags its packets). */
   onRemoved?: (flow: Flow) => void;
 }
@@ -250,7 +252,7 @@ export class FlowTable implements FlowTableApi, FlowSource {
   // ---- views ----
 
   query(q: FlowQuery): FlowQueryResult {
-    return queryFlows(this, q);
+    return queryFlows(this, q, this.options.communityIdSeed ?? 0);
   }
 
   processTraffic(top?: number): ProcessTraffic[] {

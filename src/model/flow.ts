@@ -18,6 +18,8 @@ export interface FlowEventNote {
 export interface FlowRecord {
   /** Direction-free key: `proto|ipA|portA|ipB|portB|vlan` with the endpoints in a fixed order. */
   key: string;
+  /** Community ID v1 of the flow (with the collector's seed): what an IDS alert names it by. */
+  communityId: string;
   /** IANA protocol number (6 TCP, 17 UDP, 1 ICMP, 58 ICMPv6, ...). */
   protocol: number;
   protocolName: string;
@@ -64,6 +66,8 @@ export interface FlowQuery {
   port?: number;
   /** Substring of process path (case-insensitive), or an exact PID. */
   process?: string;
+  /** A Community ID (`1:...`). */
+  communityId?: string;
   limit?: number;
   sort?: FlowSort;
 }

@@ -62,3 +62,11 @@ describe('changing settings', () => {
     expect(() => recordingRequest({ maxDiskSpace: '1GB', maxFileSeconds: 1.5 })).toThrow(/expected a whole number from 1 to 86400/);
   });
 });
+
+describe('--community-id-seed', () => {
+  it('takes a seed from 0 to 65535, 0 by default', () => {
+    expect(configFrom([]).communityIdSeed).toBe(0);
+    expect(configFrom(['--community-id-seed', '1']).communityIdSeed).toBe(1);
+    expect(() => configFrom(['--community-id-seed', '70000'])).toThrow(/--community-id-seed "70000": expected a whole number from 0 to 65535/);
+  });
+});

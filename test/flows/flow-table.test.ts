@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { normaliseSocketEvent } from '../../src/collector/events/normalise.ts';
 import { FlowTable } from '../../src/flows/flow-table.ts';
+import { communityId } from '../../src/model/community-id.ts';
 import { fixture } from '../support/fixtures.ts';
 import type { FrameSpec } from '../support/pcap-writer.ts';
 import { applyFrames, conversation } from '../capture/packets.ts';
@@ -276,5 +277,27 @@ describe('query over many flows', () => {
     expect(total).toBe(2_000);
     expect(flows.map((f) => f.bytes - 42)).toEqual(expected);
     expect(t.query({ limit: 0 })).toEqual({ total: 2_000, flows: [] });
+  });
+});
+
+describe('Community ID', () => {
+  it('names each flow as an IDS would, whichever way its packets went, and finds it by that name', () => {
+    const t = new FlowTable({ maxFlows: 100 });
+    applyFrames(t, [
+      { src: '10.1.0.5', dst: '10.1.0.9', protocol: 'tcp', sport: 40000, dport: 443, flags: 'S' },
+      { src: '10.1.0.9', dst: '10.1.0.5', protocol: 'tcp', sport: 443, dport: 40000, flags: 'SA' },
+      { src: '10.1.0.5', dst: '10.1.0.7', protocol: 'udp', sport: 5353, dport: 53, payload: 20 },
+    ]);
+    const id = communityId(6, '10.1.0.5', 40000, '10.1.0.9', 443);
+    expect(communityId(6, '10.1.0.9', 443, '10.1.0.5', 40000)).toBe(id);
+    const found = t.query({ communityId: id });
+    expect(found.total).toBe(1);
+    expect(found.flows[0]).toMatchObject({ communityId: id, client: { ip: '10.1.0.5', port: 40000 }, server: { ip: '10.1.0.9', port: 443 } });
+    expect(t.query({}).flows.map((f) => f.communityId).sort()).toEqual([id, communityId(17, '10.1.0.7', 53, '10.1.0.5', 5353)].sort());
+
+    const seeded = new FlowTable({ maxFlows: 100, communityIdSeed: 1 });
+    applyFrames(seeded, [{ src: '10.1.0.5', dst: '10.1.0.9', protocol: 'tcp', sport: 40000, dport: 443, flags: 'S' }]);
+    expect(seeded.query({}).flows[0].communityId).toBe(communityId(6, '10.1.0.5', 40000, '10.1.0.9', 443, 1));
+    expect(seeded.query({ communityId: id }).total).toBe(0);
   });
 });
