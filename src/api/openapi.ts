@@ -122,7 +122,7 @@ export function openApiDocument(version: string) {
           type: 'object',
           required: ['key', 'protocol', 'client', 'server', 'packets', 'bytes', 'firstSeen', 'lastSeen', 'seenBy'],
           properties: {
-            key: { type: 'string' }, protocol: { type: 'integer' }, protocolName: { type: 'string' },
+            key: { type: 'string' }, communityId: { type: 'string', description: 'Community ID v1 with the collector\'s seed' }, protocol: { type: 'integer' }, protocolName: { type: 'string' },
             client: { $ref: '#/components/schemas/Endpoint' }, server: { $ref: '#/components/schemas/Endpoint' },
             packets: { type: 'integer' }, bytes: { type: 'integer' },
             firstSeen: { type: 'integer', description: 'epoch ms' }, lastSeen: { type: 'integer', description: 'epoch ms' },
@@ -157,6 +157,7 @@ export function openApiDocument(version: string) {
             { name: 'host', in: 'query', schema: { type: 'string' }, description: 'client or server IP' },
             { name: 'port', in: 'query', schema: { type: 'integer', minimum: 0, maximum: 65535 } },
             { name: 'process', in: 'query', schema: { type: 'string' }, description: 'substring of the process path, or a PID' },
+            { name: 'communityId', in: 'query', schema: { type: 'string' }, description: 'a Community ID v1 (1:...)' },
             { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 10000, default: 100 } },
             { name: 'sort', in: 'query', schema: { enum: ['bytes', 'packets', 'lastSeen', 'firstSeen'], default: 'bytes' } },
           ],
