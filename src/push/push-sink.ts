@@ -6,22 +6,34 @@
 // counted, never silently lost.
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { endianness } from 'node:os';
+import { threadId } from 'node:worker_threads';
 import type { PushSinkConfig, PushTargetStats } from '../model/push.ts';
 import { BpfProgram } from '../native/libpcap.ts';
 import { PcapFile } from '../recording/pcap-file.ts';
-import { RECORD_HEADER_BYTES } from '../recording/pcap-format.ts';
+import { nativeRecordTimeNs, RECORD_HEADER_BYTES } from '../recording/pcap-format.ts';
 import type { PacketSink } from '../recording/sink.ts';
 import { makeDirs } from '../runtime/make-dirs.ts';
 import { PushLog } from './push-log.ts';
 import { splitFileName } from './target.ts';
 
-const NATIVE_LE = endianness() === 'LE';
 /** A time split's file stays open this long past its window for packets the kernel hands over late. */
 const LATE_MS = 1000;
 /** A progress line this often while packets flow. */
 const PROGRESS_MS = 10_000;
 const SPOOL_CHECK_MS = 500;
+/** An offline push waiting for the uploader checks the spool this often. */
+const SPOOL_WAIT_MS = 200;
+
+export interface PushSinkOptions {
+  /**
+   * Rclone mode, offline push (in a thread of its own): when the spool is full, wait
+   * for the uploader to make room instead of dropping (a stored range is not lost for
+   * want of spool). Blocks the thread: never set it where the uploader runs.
+   */
+  waitForSpool?: boolean;
+  /** Told of each split completed: its final path, packets and bytes. */
+  onClosed?: (path: string, packets: number, bytes: number) => void;
+}
 
 interface OpenSplit {
   file: PcapFile;
@@ -67,10 +79,12 @@ export class PushSink implements PacketSink {
   #progressAt = 0;
   #progressBytes = 0;
   #totalBytes = 0;
+  readonly #o: PushSinkOptions;
 
   /** Throws when the BPF does not compile or the directory cannot be made (the target then reports why). */
-  constructor(config: PushSinkConfig, dlt: number, snaplen: number, nanoseconds = true) {
+  constructor(config: PushSinkConfig, dlt: number, snaplen: number, nanoseconds = true, options: PushSinkOptions = {}) {
     this.#c = config;
+    this.#o = options;
     this.#dlt = dlt;
     this.#snaplen = snaplen;
     this.#nanoseconds = nanoseconds;
@@ -95,7 +109,7 @@ export class PushSink implements PacketSink {
     let open = this.#split;
     if (open) {
       const past = split.kind === 'time'
-        ? tsMs >= open.endMs - 0.001 && this.#timeNs(memory, at) >= open.endNs
+        ? tsMs >= open.endMs - 0.001 && nativeRecordTimeNs(memory, at, this.#nanoseconds) >= open.endNs
         : open.file.bytes + open.file.recordBytes(caplen) > split.bytes;
       if (past) {
         this.#close();
@@ -108,7 +122,7 @@ export class PushSink implements PacketSink {
     }
     try {
       open.file.append(memory, at, caplen, this.#nanoseconds);
-      if (split.kind === 'byte') open.endNs = this.#timeNs(memory, at);
+      if (split.kind === 'byte') open.endNs = nativeRecordTimeNs(memory, at, this.#nanoseconds);
     } catch (err) {
       this.#drop('write-error');
       this.#log.line(`write failed: ${(err as Error).message}; the split is closed at its last whole packet`);
@@ -143,18 +157,13 @@ export class PushSink implements PacketSink {
     return st;
   }
 
-  #timeNs(memory: Uint8Array, at: number): bigint {
-    const v = new DataView(memory.buffer, memory.byteOffset + at, 8);
-    const frac = BigInt(v.getUint32(4, NATIVE_LE));
-    return BigInt(v.getUint32(0, NATIVE_LE)) * 1_000_000_000n + (this.#nanoseconds ? frac : frac * 1000n);
-  }
-
   #open(memory: Uint8Array, at: number): OpenSplit | undefined {
-    if (this.#c.mode === 'rclone' && this.#spoolIsFull()) {
+    if (this.#c.mode === 'rclone' && this.#o.waitForSpool) this.#waitForSpool();
+    else if (this.#c.mode === 'rclone' && this.#spoolIsFull()) {
       this.#drop('spool-full');
       return undefined;
     }
-    const tsNs = this.#timeNs(memory, at);
+    const tsNs = nativeRecordTimeNs(memory, at, this.#nanoseconds);
     let startNs = tsNs;
     let endNs = tsNs;
     if (this.#c.split.kind === 'time') {
@@ -162,7 +171,8 @@ export class PushSink implements PacketSink {
       startNs = (tsNs / span) * span;
       endNs = startNs + span;
     }
-    const part = join(this.#c.dir, `.${this.#c.desc}-${process.pid}-${++this.#seq}.pcap.part`);
+    // pid and thread: offline pushes run in threads of the collector's own process.
+    const part = join(this.#c.dir, `.${this.#c.desc}-${process.pid}-${threadId}-${++this.#seq}.pcap.part`);
     let file: PcapFile;
     try {
       file = new PcapFile(part, this.#dlt, this.#snaplen);
@@ -197,6 +207,7 @@ export class PushSink implements PacketSink {
     this.#totalBytes += s.file.bytes;
     this.#log.line(`${path} : closed, ${s.file.packets} packets, ${s.file.bytes} bytes`);
     this.#spoolCheckedAt = 0;
+    this.#o.onClosed?.(path, s.file.packets, s.file.bytes);
   }
 
   #progress(nowMs: number, note?: string): void {
@@ -217,6 +228,20 @@ export class PushSink implements PacketSink {
       this.#spoolFull = spoolBytes(this.#c.dir).bytes >= this.#c.spoolBytes;
     }
     return this.#spoolFull;
+  }
+
+  #waitForSpool(): void {
+    const cell = new Int32Array(new SharedArrayBuffer(4));
+    let logged = false;
+    for (;;) {
+      this.#spoolCheckedAt = 0;
+      if (!this.#spoolIsFull()) return;
+      if (!logged) {
+        logged = true;
+        this.#log.line(`spool ${this.#c.dir} is full (${this.#c.spoolBytes} bytes): waiting for the uploader`);
+      }
+      Atomics.wait(cell, 0, 0, SPOOL_WAIT_MS);
+    }
   }
 
   #drop(reason: string): void {

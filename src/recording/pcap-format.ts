@@ -90,10 +90,11 @@ export function walkRecords(bytes: Uint8Array, h: FileHeader, visit: (at: number
   return at;
 }
 
-/** Epoch nanoseconds of a record header in this machine's byte order, nanosecond precision. */
-export function nativeRecordTimeNs(bytes: Uint8Array, at: number): bigint {
+/** Epoch nanoseconds of a record header in this machine's byte order (its fraction in nanoseconds, or microseconds). */
+export function nativeRecordTimeNs(bytes: Uint8Array, at: number, nanoseconds = true): bigint {
   const v = new DataView(bytes.buffer, bytes.byteOffset + at, 8);
-  return BigInt(v.getUint32(0, NATIVE_LE)) * 1_000_000_000n + BigInt(v.getUint32(4, NATIVE_LE));
+  const frac = BigInt(v.getUint32(4, NATIVE_LE));
+  return BigInt(v.getUint32(0, NATIVE_LE)) * 1_000_000_000n + (nanoseconds ? frac : frac * 1000n);
 }
 
 /** Converts a record to this machine's byte order and nanoseconds, in place in `out` at `o`. */
