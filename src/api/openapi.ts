@@ -32,6 +32,19 @@ export function openApiDocument(version: string) {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
       schemas: {
         Error: { type: 'object', required: ['error'], properties: { error: { type: 'string' } } },
+        OfflinePush: {
+          type: 'object', required: ['id', 'target', 'begin', 'end', 'status', 'packets', 'bytes', 'files'],
+          properties: {
+            id: { type: 'string' }, target: { type: 'string' }, begin: { type: 'string' }, end: { type: 'string' },
+            status: { enum: ['queued', 'running', 'completed', 'failed'] },
+            created: { type: 'integer' }, started: { type: 'integer' }, finished: { type: 'integer' },
+            packets: { type: 'integer', description: 'packets pushed (taken by the target\'s BPF)' }, bytes: { type: 'integer' },
+            files: { type: 'array', items: { type: 'object', properties: { path: { type: 'string', description: 'the file, or remote:dir/name in RCLONE mode' }, packets: { type: 'integer' }, bytes: { type: 'integer' } } } },
+            read: { type: 'integer', description: 'records of the range read from the recording' },
+            stats: { type: 'object', description: 'the sink\'s counters: filteredOut, dropped by reason' },
+            emptyReason: { type: 'string' }, error: { type: 'string' },
+          },
+        },
         Endpoint: { type: 'object', properties: { ip: { type: 'string' }, port: { type: 'integer' } } },
         Interface: {
           type: 'object',
@@ -236,6 +249,18 @@ export function openApiDocument(version: string) {
       },
       '/api/v1/push-targets/{desc}/log': {
         get: { summary: 'The last lines of the target\'s log (push_<desc>_YYYYMMDD_HHMM)', parameters: [descParam, { name: 'lines', in: 'query', schema: { type: 'integer', minimum: 1, default: 200 } }], responses: { '200': { description: 'Log lines', content: json({ type: 'object', properties: { file: { type: 'string' }, lines: { type: 'array', items: { type: 'string' } } } }) }, '401': errors['401'], '404': errors['404'] } },
+      },
+      '/api/v1/push-targets/{desc}/offline': {
+        get: { summary: 'The target\'s offline pushes (kept in memory, the oldest finished ones evicted past 100, counted)', parameters: [descParam], responses: { '200': { description: 'Jobs', content: json({ type: 'object', properties: { jobs: { type: 'array', items: { $ref: '#/components/schemas/OfflinePush' } }, evicted: { type: 'integer' } } }) }, '401': errors['401'], '404': errors['404'] } },
+        post: {
+          summary: 'Push a stored range of the interface\'s recording through the target (FMADIO --offline): same BPF, splits, names and path (RCLONE: its spool and uploader); runs in a worker thread, one at a time',
+          parameters: [descParam],
+          requestBody: { required: true, content: json({ type: 'object', required: ['begin', 'end'], properties: { begin: { type: ['number', 'string'], description: 'epoch seconds, fractions allowed' }, end: { type: ['number', 'string'], description: 'epoch seconds, fractions allowed; both ends included' } } }) },
+          responses: { '202': { description: 'The offline push, queued', content: json({ $ref: '#/components/schemas/OfflinePush' }) }, ...errors, '429': { description: 'Too many offline pushes queued or running', content: json(error) } },
+        },
+      },
+      '/api/v1/push-targets/{desc}/offline/{id}': {
+        get: { summary: 'One offline push: status, packets, bytes, files written', parameters: [descParam, { name: 'id', in: 'path', required: true, description: 'Offline push id', schema: { type: 'string' } }], responses: { '200': { description: 'The offline push', content: json({ $ref: '#/components/schemas/OfflinePush' }) }, '401': errors['401'], '404': errors['404'] } },
       },
       '/api/v1/exporters': {
         get: { summary: 'Producers per ZMQ interface, loss, rejections by reason and by topic, the collector\'s bounded tables, recent rejected samples', responses: { '200': { description: 'Exporters view', content: json({ type: 'object' }) }, '401': errors['401'] } },

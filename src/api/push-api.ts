@@ -1,12 +1,13 @@
 // REST for push targets: list, create, read, change and delete them, and read a
-// target's log. A refused change names the target and what is accepted, and changes nothing.
+// target's log; push a stored range of the recording through a target (offline push).
+// A refused change names the target and what is accepted, and changes nothing.
 import { Hono } from 'hono';
 import { PushRequestError, type PushTargets } from '../push/push-targets.ts';
 import { PushTargetError } from '../push/target.ts';
 import { BadRequest } from './rest.ts';
 
 /** Errors of this room as HTTP answers (null: not ours). */
-export function pushErrorResponse(err: Error): { status: 400 | 404 | 409; error: string } | null {
+export function pushErrorResponse(err: Error): { status: 400 | 404 | 409 | 429; error: string } | null {
   if (err instanceof PushRequestError) return { status: err.status, error: err.message };
   if (err instanceof PushTargetError) return { status: 400, error: err.message };
   return null;
@@ -34,5 +35,16 @@ export function pushApi(push: PushTargets): Hono {
     if (lines !== undefined && (!/^\d{1,5}$/.test(lines) || Number(lines) < 1)) throw new BadRequest(`lines ${JSON.stringify(lines)}: expected a whole number from 1 to 99999`);
     return c.json(push.log(c.req.param('desc'), lines === undefined ? undefined : Number(lines)));
   });
+  app.post('/push-targets/:desc/offline', async (c) => {
+    let range: unknown;
+    try {
+      range = await c.req.json();
+    } catch {
+      throw new PushRequestError(`push target ${c.req.param('desc')}: the body is not valid JSON: send { "begin": <epoch seconds>, "end": <epoch seconds> } (fractions allowed)`, 400);
+    }
+    return c.json(push.offline(c.req.param('desc'), range), 202);
+  });
+  app.get('/push-targets/:desc/offline', (c) => c.json(push.offlineJobs(c.req.param('desc'))));
+  app.get('/push-targets/:desc/offline/:id', (c) => c.json(push.offlineJob(c.req.param('desc'), c.req.param('id'))));
   return app;
 }

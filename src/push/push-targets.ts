@@ -8,10 +8,13 @@ import { join } from 'node:path';
 import type { PacketInterface } from '../interfaces/interface.ts';
 import type { InterfaceRegistry } from '../interfaces/registry.ts';
 import type { PushSinkConfig, PushTargetSpec, PushTargetStats, PushUploadStats } from '../model/push.ts';
+import { extractionRequest, secondsToNs } from '../recording/extraction-request.ts';
 import { checkFilter } from '../recording/reader.ts';
 import { makeDirs } from '../runtime/make-dirs.ts';
 import { loadState, saveState } from '../runtime/state-file.ts';
 import { PushLog, pushLogPath, readPushLog } from './push-log.ts';
+import { OfflineJobError, OfflinePushes, type OfflinePushView } from './offline-jobs.ts';
+import type { OfflineThreadData } from './offline-worker.ts';
 import { checkRemote, RcloneUploader } from './rclone.ts';
 import { DEFAULT_SPOOL_BYTES, parseSplit, pathParts, PushTargetError, pushTargetSpec } from './target.ts';
 
@@ -23,7 +26,7 @@ export interface PushTargetView extends PushTargetSpec {
 
 /** A refused change or an unknown target; `status` is the HTTP answer. */
 export class PushRequestError extends PushTargetError {
-  constructor(message: string, readonly status: 400 | 404 | 409) {
+  constructor(message: string, readonly status: 400 | 404 | 409 | 429) {
     super(message);
   }
 }
@@ -43,7 +46,9 @@ export class PushTargets {
   readonly logDir: string;
   readonly #dataDir: string;
   readonly #specs = new Map<string, PushTargetSpec>();
-  readonly #logs = new Map<string, string>();
+  /** Each target's log since it started (the uploader writes its lines there too). */
+  readonly #logs = new Map<string, PushLog>();
+  readonly #offline = new OfflinePushes();
   readonly #uploaders = new Map<string, RcloneUploader>();
   #registry: InterfaceRegistry | undefined;
 
@@ -123,18 +128,83 @@ export class PushTargets {
     await this.#apply();
   }
 
+  /** A target as configured (404 when there is none of that desc). */
+  find(desc: string): PushTargetSpec {
+    return this.#spec(desc);
+  }
+
+  /**
+   * Queues an offline push of the stored range `{ begin, end }` (epoch seconds) of the
+   * target's interface's recording through the target (its BPF, split, names and path).
+   */
+  offline(desc: string, body: unknown): OfflinePushView {
+    const spec = this.#spec(desc);
+    const where = `push target ${desc}`;
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new PushRequestError(`${where}: an offline push needs a JSON object { "begin", "end" }: the stored range in epoch seconds, fractions allowed`, 400);
+    const unknown = Object.keys(body).filter((k) => k !== 'begin' && k !== 'end');
+    if (unknown.length) throw new PushRequestError(`${where}: unknown field ${unknown.join(', ')} (an offline push takes begin and end, epoch seconds; the filter is the target's)`, 400);
+    const b = body as { begin?: unknown; end?: unknown };
+    let range;
+    try {
+      range = extractionRequest({ begin: b.begin, end: b.end });
+    } catch (err) {
+      throw new PushRequestError(`${where}: ${(err as Error).message}`, 400);
+    }
+    const iface = this.#iface(spec);
+    if (!iface) throw new PushRequestError(`${where}: interface ${JSON.stringify(spec.interface)} is not a packet interface of this collector`, 400);
+    const dir = iface.recordingSettings()?.dir;
+    if (!dir) throw new PushRequestError(`${where}: interface ${spec.interface} does not record, so nothing is stored to push: turn its recording on (PATCH /api/v1/interfaces/${iface.id}/recording {"enabled": true})`, 400);
+    try {
+      return this.#offline.create(desc, range.begin, range.end, this.offlineWork(spec, dir, secondsToNs(range.begin, 'begin'), secondsToNs(range.end, 'end')));
+    } catch (err) {
+      if (err instanceof OfflineJobError) throw new PushRequestError(`${where}: ${err.message}`, err.status as 429);
+      throw err;
+    }
+  }
+
+  offlineJob(desc: string, id: string): OfflinePushView {
+    this.#spec(desc);
+    try {
+      return this.#offline.get(desc, id);
+    } catch (err) {
+      if (err instanceof OfflineJobError) throw new PushRequestError(err.message, 404);
+      throw err;
+    }
+  }
+
+  offlineJobs(desc: string): { jobs: OfflinePushView[]; evicted: number } {
+    this.#spec(desc);
+    return { jobs: this.#offline.list(desc), evicted: this.#offline.evicted };
+  }
+
+  /** What an offline push thread needs: the recording, the range, the target's sink (and its remote directory). */
+  offlineWork(spec: PushTargetSpec, dir: string, beginNs: bigint, endNs: bigint): OfflineThreadData {
+    const work: OfflineThreadData = { dir, beginNs: String(beginNs), endNs: String(endNs), sink: this.sinkConfig(spec) };
+    if (spec.mode === 'rclone') work.remoteDir = pathParts(spec.path).dir;
+    return work;
+  }
+
+  /** An uploader for `desc`'s spool (the CLI's offline push runs one of its own). */
+  uploader(spec: PushTargetSpec): RcloneUploader {
+    mkdirSync(this.#spoolDir(spec.desc), { recursive: true });
+    return new RcloneUploader(this.#spoolDir(spec.desc), pathParts(spec.path).dir, spec.spoolBytes ?? DEFAULT_SPOOL_BYTES, () => this.#logs.get(spec.desc));
+  }
+
   stop(): void {
+    this.#offline.stop();
     for (const desc of [...this.#uploaders.keys()]) this.#stopUploader(desc);
   }
 
   /** The sink configuration of a target (where its splits go, its log). */
   sinkConfig(spec: PushTargetSpec): PushSinkConfig {
     const { dir, prefix } = pathParts(spec.path);
-    let logPath = this.#logs.get(spec.desc);
-    if (!logPath) {
-      logPath = pushLogPath(this.logDir, spec.desc, Date.now());
-      this.#logs.set(spec.desc, logPath);
+    let log = this.#logs.get(spec.desc);
+    if (!log) {
+      const now = Date.now();
+      log = new PushLog(pushLogPath(this.logDir, spec.desc, now), now);
+      this.#logs.set(spec.desc, log);
     }
+    const logPath = log.path;
     return {
       desc: spec.desc, mode: spec.mode, split: parseSplit(spec.split, spec.desc), fileName: spec.fileName, filterBpf: spec.filterBpf,
       dir: spec.mode === 'rclone' ? this.#spoolDir(spec.desc) : dir, prefix, spoolBytes: spec.spoolBytes ?? DEFAULT_SPOOL_BYTES, logPath,
@@ -186,12 +256,7 @@ export class PushTargets {
 
   #startUploader(spec: PushTargetSpec): void {
     if (spec.mode !== 'rclone') return;
-    const { dir } = pathParts(spec.path);
-    mkdirSync(this.#spoolDir(spec.desc), { recursive: true });
-    this.#uploaders.set(spec.desc, new RcloneUploader(this.#spoolDir(spec.desc), dir, spec.spoolBytes ?? DEFAULT_SPOOL_BYTES, () => {
-      const path = this.#logs.get(spec.desc);
-      return path ? new PushLog(path) : undefined;
-    }));
+    this.#uploaders.set(spec.desc, this.uploader(spec));
   }
 
   #stopUploader(desc: string): void {
@@ -218,7 +283,7 @@ export class PushTargets {
     const upload = this.#uploaders.get(spec.desc)?.stats();
     if (upload) view.upload = upload;
     const log = this.#logs.get(spec.desc);
-    if (log) view.log = log;
+    if (log) view.log = log.path;
     return view;
   }
 

@@ -1,6 +1,7 @@
 // Rclone mode: closed splits wait in a bounded local spool and are uploaded oldest
 // first with Debian's `rclone copyto`, then removed. A failure is retried with a backoff
-// that doubles up to a minute; nothing leaves the spool before it arrived.
+// that doubles up to a minute; nothing leaves the spool before it arrived. `failures`
+// counts failed uploads, `retries` the attempts at a split that had failed before.
 import { execFile } from 'node:child_process';
 import { readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -42,6 +43,8 @@ export class RcloneUploader {
   #backoffMs = 0;
   #retryAt = 0;
   #stopped = false;
+  /** The split whose upload failed last (its next attempt is a retry). */
+  #failed: string | undefined;
   readonly #stats: PushUploadStats;
 
   constructor(spool: string, remoteDir: string, spoolBound: number, log: () => PushLog | undefined) {
@@ -98,10 +101,11 @@ export class RcloneUploader {
         } catch {
           continue;
         }
+        if (this.#failed === name) this.#stats.retries++;
         const r = await rclone(['copyto', '--retries', '1', '--low-level-retries', '1', '--contimeout', '5s', '--timeout', '30s', local, remote], UPLOAD_TIMEOUT_MS);
         if (!r.ok) {
-          this.#stats.retries++;
           this.#stats.failures++;
+          this.#failed = name;
           this.#stats.lastError = r.output;
           this.#backoffMs = Math.min(MAX_BACKOFF_MS, this.#backoffMs ? this.#backoffMs * 2 : 1000);
           this.#retryAt = Date.now() + this.#backoffMs;
@@ -110,6 +114,7 @@ export class RcloneUploader {
         }
         rmSync(local, { force: true });
         this.#backoffMs = 0;
+        this.#failed = undefined;
         this.#stats.uploaded++;
         this.#stats.uploadedBytes += bytes;
         this.#log()?.line(`${remote} : uploaded ${bytes} bytes`);
