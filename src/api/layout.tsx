@@ -83,6 +83,7 @@ export function Layout(props: { title: string; children: Child; problems?: strin
           <a href="/exporters">Exporters</a>
           <a href="/recording">Recordings</a>
           <a href="/extractions">Jobs</a>
+          <a href="/push">Push</a>
           <a href="/api/v1/openapi.json">API</a>
           <a href="/metrics">Metrics</a>
         </header>

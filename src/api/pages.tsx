@@ -13,6 +13,7 @@ import { flashOf, redirectWith, type FlashKind } from './flash.ts';
 import { InterfacePage } from './interface-page.tsx';
 import { interfaceView, interfaceViews } from './interface-view.ts';
 import { fmt, ifaceLink, Layout } from './layout.tsx';
+import { pushPages } from './push-pages.tsx';
 import { recordingPages } from './recording-pages.tsx';
 import { BadRequest, parseFlowQuery } from './rest.ts';
 
@@ -165,6 +166,7 @@ export function pages(ctx: ApiContext): Hono {
   };
   app.route('/', recordingPages(ctx, find));
   app.route('/', extractionPages(ctx, find));
+  app.route('/', pushPages(ctx));
   app.get('/', (c) => c.html(<InterfacesPage ctx={ctx} />));
   app.get('/exporters', (c) => c.html(<ExportersPage ctx={ctx} />));
   app.get('/interfaces/:id', (c) => c.html(<InterfacePage ctx={ctx} iface={find(c.req.param('id'))} {...flashOf(c)} />));
