@@ -6,6 +6,8 @@ import { ConfigError, DEFAULTS, DEFAULT_INTERFACES, type ConfigFile } from './co
 export const USAGE = `flowbridge: process-aware flows from eBPF events (ZMQ) merged with captured traffic
 
 Usage: flowbridge [options]          (npm start -- [options])
+       flowbridge push --offline --target <desc> --begin <s> --end <s> [--config F --data-dir D --pcap-dir P]
+                                     push a stored range through a push target (push --help)
 
 Interfaces (repeat -i; ids are assigned in this order, from 0):
   -i, --interface <value>      a ZMQ interface: endpoint list as in ntopng, comma separated
@@ -33,6 +35,12 @@ Collector:
       --grace <s>              how long closed flows stay resolvable by late events (default ${DEFAULTS.flowTable.graceSeconds})
       --queue-bound <n>        events waiting per interface before drops are counted (default ${DEFAULTS.dispatch.queueBound})
       --community-id-seed <n>  Community ID seed of every flow, 0-65535 (default 0, as Suricata and Zeek)
+
+Alerts (Suricata EVE records of event_type "alert", joined to their flows by Community ID or 5-tuple):
+      --eve-file <path>        follow this eve.json (rotation and truncation followed; the
+                               position is kept in the data directory across restarts)
+      --eve-socket <path>      listen on this unix socket for Suricata's EVE unix_stream output
+                               (several writers at once); POST /api/v1/alerts takes them too
 
 Web and API:
       --http <host:port>       REST API, web pages and /metrics (default ${DEFAULTS.http})
@@ -99,6 +107,11 @@ function seed(value: string | undefined): number | undefined {
   return Number(value);
 }
 
+function nonEmpty(value: string | undefined, flag: string): string | undefined {
+  if (value !== undefined && value.trim() === '') throw new ConfigError(`${flag} needs a path`);
+  return value;
+}
+
 /** --record <iface>=<max disk space>, repeatable. */
 function recordFlags(values: string[] | undefined): ConfigFile['recording'] {
   const sizes = pairs(values, '--record', 'eth1=500MB');
@@ -125,6 +138,8 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
         grace: { type: 'string' },
         'queue-bound': { type: 'string' },
         'community-id-seed': { type: 'string' },
+        'eve-file': { type: 'string' },
+        'eve-socket': { type: 'string' },
         http: { type: 'string' },
         'api-token': { type: 'string' },
         'protect-reads': { type: 'boolean' },
@@ -156,6 +171,8 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
     dataDir: v['data-dir'],
     pcapDir: v['pcap-dir'],
     communityIdSeed: seed(v['community-id-seed']),
+    eveFile: nonEmpty(v['eve-file'], '--eve-file'),
+    eveSocket: nonEmpty(v['eve-socket'], '--eve-socket'),
     recording: recordFlags(v.record),
     flowTable: definedOnly({ maxFlows, idleTimeoutSeconds: idle, graceSeconds: grace }),
     dispatch: queueBound ? { queueBound } : undefined,

@@ -3,8 +3,12 @@
 import { parseCli, USAGE } from './cli.ts';
 import { ConfigError, readConfigFile, resolveConfig } from './config.ts';
 import { startFlowbridge, VERSION } from './flowbridge.ts';
+import { pushCommand } from './push/offline-cli.ts';
 
 async function main(): Promise<number> {
+  if (process.argv[2] === 'push') {
+    return pushCommand(process.argv.slice(3), { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`) });
+  }
   let config;
   try {
     const cli = parseCli(process.argv.slice(2));
