@@ -34,6 +34,10 @@ export interface FlowbridgeConfig {
   pushTargets: PushTargetSpec[];
   /** Community ID seed of every flow. */
   communityIdSeed: number;
+  /** Suricata eve.json followed for alerts (absolute). */
+  eveFile?: string;
+  /** Unix socket Suricata's EVE unix_stream output writes alerts to (absolute). */
+  eveSocket?: string;
 }
 
 /** The file's shape (every key optional); the schema is what enforces it. */
@@ -54,6 +58,8 @@ export interface ConfigFile {
   recording?: Record<string, RecordingInput>;
   pushTargets?: unknown[];
   communityIdSeed?: number;
+  eveFile?: string;
+  eveSocket?: string;
 }
 
 /** What `npm start` runs with no flags: a ZMQ collector endpoint and capture on loopback. */
@@ -183,6 +189,11 @@ export function resolveConfig(file: ConfigFile, flags: ConfigFile): FlowbridgeCo
     pushTargets,
     communityIdSeed: pick('communityIdSeed') ?? 0,
   };
+  const eveFile = pick('eveFile');
+  const eveSocket = pick('eveSocket');
+  if (eveFile !== undefined) config.eveFile = resolve(eveFile);
+  if (eveSocket !== undefined) config.eveSocket = resolve(eveSocket);
+  if (config.eveFile !== undefined && config.eveFile === config.eveSocket) throw new ConfigError('--eve-file and --eve-socket name the same path: give the file Suricata writes, or the socket it connects to');
   if (config.protectReads && !config.apiToken) throw new ConfigError('protectReads needs an apiToken (--api-token or FLOWBRIDGE_API_TOKEN)');
   if (config.apiToken !== undefined && config.apiToken.length < 8) throw new ConfigError('the API token must be at least 8 characters');
   return config;

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import pkg from '../package.json' with { type: 'json' };
+import { Alerts } from './alerts/alerts.ts';
 import { createApp } from './api/app.ts';
 import type { ApiContext } from './api/context.ts';
 import { loadOrCreateCurveKeys, type CurveKeys } from './collector/curve.ts';
@@ -130,6 +131,9 @@ export async function startFlowbridge(config: FlowbridgeConfig, options: StartOp
   recordings.attach(registry);
   await push.attach(registry);
 
+  // Alerts join flows on every packet interface (a conditional-pcap setting may narrow this later).
+  const alerts = new Alerts({ dataDir: config.dataDir, eveFile: config.eveFile, eveSocket: config.eveSocket, interfaces: () => registry.packetInterfaces(), communityIdSeed: config.communityIdSeed });
+
   const saved = store.load();
   const startupProblems: string[] = [...(saved.problem ? [saved.problem] : []), ...recordings.problems, ...push.problems];
   for (const note of companions.init(saved.settings, { mirrored: config.mirrored, companions: config.companions })) log(`flowbridge: ${note}`);
@@ -146,6 +150,8 @@ export async function startFlowbridge(config: FlowbridgeConfig, options: StartOp
       }
     }),
   );
+  await alerts.start();
+  startupProblems.push(...alerts.problems);
   for (const p of startupProblems) log(`flowbridge: ${p}`);
 
   const expiry = setInterval(() => {
@@ -163,6 +169,7 @@ export async function startFlowbridge(config: FlowbridgeConfig, options: StartOp
     curvePublicKey: curve?.publicKey,
     recordings,
     push,
+    alerts,
     audit: new AuditLog(join(config.dataDir, 'audit.log')),
   };
 
@@ -194,6 +201,7 @@ export async function startFlowbridge(config: FlowbridgeConfig, options: StartOp
       if (server) await new Promise<void>((resolve) => server!.close(() => resolve()));
       await recordings.jobs.close();
       push.stop();
+      await alerts.stop();
       await Promise.all(registry.list().map((i) => i.stop().catch(() => {})));
     },
   };

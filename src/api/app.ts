@@ -6,6 +6,7 @@ import { SettingsError } from '../dispatch/companions.ts';
 import { createMetrics } from '../exporters/prometheus.ts';
 import { requireToken, signIn } from './auth.ts';
 import type { ApiContext } from './context.ts';
+import { alertErrorResponse, alertsApi } from './alerts-api.ts';
 import { openApiDocument } from './openapi.ts';
 import { pages } from './pages.tsx';
 import { pushApi, pushErrorResponse } from './push-api.ts';
@@ -18,7 +19,7 @@ export function createApp(ctx: ApiContext): Hono {
 
   app.onError((err, c) => {
     if (err instanceof BadRequest) return c.json({ error: err.message }, 400);
-    const mapped = recordingErrorResponse(err) ?? pushErrorResponse(err);
+    const mapped = recordingErrorResponse(err) ?? pushErrorResponse(err) ?? alertErrorResponse(err);
     if (mapped) return c.json({ error: mapped.error }, mapped.status);
     if (err instanceof SettingsError) return c.json({ error: err.message }, err.status);
     if (err instanceof HTTPException && err.status === 403) {
@@ -31,10 +32,10 @@ export function createApp(ctx: ApiContext): Hono {
   // The pages' forms: another site must not change settings or sign in through an operator's browser.
   const pageForms = csrf();
   app.use('*', (c, next) => (c.req.path.startsWith('/api/') ? next() : pageForms(c, next)));
-  // API bodies are JSON: a text/plain or form body (what another site can make a browser send) is refused.
+  // API bodies are JSON (or NDJSON, for alerts): a text/plain or form body (what another site can make a browser send) is refused.
   app.use('/api/*', async (c, next) => {
     const hasBody = Number(c.req.header('content-length') ?? 0) > 0 || c.req.header('transfer-encoding') !== undefined;
-    if (hasBody && c.req.method !== 'GET' && !/^application\/json\b/i.test(c.req.header('content-type') ?? '')) {
+    if (hasBody && c.req.method !== 'GET' && !/^application\/(json|x-ndjson)\b/i.test(c.req.header('content-type') ?? '')) {
       return c.json({ error: `the body must be JSON, sent with Content-Type: application/json (got ${JSON.stringify(c.req.header('content-type') ?? 'none')})` }, 415);
     }
     return next();
@@ -45,6 +46,7 @@ export function createApp(ctx: ApiContext): Hono {
   app.get('/api/v1/openapi.json', (c) => c.json(openApiDocument(ctx.version)));
   if (ctx.recordings) app.route('/', recordingApi(ctx, ctx.recordings));
   if (ctx.push) app.route('/api/v1', pushApi(ctx.push));
+  if (ctx.alerts) app.route('/api/v1', alertsApi(ctx.alerts));
   app.route('/api/v1', restApi(ctx));
   // Before the pages: the login form's return address is checked here (same origin only).
   app.post('/login', signIn);

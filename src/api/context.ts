@@ -1,5 +1,6 @@
 // What the REST API and the web pages read and change. src/flowbridge.ts builds one
 // from the running pipeline; tests build one from real parts.
+import type { Alerts } from '../alerts/alerts.ts';
 import type { CompanionSettings } from '../dispatch/companions.ts';
 import type { InterfaceRegistry } from '../interfaces/registry.ts';
 import type { Telemetry } from '../model/telemetry.ts';
@@ -29,6 +30,8 @@ export interface ApiContext {
   recordings?: Recordings;
   /** Push targets (absent: the routes are not served). */
   push?: PushTargets;
+  /** IDS alerts and their flows (absent: the routes are not served). */
+  alerts?: Alerts;
   /** Where packet downloads are written down. */
   audit?: AuditLog;
 }

@@ -131,6 +131,25 @@ export function openApiDocument(version: string) {
           type: 'object',
           description: 'The spec, with stats { state, error?, files, bytes, packets, filteredOut, currentFile?, dropped }, upload { uploaded, uploadedBytes, spoolFiles, spoolBytes, spoolBound, retries, failures, lastError?, lagSeconds } (rclone) and log (its file)',
         },
+        Alert: {
+          type: 'object', required: ['id', 'receivedAt', 'source', 'status', 'flow', 'flows', 'record'],
+          properties: {
+            id: { type: 'string' }, receivedAt: { type: 'integer', description: 'epoch ms' }, source: { enum: ['eve-file', 'eve-socket', 'api'] },
+            status: { enum: ['pending', 'matched', 'unmatched'], description: 'pending: its flow is not in a table yet and it is retried for a few seconds' },
+            flow: { oneOf: [{ $ref: '#/components/schemas/AlertFlow' }, { type: 'null' }], description: 'the first flow it joined' },
+            flows: { type: 'array', items: { $ref: '#/components/schemas/AlertFlow' }, description: 'one per packet interface that has the flow' },
+            unmatchedReason: { enum: ['no-flow', 'community-id-differs', 'pending-queue-full'] },
+            record: { type: 'object', description: 'the Suricata EVE record as received' },
+          },
+        },
+        AlertFlow: {
+          type: 'object', required: ['interface', 'key', 'communityId', 'client', 'server', 'by'],
+          properties: {
+            interface: { type: 'string' }, interfaceId: { type: 'integer' }, key: { type: 'string' }, communityId: { type: 'string' }, protocol: { type: 'integer' },
+            client: { $ref: '#/components/schemas/Endpoint' }, server: { $ref: '#/components/schemas/Endpoint' }, process: { type: 'object' },
+            by: { enum: ['community-id', '5-tuple'], description: 'the record\'s community_id agreed with the flow\'s, or (without one) the direction-free 5-tuple' },
+          },
+        },
         Flow: {
           type: 'object',
           required: ['key', 'protocol', 'client', 'server', 'packets', 'bytes', 'firstSeen', 'lastSeen', 'seenBy'],
@@ -261,6 +280,30 @@ export function openApiDocument(version: string) {
       },
       '/api/v1/push-targets/{desc}/offline/{id}': {
         get: { summary: 'One offline push: status, packets, bytes, files written', parameters: [descParam, { name: 'id', in: 'path', required: true, description: 'Offline push id', schema: { type: 'string' } }], responses: { '200': { description: 'The offline push', content: json({ $ref: '#/components/schemas/OfflinePush' }) }, '401': errors['401'], '404': errors['404'] } },
+      },
+      '/api/v1/alerts': {
+        get: {
+          summary: 'IDS alerts (Suricata EVE) newest first, with the flow each joined',
+          parameters: [
+            { name: 'signature_id', in: 'query', schema: { type: 'integer' } },
+            { name: 'flow_id', in: 'query', schema: { type: 'integer' }, description: 'Suricata\'s flow_id' },
+            { name: 'community_id', in: 'query', schema: { type: 'string' }, description: 'the record\'s or the joined flow\'s Community ID' },
+            { name: 'status', in: 'query', schema: { enum: ['pending', 'matched', 'unmatched'] } },
+            { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 10000, default: 100 } },
+          ],
+          responses: { '200': { description: 'Matching alerts (total before limit) and the store\'s bound', content: json({ type: 'object', properties: { total: { type: 'integer' }, alerts: { type: 'array', items: { $ref: '#/components/schemas/Alert' } }, store: { $ref: '#/components/schemas/Bound' } } }) }, '400': errors['400'], '401': errors['401'] },
+        },
+        post: {
+          summary: 'Send EVE alert records: one as JSON (or a JSON array), several as NDJSON; a body with any unusable record is refused whole',
+          requestBody: { required: true, content: { ...json({ type: 'object', required: ['event_type', 'alert', 'src_ip', 'dest_ip', 'proto'], description: 'event_type "alert"; src_port and dest_port for TCP, UDP, SCTP; community_id optional' }), 'application/x-ndjson': { schema: { type: 'string' } } } },
+          responses: { '201': { description: 'The alerts stored', content: json({ type: 'object', properties: { alerts: { type: 'array', items: { $ref: '#/components/schemas/Alert' } } } }) }, '400': errors['400'], '401': errors['401'], '413': { description: 'Body over 16 MiB', content: json(error) } },
+        },
+      },
+      '/api/v1/alerts/stats': {
+        get: { summary: 'Alert counters: by source, by signature, skipped by event type, refused by reason (with samples), matched, unmatched by reason; the store, the pending queue, the EVE file and socket', responses: { '200': { description: 'Counters', content: json({ type: 'object' }) }, '401': errors['401'] } },
+      },
+      '/api/v1/alerts/{id}': {
+        get: { summary: 'One alert', parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }], responses: { '200': { description: 'The alert', content: json({ $ref: '#/components/schemas/Alert' }) }, '401': errors['401'], '404': { description: 'No such alert (or evicted)', content: json(error) } } },
       },
       '/api/v1/exporters': {
         get: { summary: 'Producers per ZMQ interface, loss, rejections by reason and by topic, the collector\'s bounded tables, recent rejected samples', responses: { '200': { description: 'Exporters view', content: json({ type: 'object' }) }, '401': errors['401'] } },

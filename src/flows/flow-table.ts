@@ -6,13 +6,14 @@
 import { LRUCache } from 'lru-cache';
 import { serverByWellKnownPort } from '../model/orientation.ts';
 import type { SocketEvent } from '../model/event.ts';
-import type { FlowEventNote, FlowQuery, FlowQueryResult, FlowTableStats, ProcessTraffic } from '../model/flow.ts';
+import type { FlowEventNote, FlowQuery, FlowRecord, FlowQueryResult, FlowTableStats, ProcessTraffic } from '../model/flow.ts';
 import { flowKey, orderedTupleKey, tupleKey } from './flow-key.ts';
 import { hasInfo, mergeSide, SideInterner } from './flow-sides.ts';
 import type { FlowTableApi } from '../interfaces/interface.ts';
 import { TCP_FIN, TCP_RST, type FlowDelta } from '../model/flow-delta.ts';
 import { newFlow, SEEN_EVENTS, SEEN_PACKETS, type Flow, type FlowSource, type NetstatBase, type NewFlow } from './flow-entry.ts';
 import { queryFlows } from './flow-query.ts';
+import { flowRecord } from './flow-record.ts';
 import { processTraffic } from './process-traffic.ts';
 
 export interface FlowTableOptions {
@@ -192,6 +193,16 @@ export class FlowTable implements FlowTableApi, FlowSource {
     }
     if (reset) totals.resets++;
     bases[side] = next;
+  }
+
+  /**
+   * The flow with this direction-free tuple key (flow-key.ts tupleKey, no VLAN; a
+   * VLAN-tagged flow is found too), as the API shows it; the lookup leaves it where it
+   * was in the eviction order. How an IDS alert finds the flow it names.
+   */
+  recordByTuple(tuple: string): FlowRecord | undefined {
+    const flow = this.#flows.peek(tuple) ?? (this.#byTuple.has(tuple) ? this.#flows.peek(this.#byTuple.get(tuple)!) : undefined);
+    return flow && flowRecord(flow, this.options.communityIdSeed ?? 0);
   }
 
   #lookup(tuple: string): Flow | undefined {

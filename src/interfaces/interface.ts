@@ -2,7 +2,7 @@
 import type { CaptureCounters } from '../model/flow-delta.ts';
 import type { SocketEvent } from '../model/event.ts';
 import type { CollectorStats } from '../model/exporter.ts';
-import type { FlowQuery, FlowQueryResult, FlowTableStats, ProcessTraffic } from '../model/flow.ts';
+import type { FlowQuery, FlowQueryResult, FlowRecord, FlowTableStats, ProcessTraffic } from '../model/flow.ts';
 import type { PushSinkConfig, PushTargetStats } from '../model/push.ts';
 import type { RecordingSettings, RecordingStats } from '../model/recording.ts';
 import type { InterfaceStatus } from '../model/telemetry.ts';
@@ -19,6 +19,8 @@ export interface FlowTableApi {
   /** Merges a socket event into the flow with the same direction-free key (creating it if needed). */
   applyEvent(event: SocketEvent, via: string, nowMs?: number): void;
   query(q: FlowQuery): FlowQueryResult;
+  /** The flow with this direction-free tuple key (no VLAN), as the API shows it (an alert's join). */
+  recordByTuple(tuple: string): FlowRecord | undefined;
   stats(): FlowTableStats;
   /** Top processes by bytes; the rest summed under `other` when `top` is given. */
   processTraffic(top?: number): ProcessTraffic[];
