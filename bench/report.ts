@@ -9,6 +9,8 @@ import type { IngestResult, IngestStep } from './ingest.ts';
 import type { MemoryResult } from './memory.ts';
 import { recordingNotes, recordingRows } from './recording-report.ts';
 import type { RecordingResult } from './recording.ts';
+import { pushNotes, pushRows } from './push-report.ts';
+import type { PushRow } from './push.ts';
 
 export interface Machine {
   /** The code measured: `git describe --always --dirty` of the working tree, when it is one. */
@@ -53,6 +55,8 @@ export interface Results {
   capture: CaptureRow[];
   memory?: MemoryResult;
   recording?: RecordingResult;
+  /** Recording alone against recording + two push targets, per rate. */
+  push?: PushRow[];
   anchor: typeof NTOPNG_ANCHOR;
 }
 
@@ -140,6 +144,7 @@ export function renderTable(r: Results): string {
     ...r.capture.map(captureRow),
     ...(r.memory ? [memoryRow(r.memory)] : []),
     ...(r.recording ? recordingRows(r.recording) : []),
+    ...(r.push ? pushRows(r.push) : []),
   ];
   const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
   const lines = rows.map((row) => `| ${row.map((cell, i) => cell.padEnd(widths[i])).join(' | ')} |`);
@@ -160,6 +165,7 @@ export function renderTable(r: Results): string {
       ? [`Memory: ${rate(r.memory.flows)} flows built from ebpflowexport events through FlowTable.applyEvent in a process of its own (${rate(r.memory.eventsPerSecond)} events/s while building); RSS of that whole process.`]
       : []),
     ...(r.recording ? recordingNotes(r.recording) : []),
+    ...(r.push ? pushNotes(r.push) : []),
   ];
   return [...lines, ...notes].join('\n');
 }

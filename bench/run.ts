@@ -4,7 +4,7 @@
 // Progress goes to stderr, the table to stdout.
 //
 //   npm run bench                  everything (about 5 minutes)
-//   npm run bench -- ingest        only some parts: ingest, capture, memory, recording
+//   npm run bench -- ingest        only some parts: ingest, capture, memory, recording, push
 //                                  (written to bench/results/ingest.json, ...)
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -14,12 +14,13 @@ import { cleanupAll, cleanUpOnExit } from './children.ts';
 import { ingest, SCENARIOS, type IngestResult } from './ingest.ts';
 import { memory, type MemoryResult } from './memory.ts';
 import { recording, type RecordingResult } from './recording.ts';
+import { pushBench, type PushRow } from './push.ts';
 import { machine, NTOPNG_ANCHOR, renderTable, type Results } from './report.ts';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 cleanUpOnExit(log);
 
-const PARTS = ['ingest', 'capture', 'memory', 'recording'] as const;
+const PARTS = ['ingest', 'capture', 'memory', 'recording', 'push'] as const;
 const asked = process.argv.slice(2);
 const unknown = asked.filter((a) => !(PARTS as readonly string[]).includes(a));
 if (unknown.length > 0) {
@@ -34,6 +35,7 @@ const ingestResults: IngestResult[] = [];
 let captureRows: CaptureRow[] = [];
 let mem: MemoryResult | undefined;
 let rec: RecordingResult | undefined;
+let push: PushRow[] | undefined;
 
 if (wanted('ingest')) {
   for (const scenario of SCENARIOS) {
@@ -54,8 +56,12 @@ if (wanted('recording')) {
   log('recording: throughput on lo against tcpdump -w, extraction from ≥ 1 GiB against tcpdump -r, index size');
   rec = await recording(tools.udpgen, [25_000, 50_000, 100_000, 200_000], log);
 }
+if (wanted('push')) {
+  log('push: recording alone against recording + two push targets on lo (written shares, capture process CPU per packet)');
+  push = await pushBench(tools.udpgen, [25_000, 50_000, 100_000, 200_000], log);
+}
 
-const results: Results = { machine: machine(loadAtStart), ingest: ingestResults, capture: captureRows, memory: mem, recording: rec, anchor: NTOPNG_ANCHOR };
+const results: Results = { machine: machine(loadAtStart), ingest: ingestResults, capture: captureRows, memory: mem, recording: rec, push, anchor: NTOPNG_ANCHOR };
 console.log(renderTable(results));
 // latest.json is a full run's (the README quotes it); a partial run is named by its parts.
 const file = asked.length === 0 ? 'latest.json' : `${[...new Set(asked)].sort().join('+')}.json`;
