@@ -5,7 +5,9 @@
 // failures and retries are counted, and past the spool's bound the packets dropped are
 // counted by reason; when the server returns the backlog is delivered. tshark reads
 // every file the server received: together they hold every packet sent but those
-// counted as dropped.
+// counted as dropped. Then an offline push of the recorded range through the same
+// target, the server down again: it waits for room in the spool instead of dropping,
+// and once the server is back the remote holds every packet sent, the dropped ones too.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { mkdirSync, readdirSync } from 'node:fs';
@@ -61,7 +63,7 @@ describeAsRoot('push target in RCLONE mode', 'capture on lo', () => {
     process.env.RCLONE_CONFIG_FBPO_URL = `http://127.0.0.1:${WEBDAV_PORT}`;
     await serve();
     await new Promise<void>((r) => sink.bind(PORT, '127.0.0.1', r));
-    fb = await startWithFlags(['-i', 'lo', '--bpf', `lo=udp and port ${PORT}`]);
+    fb = await startWithFlags(['-i', 'lo', '--bpf', `lo=udp and port ${PORT}`, '--record', 'lo=64MB', '--pcap-dir', tempDir('po-rpcap')]);
     await waitFor(async () => ((await (await fb.api('/api/v1/interfaces/0')).json()) as { status: { state: string } }).status.state === 'running', 'the capture to open');
   });
   afterAll(async () => {
@@ -75,6 +77,8 @@ describeAsRoot('push target in RCLONE mode', 'capture on lo', () => {
   const view = async () => (await (await fb.api('/api/v1/push-targets/po-rclone')).json()) as View;
   const delivered = () => readdirSync(remoteDir).filter((n) => n.endsWith('.pcap')).sort();
   const sent: Buffer[] = [];
+  const offered: Buffer[] = [];
+  const firstSecond = Math.floor(Date.now() / 1000) - 1;
 
   it('uploads every split whole, named as configured', async () => {
     const r = await fb.api('/api/v1/push-targets', {
@@ -114,7 +118,6 @@ describeAsRoot('push target in RCLONE mode', 'capture on lo', () => {
     await stopServing();
     const before = delivered();
     const a = await udpSender(FROM);
-    const offered: Buffer[] = [];
     // 8 kB datagrams until the spool is full and new splits are refused.
     for (let round = 0; round < 200 && !((await view()).stats.dropped['spool-full'] > 0); round++) {
       for (let i = 0; i < 40; i++) {
@@ -156,5 +159,36 @@ describeAsRoot('push target in RCLONE mode', 'capture on lo', () => {
     expect(log.lines.length).toBeGreaterThan(0);
     const after = (await (await fb.api('/api/v1/push-targets/po-rclone/log?lines=1000')).json()) as { lines: string[] };
     expect(after.lines.some((l) => /\] fbpo:pcap\/all_\d+-\d+\.pcap : uploaded \d+ bytes$/.test(l))).toBe(true);
+  });
+
+  it('an offline push of the recorded range waits for room in the spool, drops nothing, and delivers every packet', async () => {
+    await waitFor(async () => ((await (await fb.api('/api/v1/interfaces/0/recording')).json()) as { packets: number }).packets === sent.length + offered.length, 'the recording to hold every datagram');
+    const droppedLive = (await view()).stats.dropped['spool-full'];
+    await stopServing();
+    const r = await fb.api('/api/v1/push-targets/po-rclone/offline', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ begin: firstSecond, end: Math.ceil(Date.now() / 1000) + 1 }) });
+    expect(r.status).toBe(202);
+    const { id } = (await r.json()) as { id: string };
+    const job = async () => (await (await fb.api(`/api/v1/push-targets/po-rclone/offline/${id}`)).json()) as { status: string; packets: number; files: { path: string }[]; stats?: { dropped: Record<string, number> } };
+    // The spool fills and the push waits, saying so in the target's log.
+    await waitFor(async () => {
+      const log = (await (await fb.api('/api/v1/push-targets/po-rclone/log?lines=1000')).json()) as { lines: string[] };
+      return log.lines.some((l) => / spool \S+ is full \(1048576 bytes\): waiting for the uploader$/.test(l));
+    }, 'the offline push to wait for the spool', 30_000);
+    expect((await job()).status).toBe('running');
+    expect((await view()).upload.spoolBytes).toBeGreaterThanOrEqual(1024 * 1024);
+
+    await serve();
+    const done = await waitFor(async () => {
+      const j = await job();
+      return j.status !== 'running' && j.status !== 'queued' && (await view()).upload.spoolFiles === 0 ? j : undefined;
+    }, 'the offline push to finish and its files to be uploaded', 120_000);
+    expect(done.status).toBe('completed');
+    expect(done.stats!.dropped).toEqual({});
+    expect(done.packets).toBe(sent.length + offered.length);
+    expect(done.files.every((f) => /^fbpo:pcap\/all_\d+-\d+\.pcap$/.test(f.path))).toBe(true);
+    expect((await view()).stats.dropped['spool-full']).toBe(droppedLive);
+    // The offline splits replaced the live ones of the same windows on the remote: every packet is there now.
+    const packets = delivered().flatMap((n) => tsharkRead(join(remoteDir, n)));
+    expect(packets.map((p) => p.payload)).toEqual([...sent, ...offered]);
   });
 });
