@@ -5,39 +5,11 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PacketBatch } from '../../src/capture/packet-batch.ts';
-import { decodeFrame, FragmentPorts, newDecodedPacket } from '../../src/capture/packet-decoder.ts';
 import { lookupFlows, readFileIndex } from '../../src/recording/file-index.ts';
-import { RecordingWriter } from '../../src/recording/writer.ts';
 import { arpFrame, frame } from '../support/pcap-writer.ts';
-import { extractToFile, recordingSettings, tempDir, tsharkRead } from './support.ts';
+import { extractToFile, recordFrames, T0, tempDir, tsharkRead } from './support.ts';
 
-const T0 = 1_764_600_000_000; // epoch ms
 
-/** Records `frames` (one every `stepUs` microseconds from T0) with the real writer, as the capture process does. */
-function record(dir: string, frames: Buffer[], stepUs: number, maxFileBytes = 256 * 1024 * 1024): void {
-  const writer = new RecordingWriter(recordingSettings(dir, { maxDiskBytes: 1024 ** 3, maxFileBytes }), 1, true, T0);
-  const batch = new PacketBatch(65_536);
-  const packet = newDecodedPacket();
-  const fragments = new FragmentPorts();
-  frames.forEach((data, i) => {
-    const ns = BigInt(T0) * 1_000_000n + BigInt(i * stepUs) * 1000n;
-    const memory = Buffer.alloc(16 + data.length);
-    memory.writeUInt32LE(Number(ns / 1_000_000_000n), 0);
-    memory.writeUInt32LE(Number(ns % 1_000_000_000n), 4);
-    memory.writeUInt32LE(data.length, 8);
-    memory.writeUInt32LE(data.length, 12);
-    data.copy(memory, 16);
-    const tsMs = T0 + (i * stepUs) / 1000;
-    const slot = decodeFrame(memory, 16, data.length, data.length, 1, packet, fragments) === undefined ? batch.add(memory, packet, tsMs) : -1;
-    writer.add(memory, 0, data.length, data.length, tsMs, slot, batch);
-    if (i % 10_000 === 9_999) {
-      batch.take();
-      writer.tick(tsMs);
-    }
-  });
-  writer.close();
-}
 
 const udp = (flow: number, i: number, payload = 100) =>
   frame({ src: `10.${(flow >> 8) & 255}.${flow & 255}.1`, dst: '10.200.0.1', protocol: 'udp', sport: 20_000 + (flow % 1000), dport: 53, payload: payload + (i % 7) });
@@ -52,7 +24,7 @@ describe('the reader', () => {
   it('extracts a busy window whose matches fill many output chunks, in order and whole', () => {
     const dir = tempDir('busy');
     const frames = Array.from({ length: 30_000 }, (_, i) => udp(i % 500, i));
-    record(dir, frames, 20); // 30 000 packets in 0.6 s
+    recordFrames(dir, frames, 20); // 30 000 packets in 0.6 s
     const { path, result } = extractToFile(dir, { beginNs: ns(T0), endNs: ns(T0 + 1000) }, join(tempDir('busy-out'), 'all.pcap'));
     expect(result.packets).toBe(30_000);
     const read = tsharkRead(path);
@@ -64,7 +36,7 @@ describe('the reader', () => {
     const dir = tempDir('many');
     const flows = 5_000;
     const frames = Array.from({ length: 50_000 }, (_, i) => udp(i % flows, i, 200));
-    record(dir, frames, 100, 4 * 1024 * 1024); // several files
+    recordFrames(dir, frames, 100, 4 * 1024 * 1024); // several files
     const files = readdirSync(dir).filter((n) => n.endsWith('.pcap'));
     expect(files.length).toBeGreaterThan(2);
 
@@ -89,7 +61,7 @@ describe('the reader', () => {
   it('keeps packets without a flow key in windows and out of flows', () => {
     const dir = tempDir('arp');
     const frames = [udp(1, 0), arpFrame(), udp(1, 1), arpFrame(), udp(2, 2)];
-    record(dir, frames, 1000);
+    recordFrames(dir, frames, 1000);
     const [file] = readdirSync(dir).filter((n) => n.endsWith('.pcap'));
     expect(readFileIndex(join(dir, `${file}.idx`))!.unkeyed).toEqual([0]);
     const all = extractToFile(dir, { beginNs: ns(T0), endNs: ns(T0 + 10) }, join(tempDir('arp-out'), 'all.pcap'));

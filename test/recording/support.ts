@@ -8,9 +8,39 @@ import { endianness, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PacketInterface } from '../../src/interfaces/packet-interface.ts';
 import type { RecordingSettings } from '../../src/model/recording.ts';
+import { PacketBatch } from '../../src/capture/packet-batch.ts';
+import { decodeFrame, FragmentPorts, newDecodedPacket } from '../../src/capture/packet-decoder.ts';
 import { extract, type ExtractionQuery, type ExtractionResult } from '../../src/recording/reader.ts';
-import type { RecordingWriter } from '../../src/recording/writer.ts';
+import { RecordingWriter } from '../../src/recording/writer.ts';
 import { waitFor } from '../support/wait.ts';
+
+/** Start of the crafted recordings (epoch ms). */
+export const T0 = 1_764_600_000_000;
+
+/** Records `frames` (one every `stepUs` microseconds from T0) with the real writer, as the capture process does. */
+export function recordFrames(dir: string, frames: Buffer[], stepUs: number, maxFileBytes = 256 * 1024 * 1024): void {
+  const writer = new RecordingWriter(recordingSettings(dir, { maxDiskBytes: 1024 ** 3, maxFileBytes }), 1, true, T0);
+  const batch = new PacketBatch(65_536);
+  const packet = newDecodedPacket();
+  const fragments = new FragmentPorts();
+  frames.forEach((data, i) => {
+    const ns = BigInt(T0) * 1_000_000n + BigInt(i * stepUs) * 1000n;
+    const memory = Buffer.alloc(16 + data.length);
+    memory.writeUInt32LE(Number(ns / 1_000_000_000n), 0);
+    memory.writeUInt32LE(Number(ns % 1_000_000_000n), 4);
+    memory.writeUInt32LE(data.length, 8);
+    memory.writeUInt32LE(data.length, 12);
+    data.copy(memory, 16);
+    const tsMs = T0 + (i * stepUs) / 1000;
+    const slot = decodeFrame(memory, 16, data.length, data.length, 1, packet, fragments) === undefined ? batch.add(memory, packet, tsMs) : -1;
+    writer.add(memory, 0, data.length, data.length, tsMs, slot, batch);
+    if (i % 10_000 === 9_999) {
+      batch.take();
+      writer.tick(tsMs);
+    }
+  });
+  writer.close();
+}
 
 export const tempDir = (prefix: string) => mkdtempSync(join(tmpdir(), `fb-${prefix}-`));
 
