@@ -73,7 +73,8 @@ export class AlertJoin {
   #timer: NodeJS.Timeout | undefined;
 
   constructor(options: AlertJoinOptions) {
-    this.#o = { communityIdSeed: 0, waitMs: 5_000, retryMs: 200, maxPending: 10_000, ...options };
+    const o = options;
+    this.#o = { interfaces: o.interfaces, onSettled: o.onSettled, communityIdSeed: o.communityIdSeed ?? 0, waitMs: o.waitMs ?? 5_000, retryMs: o.retryMs ?? 200, maxPending: o.maxPending ?? 10_000 };
   }
 
   /** Joins now, or leaves the alert pending and retries it until its wait is over. */

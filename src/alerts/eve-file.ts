@@ -55,7 +55,7 @@ export class EveFileFollower {
   readonly problem: string | undefined;
 
   constructor(options: EveFileOptions) {
-    this.#o = { pollMs: 250, maxLineBytes: MAX_LINE_BYTES, ...options };
+    this.#o = { path: options.path, statePath: options.statePath, pollMs: options.pollMs ?? 250, maxLineBytes: options.maxLineBytes ?? MAX_LINE_BYTES };
     this.#stats = { path: options.path, state: 'waiting-for-file', offset: 0, lines: 0, rotations: 0, truncations: 0 };
     this.#lines = {
       line: (text, bytes) => {

@@ -34,7 +34,7 @@ export class EveSocket {
   #stats: EveSocketStats;
 
   constructor(options: EveSocketOptions) {
-    this.#o = { maxClients: 64, maxLineBytes: MAX_LINE_BYTES, ...options };
+    this.#o = { path: options.path, sink: options.sink, maxClients: options.maxClients ?? 64, maxLineBytes: options.maxLineBytes ?? MAX_LINE_BYTES };
     this.#stats = { path: options.path, state: 'stopped', clients: { size: 0, max: this.#o.maxClients, dropped: 0 }, connections: 0, lines: 0 };
   }
 
