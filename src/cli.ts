@@ -38,7 +38,8 @@ Collector:
 
 Alerts (Suricata EVE records of event_type "alert", joined to their flows by Community ID or 5-tuple):
       --eve-file <path>        follow this eve.json (rotation and truncation followed; the
-                               position is kept in the data directory across restarts)
+                               position is kept in the data directory across restarts; the
+                               first start reads from the end: old alerts' flows are gone)
       --eve-socket <path>      listen on this unix socket for Suricata's EVE unix_stream output
                                (several writers at once); POST /api/v1/alerts takes them too
 
