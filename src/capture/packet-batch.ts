@@ -5,7 +5,7 @@
 // in an open-addressing hash table of typed arrays keyed by the raw address words,
 // and become objects (with address text) only when the batch is taken.
 import { ipv6FromBytes } from '../model/address.ts';
-import { endpointsInOrder, TCP_ACK, TCP_SYN, type FlowDelta } from '../model/flow-delta.ts';
+import { endpointsInOrder, TCP_ACK, TCP_SYN, type FlowDelta, type FlowIdentity } from '../model/flow-delta.ts';
 import { flowKey, orderedTupleKey } from '../flows/flow-key.ts';
 import type { DecodedPacket } from './packet-decoder.ts';
 
@@ -133,19 +133,27 @@ export class PacketBatch {
 
   /** The flow key (flow-key.ts: endpoints in key order, `|vlan` when tagged) of a slot add() returned. */
   keyOf(slot: number): string {
+    const { protocol, vlan, aIp, aPort, bIp, bPort } = this.#identity(slot);
+    const tuple = endpointsInOrder(aIp, aPort, bIp, bPort)
+      ? orderedTupleKey(protocol, aIp, aPort, bIp, bPort)
+      : orderedTupleKey(protocol, bIp, bPort, aIp, aPort);
+    return flowKey(tuple, vlan);
+  }
+
+  /** A slot's protocol, VLAN and endpoints as stored (a/b in the batch's word order, not yet key order). */
+  #identity(slot: number): FlowIdentity {
     const k = this.#keys;
     const at = slot * KEY_WORDS;
     const meta = k[at];
     const ipVersion = ((meta >>> 8) & 0xf) === 6 ? 6 : 4;
     const vlan = (meta >>> 12) - 1;
-    const aIp = this.#address(k, at + 2, ipVersion);
-    const bIp = this.#address(k, at + 6, ipVersion);
-    const aPort = k[at + 1] >>> 16;
-    const bPort = k[at + 1] & 0xffff;
-    const tuple = endpointsInOrder(aIp, aPort, bIp, bPort)
-      ? orderedTupleKey(meta & 0xff, aIp, aPort, bIp, bPort)
-      : orderedTupleKey(meta & 0xff, bIp, bPort, aIp, aPort);
-    return flowKey(tuple, vlan >= 0 ? vlan : undefined);
+    const id: FlowIdentity = {
+      protocol: meta & 0xff, ipVersion,
+      aIp: this.#address(k, at + 2, ipVersion), aPort: k[at + 1] >>> 16,
+      bIp: this.#address(k, at + 6, ipVersion), bPort: k[at + 1] & 0xffff,
+    };
+    if (vlan >= 0) id.vlan = vlan;
+    return id;
   }
 
   /** Returns the deltas gathered so far and starts a new batch. */
@@ -159,20 +167,14 @@ export class PacketBatch {
       const at = slot * KEY_WORDS;
       const n = slot * NUMBERS;
       const s = slot * SMALL;
-      const meta = k[at];
-      const ipVersion = ((meta >>> 8) & 0xf) === 6 ? 6 : 4;
-      const vlan = (meta >>> 12) - 1;
-      let aIp = this.#address(k, at + 2, ipVersion);
-      let bIp = this.#address(k, at + 6, ipVersion);
-      let aPort = k[at + 1] >>> 16;
-      let bPort = k[at + 1] & 0xffff;
+      const id = this.#identity(slot);
+      let { aIp, bIp, aPort, bPort } = id;
       let d: FlowDelta = {
-        protocol: meta & 0xff, ipVersion, aIp, aPort, bIp, bPort,
+        ...id,
         aToBPackets: num[n], aToBBytes: num[n + 1], bToAPackets: num[n + 2], bToABytes: num[n + 3],
         aFlags: sm[s], bFlags: sm[s + 1],
         firstFrom: side(sm[s + 4])!, firstSeen: num[n + 4], lastSeen: num[n + 5],
       };
-      if (vlan >= 0) d.vlan = vlan;
       const syn = side(sm[s + 2]);
       if (syn) d.synFrom = syn;
       const synAck = side(sm[s + 3]);
