@@ -205,7 +205,8 @@ export class Pcap {
  */
 export class BpfProgram {
   readonly #program = Buffer.alloc(BPF_PROGRAM_SIZE);
-  readonly #header = new DataView(new ArrayBuffer(PKTHDR_SIZE));
+  readonly #headerBytes = new Uint8Array(PKTHDR_SIZE);
+  readonly #header = new DataView(this.#headerBytes.buffer);
   #freed = false;
 
   constructor(filter: string, dlt: number, snaplen = 262144) {
@@ -223,7 +224,7 @@ export class BpfProgram {
   matches(packet: Uint8Array, wireLength: number): boolean {
     this.#header.setUint32(16, packet.length, LITTLE_ENDIAN);
     this.#header.setUint32(20, wireLength, LITTLE_ENDIAN);
-    return (pcap_offline_filter(this.#program, new Uint8Array(this.#header.buffer), packet) as number) !== 0;
+    return (pcap_offline_filter(this.#program, this.#headerBytes, packet) as number) !== 0;
   }
 
   free(): void {
