@@ -56,7 +56,7 @@ export class EveFileFollower {
 
   constructor(options: EveFileOptions) {
     this.#o = { path: options.path, statePath: options.statePath, pollMs: options.pollMs ?? 250, maxLineBytes: options.maxLineBytes ?? MAX_LINE_BYTES };
-    this.#stats = { path: options.path, state: 'waiting-for-file', offset: 0, lines: 0, rotations: 0, truncations: 0 };
+    this.#stats = { path: options.path, state: 'starting', offset: 0, lines: 0, rotations: 0, truncations: 0 };
     this.#lines = {
       line: (text, bytes) => {
         this.#stats.lines++;

@@ -115,7 +115,8 @@ export interface AlertStats {
 
 export interface EveFileStats {
   path: string;
-  state: 'waiting-for-file' | 'following' | 'error';
+  /** starting: not looked at yet; waiting-for-file: it does not exist (yet). */
+  state: 'starting' | 'waiting-for-file' | 'following' | 'error';
   error?: string;
   inode?: number;
   offset: number;
