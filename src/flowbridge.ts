@@ -69,7 +69,7 @@ function buildInterface(spec: InterfaceSpec, id: number, config: FlowbridgeConfi
 }
 
 /** The one read-only view the API, the pages and /metrics read: each stage's own stats(). */
-function pipelineTelemetry(registry: InterfaceRegistry, dispatcher: Dispatcher, companions: CompanionSettings, recordings: Recordings, startupProblems: string[], topProcesses: number): Telemetry {
+function pipelineTelemetry(registry: InterfaceRegistry, dispatcher: Dispatcher, companions: CompanionSettings, recordings: Recordings, alerts: Alerts, startupProblems: string[], topProcesses: number): Telemetry {
   const zmq = (id: number) => {
     const iface = registry.resolve(id);
     return iface?.kind === 'zmq' ? (iface as ZmqInterfaceApi) : undefined;
@@ -104,6 +104,7 @@ function pipelineTelemetry(registry: InterfaceRegistry, dispatcher: Dispatcher, 
     listeningPorts: (id) => zmq(id)?.listeningPorts.list(),
     processTraffic: (id) => registry.resolve(id)?.flows.processTraffic(topProcesses) ?? [],
     extractions: () => recordings.extractionStats(),
+    alerts: () => alerts.stats(),
     problems: (): Problem[] => [
       ...startupProblems.map((text) => ({ text })),
       ...registry.list().flatMap((i) => {
@@ -159,7 +160,7 @@ export async function startFlowbridge(config: FlowbridgeConfig, options: StartOp
   }, EXPIRY_INTERVAL_MS);
   expiry.unref();
 
-  const telemetry = pipelineTelemetry(registry, dispatcher, companions, recordings, startupProblems, config.metrics.topProcesses);
+  const telemetry = pipelineTelemetry(registry, dispatcher, companions, recordings, alerts, startupProblems, config.metrics.topProcesses);
   const context: ApiContext = {
     version: VERSION,
     registry,

@@ -6,6 +6,7 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { DirectionCounters, HostInterfaceCounters, InterfaceTelemetry, Telemetry } from '../model/telemetry.ts';
 import type { ProcessTraffic } from '../model/flow.ts';
+import type { AlertStats } from '../model/alert.ts';
 import type { ExtractionStats } from '../model/recording.ts';
 
 type Labels = Record<string, string>;
@@ -23,6 +24,7 @@ interface Snapshot {
   processes: (ProcessTraffic & { iface: string })[];
   hosts: (HostInterfaceCounters & { iface: string })[];
   extractions?: ExtractionStats;
+  alerts?: AlertStats;
 }
 
 export function createMetrics(telemetry: Telemetry): MetricsEndpoint {
@@ -105,6 +107,21 @@ export function createMetrics(telemetry: Telemetry): MetricsEndpoint {
     () => Object.entries(extractions()?.jobs ?? {}).map(([status, n]) => [{ status }, n]));
   gauge('flowbridge_extraction_jobs_bound', 'Extraction jobs kept at most', [], () => (extractions() ? [[{}, extractions()!.maxJobs]] : []));
 
+  // IDS alerts: sources and reasons are fixed sets; signatures are capped to the 100 most frequent.
+  const alertStats = () => snap.alerts;
+  counter('flowbridge_alerts_total', 'IDS alerts taken, by source (eve-file, eve-socket, api)', ['source'],
+    () => Object.entries(alertStats()?.bySource ?? {}).map(([source, n]) => [{ source }, n]));
+  counter('flowbridge_alerts_by_signature_total', 'IDS alerts taken, by signature id (the 100 most frequent)', ['signature_id'],
+    () => (alertStats()?.bySignature ?? []).map((s) => [{ signature_id: String(s.signatureId) }, s.count]));
+  counter('flowbridge_alerts_matched_total', 'Alerts joined to a flow', [], () => (alertStats() ? [[{}, alertStats()!.matched]] : []));
+  counter('flowbridge_alerts_unmatched_total', 'Alerts whose flow was not found, by reason', ['reason'],
+    () => Object.entries(alertStats()?.unmatched ?? {}).map(([reason, n]) => [{ reason }, n ?? 0]));
+  counter('flowbridge_alerts_rejected_total', 'EVE lines or alert records refused, by reason', ['reason'],
+    () => Object.entries(alertStats()?.rejected ?? {}).map(([reason, n]) => [{ reason }, n ?? 0]));
+  counter('flowbridge_alerts_skipped_total', 'EVE records of other event types, skipped, by type (the first 50)', ['event_type'],
+    () => Object.entries(alertStats()?.skippedByEventType ?? {}).slice(0, 50).map(([event_type, n]) => [{ event_type }, n]));
+  gauge('flowbridge_alerts_stored', 'Alerts kept in the store', [], () => (alertStats() ? [[{}, alertStats()!.store.size]] : []));
+
   gauge('flowbridge_flows_active', 'Flows in the table, by how they were seen', ['interface', 'seen_by'],
     () => all().flatMap((i) => entries(i, 'seen_by', i.flows.bySeen)));
   gauge('flowbridge_flow_table_bound_flows', 'Bound of the flow table', ['interface'],
@@ -152,6 +169,7 @@ export function createMetrics(telemetry: Telemetry): MetricsEndpoint {
         processes: interfaces.flatMap((i) => telemetry.processTraffic(i.id).map((t) => ({ iface: i.name, ...t }))),
         hosts: interfaces.flatMap((i) => (telemetry.hostInterfaces(i.id) ?? []).map((h) => ({ iface: i.name, ...h }))),
         extractions: telemetry.extractions?.(),
+        alerts: telemetry.alerts?.(),
       };
       return registry.metrics();
     },

@@ -2,6 +2,7 @@
 // one read-only view, built in src/flowbridge.ts from each stage's own stats().
 // Readers depend on this file, never on each other.
 import type { CaptureCounters } from './flow-delta.ts';
+import type { AlertStats } from './alert.ts';
 import type { ExtractionStats, RecordingStats } from './recording.ts';
 import type { ContainerInfo } from './event.ts';
 import type { CollectorStats } from './exporter.ts';
@@ -116,5 +117,7 @@ export interface Telemetry {
   processTraffic(interfaceId: number): ProcessTraffic[];
   /** Extractions streamed and jobs (absent when recording is not part of this pipeline). */
   extractions?(): ExtractionStats;
+  /** IDS alerts taken, joined and refused (absent when alerts are not part of this pipeline). */
+  alerts?(): AlertStats;
   problems(): Problem[];
 }

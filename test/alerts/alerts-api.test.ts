@@ -50,6 +50,10 @@ describe('POST /api/v1/alerts', () => {
     const stats = (await (await fb.api('/api/v1/alerts/stats')).json()) as { bySource: Record<string, number>; bySignature: { signatureId: number; count: number }[] };
     expect(stats.bySource).toMatchObject({ api: 4, 'eve-file': 0, 'eve-socket': 0 });
     expect(stats.bySignature.find((s) => s.signatureId === 7001)?.count).toBe(2);
+    const metrics = await (await fb.api('/metrics')).text();
+    expect(metrics).toContain('flowbridge_alerts_total{source="api"} 4');
+    expect(metrics).toContain('flowbridge_alerts_by_signature_total{signature_id="7001"} 2');
+    expect(metrics).toMatch(/^flowbridge_alerts_stored \d+$/m);
   });
 
   it('refuses a record without a usable 5-tuple, another event type, or a bad line, changing nothing', async () => {
