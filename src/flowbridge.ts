@@ -22,6 +22,7 @@ import { ZmqInterface } from './interfaces/zmq-interface.ts';
 import { AuditLog } from './api/packet-access.ts';
 import { isLoopback } from './model/address.ts';
 import { PushTargets } from './push/push-targets.ts';
+import { OnDemandCaptures } from './ondemand/ondemand-captures.ts';
 import { Recordings } from './recording/recordings.ts';
 import type { InterfaceTelemetry, Problem, Telemetry } from './model/telemetry.ts';
 
@@ -128,6 +129,8 @@ export async function startFlowbridge(config: FlowbridgeConfig, options: StartOp
   const dispatcher = new Dispatcher(registry, companions, { queueBound: config.dispatch.queueBound });
   const recordings = new Recordings({ dataDir: config.dataDir, pcapDir: config.pcapDir, configured: config.recording });
   const push = new PushTargets(config.dataDir, config.pushTargets);
+  // On-demand captures: a run a crash interrupted is moved into <data-dir>/captures now.
+  const captures = new OnDemandCaptures(config.dataDir);
   config.interfaces.forEach((spec, id) => registry.add(buildInterface(spec, id, config, curve, dispatcher, recordings, push)));
   recordings.attach(registry);
   await push.attach(registry);
@@ -136,7 +139,8 @@ export async function startFlowbridge(config: FlowbridgeConfig, options: StartOp
   const alerts = new Alerts({ dataDir: config.dataDir, eveFile: config.eveFile, eveSocket: config.eveSocket, interfaces: () => registry.packetInterfaces(), communityIdSeed: config.communityIdSeed });
 
   const saved = store.load();
-  const startupProblems: string[] = [...(saved.problem ? [saved.problem] : []), ...recordings.problems, ...push.problems];
+  const startupProblems: string[] = [...(saved.problem ? [saved.problem] : []), ...recordings.problems, ...push.problems, ...captures.problems];
+  if (captures.recovered.length) log(`flowbridge: an on-demand capture interrupted by a stop of flowbridge was kept: ${captures.recovered.join(', ')} moved into ${captures.store.dir}`);
   for (const note of companions.init(saved.settings, { mirrored: config.mirrored, companions: config.companions })) log(`flowbridge: ${note}`);
 
   // Each interface starts on its own: one that cannot open its device or endpoint is
@@ -171,6 +175,7 @@ export async function startFlowbridge(config: FlowbridgeConfig, options: StartOp
     recordings,
     push,
     alerts,
+    captures,
     audit: new AuditLog(join(config.dataDir, 'audit.log')),
   };
 
@@ -200,6 +205,8 @@ export async function startFlowbridge(config: FlowbridgeConfig, options: StartOp
     async stop() {
       clearInterval(expiry);
       if (server) await new Promise<void>((resolve) => server!.close(() => resolve()));
+      // A running on-demand capture stops cleanly: its pieces are completed and kept.
+      await captures.stopAll();
       await recordings.jobs.close();
       push.stop();
       await alerts.stop();

@@ -6,6 +6,7 @@ import type { InterfaceRegistry } from '../interfaces/registry.ts';
 import type { Telemetry } from '../model/telemetry.ts';
 import type { PushTargets } from '../push/push-targets.ts';
 import type { Recordings } from '../recording/recordings.ts';
+import type { OnDemandCaptures } from '../ondemand/ondemand-captures.ts';
 import type { AuditLog } from './packet-access.ts';
 
 export interface ApiAuth {
@@ -32,6 +33,8 @@ export interface ApiContext {
   push?: PushTargets;
   /** IDS alerts and their flows (absent: the routes are not served). */
   alerts?: Alerts;
+  /** On-demand captures and the captures directory (absent: the routes are not served). */
+  captures?: OnDemandCaptures;
   /** Where packet downloads are written down. */
   audit?: AuditLog;
 }

@@ -12,6 +12,8 @@ const idParam = { name: 'id', in: 'path', required: true, description: 'Numeric 
 
 const descParam = { name: 'desc', in: 'path', required: true, description: 'The push target\'s desc', schema: { type: 'string' } };
 const jobParam = { name: 'id', in: 'path', required: true, description: 'Extraction job id', schema: { type: 'string' } };
+const captureName = { name: 'name', in: 'path', required: true, description: 'A capture file\'s name (capture-YYYY-MM-DD_HH-MM-SS.pcapN) from GET /api/v1/captures', schema: { type: 'string' } };
+const captureStatus = { $ref: '#/components/schemas/OnDemandCapture' };
 const extractionParams = [
   { name: 'begin', in: 'query', required: true, schema: { type: 'string' }, description: 'epoch seconds, fractions allowed (nanosecond precision)' },
   { name: 'end', in: 'query', required: true, schema: { type: 'string' }, description: 'epoch seconds, fractions allowed; both ends included' },
@@ -108,6 +110,22 @@ export function openApiDocument(version: string) {
             newest: { type: 'integer' }, deletedFiles: { type: 'integer' }, dropped: { type: 'object', additionalProperties: { type: 'integer' }, description: 'packets not written, by reason' },
             log: { type: 'array', items: { type: 'string' } }, settings: { type: ['object', 'null'] }, dir: { type: ['string', 'null'] },
           },
+        },
+        OnDemandCapture: {
+          type: 'object', required: ['interface', 'status', 'filter', 'maxCaptureMB', 'deleteFilesOnStart', 'startedBy', 'startedAt', 'bytes', 'files'],
+          description: 'An interface\'s on-demand capture: the running one, else the last one (files then in <data-dir>/captures)',
+          properties: {
+            interface: { type: 'string' }, status: { enum: ['Stopped', 'Running'] }, filter: { type: 'string', description: 'libpcap syntax; \'\' keeps every packet' },
+            maxCaptureMB: { type: 'integer', minimum: 1, maximum: 1000 }, deleteFilesOnStart: { type: 'boolean' },
+            startedBy: { type: ['string', 'null'] }, startedAt: { type: ['string', 'null'], format: 'date-time' }, stoppedAt: { type: ['string', 'null'], format: 'date-time' },
+            bytes: { type: 'integer', description: 'bytes of the pieces kept' }, files: { type: 'array', items: { type: 'string' }, description: 'the pieces kept, oldest first' },
+            packets: { type: 'integer', description: 'packets written' }, filteredOut: { type: 'integer' }, overwritten: { type: 'integer', description: 'pieces deleted to stay within maxCaptureMB' },
+            dropped: { type: 'object', additionalProperties: { type: 'integer' }, description: 'packets not written, by reason' }, error: { type: 'string' },
+          },
+        },
+        CaptureFile: {
+          type: 'object', required: ['name', 'bytes', 'interface', 'startedBy', 'createdAt'],
+          properties: { name: { type: 'string' }, bytes: { type: 'integer' }, interface: { type: ['string', 'null'] }, startedBy: { type: ['string', 'null'] }, createdAt: { type: 'string', format: 'date-time' } },
         },
         ExtractionJob: {
           type: 'object', required: ['id', 'interface', 'request', 'status', 'created', 'bytes', 'files'],
@@ -280,6 +298,27 @@ export function openApiDocument(version: string) {
       },
       '/api/v1/push-targets/{desc}/offline/{id}': {
         get: { summary: 'One offline push: status, packets, bytes, files written', parameters: [descParam, { name: 'id', in: 'path', required: true, description: 'Offline push id', schema: { type: 'string' } }], responses: { '200': { description: 'The offline push', content: json({ $ref: '#/components/schemas/OfflinePush' }) }, '401': errors['401'], '404': errors['404'] } },
+      },
+      '/api/v1/interfaces/{id}/capture': {
+        get: { summary: 'A packet interface\'s on-demand capture: Running or Stopped, its settings, who started it, bytes and pieces', parameters: [idParam], responses: { '200': { description: 'Capture status', content: json(captureStatus) }, ...errors } },
+      },
+      '/api/v1/interfaces/{id}/capture/start': {
+        post: {
+          summary: 'Start an on-demand capture (needs the capture permission; audited): 10 MB pieces capture-YYYY-MM-DD_HH-MM-SS.pcapN written in <data-dir>/captures/.running/<interface>/, the oldest deleted past maxCaptureMB; it runs with no page open',
+          parameters: [idParam],
+          requestBody: { required: true, content: json({ type: 'object', required: ['maxCaptureMB'], additionalProperties: false, properties: { filter: { type: 'string', description: 'libpcap syntax (an invalid one is a 400 with libpcap\'s message); \'\' or absent: every packet' }, maxCaptureMB: { type: 'integer', minimum: 1, maximum: 1000, description: 'MB of 1,000,000 bytes; the newest floor(maxCaptureMB / 10) pieces are kept (under 10: one piece of that size)' }, deleteFilesOnStart: { type: 'boolean', default: false, description: 'delete every file of <data-dir>/captures first' } } }) },
+          responses: { '200': { description: 'Running', content: json(captureStatus) }, ...errors, '409': { description: 'A capture is already running on this interface, or its capture is not running', content: json(error) } },
+        },
+      },
+      '/api/v1/interfaces/{id}/capture/stop': {
+        post: { summary: 'Stop the on-demand capture (needs the capture permission; audited): its pieces are completed and moved into <data-dir>/captures', parameters: [idParam], responses: { '200': { description: 'Stopped, with the files moved', content: json(captureStatus) }, ...errors, '409': { description: 'No capture is running on this interface', content: json(error) } } },
+      },
+      '/api/v1/captures': {
+        get: { summary: 'The files of stopped on-demand captures (<data-dir>/captures), oldest first', responses: { '200': { description: 'Files, their count and total bytes', content: json({ type: 'object', properties: { files: { type: 'array', items: { $ref: '#/components/schemas/CaptureFile' } }, count: { type: 'integer' }, bytes: { type: 'integer' } } }) }, '401': errors['401'] } },
+      },
+      '/api/v1/captures/{name}': {
+        get: { summary: 'Download one capture file (needs the pcap permission; audited)', parameters: [captureName], responses: { '200': { description: 'The pcap (nanosecond)', content: { 'application/vnd.tcpdump.pcap': {} } }, '400': errors['400'], '401': errors['401'], '404': { description: 'No such file', content: json(error) } } },
+        delete: { summary: 'Delete one capture file (needs the capture permission; audited)', parameters: [captureName], responses: { '204': { description: 'Deleted' }, '400': errors['400'], '401': errors['401'], '404': { description: 'No such file', content: json(error) } } },
       },
       '/api/v1/alerts': {
         get: {

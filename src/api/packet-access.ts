@@ -7,6 +7,7 @@ import { dirname } from 'node:path';
 const PACKET_ROUTES = [
   /^\/api\/v1\/interfaces\/[^/]+\/pcap$/,
   /^\/api\/v1\/extractions\/[^/]+\/files\/[^/]+$/,
+  /^\/api\/v1\/captures\/[^/]+$/,
   /^\/lua\/rest\/v2\/get\/pcap\/live_extraction\.lua$/,
   /^\/lua\/live_traffic_extraction\.lua$/,
 ];

@@ -3,6 +3,7 @@ import type { CaptureCounters } from '../model/flow-delta.ts';
 import type { FlowDelta } from '../model/flow-delta.ts';
 import type { PushSinkConfig, PushTargetStats } from '../model/push.ts';
 import type { RecordingSettings, RecordingStats } from '../model/recording.ts';
+import type { OnDemandSinkConfig, OnDemandSinkStats } from '../model/ondemand.ts';
 
 export interface CaptureConfig {
   /** Live capture device, or a capture file to replay. */
@@ -24,11 +25,13 @@ export interface CaptureConfig {
   recording?: RecordingSettings;
   /** Push targets of this interface. */
   push?: PushSinkConfig[];
+  /** The on-demand capture running on this interface, if one. */
+  ondemand?: OnDemandSinkConfig;
 }
 
 /** The snapshot length a capture needs: whole packets for the sinks that keep them, headers otherwise. */
-export function neededSnaplen(c: Pick<CaptureConfig, 'snaplen' | 'recording' | 'push'>): number {
-  return Math.max(c.snaplen, c.recording?.snaplen ?? 0, c.push?.length ? WHOLE_PACKETS : 0);
+export function neededSnaplen(c: Pick<CaptureConfig, 'snaplen' | 'recording' | 'push' | 'ondemand'>): number {
+  return Math.max(c.snaplen, c.recording?.snaplen ?? 0, c.push?.length || c.ondemand ? WHOLE_PACKETS : 0);
 }
 export const WHOLE_PACKETS = 65535;
 
@@ -37,12 +40,12 @@ export type CaptureCommand =
   | { type: 'applied' }
   | { type: 'stop' }
   /** The sinks change while the capture runs (its snapshot length already suits them). */
-  | { type: 'sinks'; recording?: RecordingSettings; push?: PushSinkConfig[] };
+  | { type: 'sinks'; recording?: RecordingSettings; push?: PushSinkConfig[]; ondemand?: OnDemandSinkConfig };
 
 export type CaptureMessage =
   | { type: 'ready'; dlt: number; snaplen: number }
   /** The capture cannot start or cannot go on; the process ends after saying so. */
   | { type: 'error'; message: string }
-  | { type: 'batch'; deltas: FlowDelta[]; counters: CaptureCounters; recording?: RecordingStats; push?: PushTargetStats[] }
+  | { type: 'batch'; deltas: FlowDelta[]; counters: CaptureCounters; recording?: RecordingStats; push?: PushTargetStats[]; ondemand?: OnDemandSinkStats }
   /** A replayed file has been read to its end (every batch before this one). */
-  | { type: 'finished'; counters: CaptureCounters; recording?: RecordingStats; push?: PushTargetStats[] };
+  | { type: 'finished'; counters: CaptureCounters; recording?: RecordingStats; push?: PushTargetStats[]; ondemand?: OnDemandSinkStats };

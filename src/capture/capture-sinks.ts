@@ -4,17 +4,22 @@
 import type { PushSinkConfig, PushTargetStats } from '../model/push.ts';
 import type { RecordingSettings, RecordingStats } from '../model/recording.ts';
 import { PushSink } from '../push/push-sink.ts';
+import type { OnDemandSinkConfig, OnDemandSinkStats } from '../model/ondemand.ts';
+import { OnDemandSink } from '../ondemand/ondemand-sink.ts';
 import type { SlotKeys } from '../recording/file-index.ts';
 import { RecordingWriter } from '../recording/writer.ts';
 
 export interface SinksConfig {
   recording?: RecordingSettings;
   push?: PushSinkConfig[];
+  ondemand?: OnDemandSinkConfig;
 }
 
 export interface SinksReport {
   recording?: RecordingStats;
   push?: PushTargetStats[];
+  /** The on-demand capture running, or the last one (closed: its pieces are complete). */
+  ondemand?: OnDemandSinkStats;
 }
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
@@ -28,8 +33,11 @@ export class CaptureSinks {
   readonly #push = new Map<string, { config: PushSinkConfig; sink: PushSink }>();
   /** Targets whose sink could not be made, and why. */
   readonly #failed = new Map<string, PushTargetStats>();
+  #ondemand: { config: OnDemandSinkConfig; sink: OnDemandSink } | undefined;
+  /** What the last on-demand capture said when it closed (or why it could not start). */
+  #ondemandLast: OnDemandSinkStats | undefined;
   /** Every sink, for the per-packet loop. */
-  #all: (RecordingWriter | PushSink)[] = [];
+  #all: (RecordingWriter | PushSink | OnDemandSink)[] = [];
 
   constructor(dlt: number, snaplen: number, nanoseconds: boolean) {
     this.#dlt = dlt;
@@ -62,7 +70,22 @@ export class CaptureSinks {
         this.#failed.set(desc, { desc, state: 'failed', error: (err as Error).message, files: 0, bytes: 0, packets: 0, filteredOut: 0, dropped: {} });
       }
     }
-    this.#all = [...(this.#recording ? [this.#recording] : []), ...[...this.#push.values()].map((p) => p.sink)];
+    if (!same(c.ondemand, this.#ondemand?.config)) this.#configureOnDemand(c.ondemand);
+    this.#all = [...(this.#recording ? [this.#recording] : []), ...[...this.#push.values()].map((p) => p.sink), ...(this.#ondemand ? [this.#ondemand.sink] : [])];
+  }
+
+  #configureOnDemand(config: OnDemandSinkConfig | undefined): void {
+    if (this.#ondemand) {
+      this.#ondemand.sink.close();
+      this.#ondemandLast = this.#ondemand.sink.stats();
+      this.#ondemand = undefined;
+    }
+    if (!config) return;
+    try {
+      this.#ondemand = { config, sink: new OnDemandSink(config, this.#dlt, this.#snaplen, this.#nanoseconds) };
+    } catch (err) {
+      this.#ondemandLast = { runId: config.runId, state: 'failed', error: (err as Error).message, pieces: [], packets: 0, filteredOut: 0, overwritten: 0, dropped: {} };
+    }
   }
 
   add(memory: Uint8Array, at: number, caplen: number, wireLength: number, tsMs: number, slot: number, keys: SlotKeys): void {
@@ -76,12 +99,16 @@ export class CaptureSinks {
 
   close(): void {
     for (const s of this.#all) s.close();
+    if (this.#ondemand) this.#ondemandLast = this.#ondemand.sink.stats();
+    this.#ondemand = undefined;
   }
 
   report(): SinksReport {
     const r: SinksReport = {};
     if (this.#recording) r.recording = this.#recording.stats();
     if (this.#push.size || this.#failed.size) r.push = [...[...this.#push.values()].map((p) => p.sink.stats()), ...this.#failed.values()];
+    const ondemand = this.#ondemand?.sink.stats() ?? this.#ondemandLast;
+    if (ondemand) r.ondemand = ondemand;
     return r;
   }
 }

@@ -5,6 +5,7 @@ import type { CollectorStats } from '../model/exporter.ts';
 import type { FlowQuery, FlowQueryResult, FlowRecord, FlowTableStats, ProcessTraffic } from '../model/flow.ts';
 import type { PushSinkConfig, PushTargetStats } from '../model/push.ts';
 import type { RecordingSettings, RecordingStats } from '../model/recording.ts';
+import type { OnDemandSinkConfig, OnDemandSinkStats } from '../model/ondemand.ts';
 import type { InterfaceStatus } from '../model/telemetry.ts';
 import type { OwnerFilter } from '../recording/flow-tags.ts';
 import type { HostInterfaceTable } from './host-interfaces.ts';
@@ -56,6 +57,12 @@ export interface PacketInterface extends MonitoredInterface {
   setPushTargets(targets: PushSinkConfig[]): Promise<void>;
   /** What each push target last reported. */
   pushStats(): PushTargetStats[];
+  /** A live device (on-demand capture needs one), not a replayed file. */
+  readonly live: boolean;
+  /** Starts (config) or stops (undefined) the on-demand capture sink; a stop resolves once its pieces are complete. */
+  setOnDemandCapture(config: OnDemandSinkConfig | undefined): Promise<void>;
+  /** What the on-demand capture sink last reported. */
+  onDemandStats(): OnDemandSinkStats | undefined;
   /** Keys of recorded flows (in the table or tagged) whose process, user or container match. */
   recordedFlowKeys(filter: OwnerFilter, fromMs: number, toMs: number): Set<string>;
 }

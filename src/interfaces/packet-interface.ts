@@ -12,6 +12,7 @@ import { FlowTagLog, ownerMatches, ownersOf, type OwnerFilter } from '../recordi
 import type { CaptureCounters } from '../model/flow-delta.ts';
 import type { PushSinkConfig, PushTargetStats } from '../model/push.ts';
 import type { RecordingSettings, RecordingStats } from '../model/recording.ts';
+import type { OnDemandSinkConfig, OnDemandSinkStats } from '../model/ondemand.ts';
 import { HostInterfaceTable } from './host-interfaces.ts';
 import type { InterfaceStatus, PacketInterface as PacketInterfaceApi } from './interface.ts';
 
@@ -49,12 +50,16 @@ const DEFAULTS = { snaplen: 256, bufferBytes: 32 * 1024 * 1024, promiscuous: tru
 /** Batches the capture may have in flight before it holds them back (keeps aggregating). */
 const MAX_INFLIGHT_BATCHES = 16;
 const STOP_GRACE_MS = 2_000;
+/** Longest a stopped on-demand capture waits for the capture process to complete its pieces. */
+const ONDEMAND_CLOSE_MS = 10_000;
 
 export class PacketInterface implements PacketInterfaceApi {
   readonly kind = 'packet' as const;
   readonly id: number;
   readonly name: string;
   readonly device: string;
+  /** A live device (not a replayed file). */
+  readonly live: boolean;
   readonly flows: FlowTable;
   readonly hostCounters = new HostInterfaceTable();
   readonly #config: CaptureConfig;
@@ -73,12 +78,17 @@ export class PacketInterface implements PacketInterfaceApi {
   #push = new Map<string, PushTargetStats>();
   /** The snapshot length the running capture opened with. */
   #openedSnaplen = 0;
+  /** What the on-demand capture sink last reported. */
+  #ondemand: OnDemandSinkStats | undefined;
+  /** Told of each on-demand report (a stop waits for its sink to close). */
+  readonly #ondemandWatchers = new Set<(s: OnDemandSinkStats) => void>();
 
   constructor(options: PacketInterfaceOptions) {
     if ((options.device === undefined) === (options.file === undefined)) throw new Error(`interface ${options.name}: give a device or a file`);
     this.id = options.id;
     this.name = options.name;
     this.device = options.device ?? options.file!;
+    this.live = options.device !== undefined;
     const o = { ...DEFAULTS, ...options };
     this.#config = {
       source: options.device !== undefined ? { device: options.device } : { file: options.file! },
@@ -143,6 +153,47 @@ export class PacketInterface implements PacketInterfaceApi {
   }
 
   /**
+   * Starts (config) or stops (undefined) this interface's on-demand capture sink. A stop
+   * resolves once the capture process has completed the sink's pieces (or has ended).
+   */
+  async setOnDemandCapture(config: OnDemandSinkConfig | undefined): Promise<void> {
+    const previous = this.#config.ondemand;
+    if (JSON.stringify(config) === JSON.stringify(previous)) return;
+    this.#config.ondemand = config;
+    const closed = previous && this.#child ? this.#onDemandClosed(previous.runId, this.#child) : undefined;
+    await this.#sinksChanged();
+    await closed;
+  }
+
+  /** What the on-demand capture sink last reported (its run id says which capture). */
+  onDemandStats(): OnDemandSinkStats | undefined {
+    return this.#ondemand;
+  }
+
+  #onDemandClosed(runId: string, child: ChildProcess): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#ondemandWatchers.delete(watch);
+        child.off('close', done);
+        resolve();
+      };
+      const watch = (s: OnDemandSinkStats) => {
+        if (s.runId === runId && s.state !== 'running') done();
+      };
+      const timer = setTimeout(done, ONDEMAND_CLOSE_MS);
+      this.#ondemandWatchers.add(watch);
+      child.once('close', done);
+    });
+  }
+
+  #onDemandReport(s: OnDemandSinkStats | undefined): void {
+    if (!s) return;
+    this.#ondemand = s;
+    for (const watch of [...this.#ondemandWatchers]) watch(s);
+  }
+
+  /**
    * A running capture takes new sinks as it runs when its snapshot length suits them;
    * one that needs longer packets reopens the device (its flows stay; packets during
    * the ~second of reopening are not seen).
@@ -151,7 +202,7 @@ export class PacketInterface implements PacketInterfaceApi {
     const child = this.#child;
     if (!child) return;
     if (this.#openedSnaplen >= neededSnaplen(this.#config) && child.connected) {
-      child.send({ type: 'sinks', recording: this.#config.recording, push: this.#config.push } satisfies CaptureCommand, () => {});
+      child.send({ type: 'sinks', recording: this.#config.recording, push: this.#config.push, ondemand: this.#config.ondemand } satisfies CaptureCommand, () => {});
       return;
     }
     await this.stop();
@@ -237,6 +288,7 @@ export class PacketInterface implements PacketInterfaceApi {
             this.#counters = m.counters;
             if (m.recording) this.#recording = m.recording;
             for (const p of m.push ?? []) this.#push.set(p.desc, p);
+            this.#onDemandReport(m.ondemand);
             break;
           case 'finished':
             // The file is read: the capture process ends, the interface stays up showing its flows.
@@ -244,6 +296,7 @@ export class PacketInterface implements PacketInterfaceApi {
             this.#counters = m.counters;
             if (m.recording) this.#recording = m.recording;
             for (const p of m.push ?? []) this.#push.set(p.desc, p);
+            this.#onDemandReport(m.ondemand);
             finish();
             break;
         }

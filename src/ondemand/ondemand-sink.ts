@@ -1,0 +1,124 @@
+// An on-demand capture inside the capture process: each whole packet of the interface
+// → the capture's BPF (libpcap's own) → pieces of at most pieceBytes, written under a
+// temporary name and renamed `<base>.pcapN` when complete. Past maxPieces the oldest
+// piece is deleted before the next one opens, so the pieces never take more than
+// maxPieces × pieceBytes: the newest traffic is kept, as tcpdump -C -W does.
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { OnDemandPiece, OnDemandSinkConfig, OnDemandSinkStats } from '../model/ondemand.ts';
+import { BpfProgram } from '../native/libpcap.ts';
+import { PcapFile } from '../recording/pcap-file.ts';
+import { RECORD_HEADER_BYTES } from '../recording/pcap-format.ts';
+import type { PacketSink } from '../recording/sink.ts';
+import { makeDirs } from '../runtime/make-dirs.ts';
+import { partName } from './piece-names.ts';
+
+export class OnDemandSink implements PacketSink {
+  readonly #c: OnDemandSinkConfig;
+  readonly #dlt: number;
+  readonly #snaplen: number;
+  readonly #nanoseconds: boolean;
+  readonly #filter: BpfProgram | undefined;
+  #file: PcapFile | undefined;
+  #fileName = '';
+  #seq = 0;
+  readonly #stats: OnDemandSinkStats;
+
+  /** Throws when the BPF does not compile for this link type or the directory cannot be made. */
+  constructor(config: OnDemandSinkConfig, dlt: number, snaplen: number, nanoseconds = true) {
+    this.#c = config;
+    this.#dlt = dlt;
+    this.#snaplen = snaplen;
+    this.#nanoseconds = nanoseconds;
+    this.#stats = { runId: config.runId, state: 'running', pieces: [], packets: 0, filteredOut: 0, overwritten: 0, dropped: {} };
+    makeDirs(config.dir);
+    this.#filter = config.filter ? new BpfProgram(config.filter, dlt) : undefined;
+  }
+
+  add(memory: Uint8Array, at: number, caplen: number, wireLength: number): void {
+    const st = this.#stats;
+    if (st.state !== 'running') return;
+    if (this.#filter && !this.#filter.matches(memory.subarray(at + RECORD_HEADER_BYTES, at + RECORD_HEADER_BYTES + caplen), wireLength)) {
+      st.filteredOut++;
+      return;
+    }
+    let file = this.#file;
+    // A piece holds at least one packet, and is closed before it would pass its size.
+    if (file && file.packets > 0 && file.bytes + file.recordBytes(caplen) > this.#c.pieceBytes) {
+      this.#closePiece();
+      file = undefined;
+    }
+    file ??= this.#openPiece();
+    if (!file) return;
+    try {
+      file.append(memory, at, caplen, this.#nanoseconds);
+      st.packets++;
+    } catch (err) {
+      this.#drop('write-error');
+      st.error = `writing ${file.partPath}: ${(err as Error).message}`;
+      this.#closePiece();
+    }
+  }
+
+  tick(): void {
+    const file = this.#file;
+    if (!file) return;
+    try {
+      file.flush();
+    } catch (err) {
+      this.#stats.error = `writing ${file.partPath}: ${(err as Error).message}`;
+      this.#closePiece();
+    }
+  }
+
+  close(): void {
+    if (this.#file) this.#closePiece();
+    if (this.#stats.state === 'running') this.#stats.state = 'closed';
+    this.#filter?.free();
+  }
+
+  stats(): OnDemandSinkStats {
+    const st: OnDemandSinkStats = { ...this.#stats, pieces: this.#stats.pieces.map((p) => ({ ...p })), dropped: { ...this.#stats.dropped } };
+    if (this.#file) st.current = { name: this.#fileName, bytes: this.#file.bytes };
+    return st;
+  }
+
+  #openPiece(): PcapFile | undefined {
+    const pieces = this.#stats.pieces;
+    // Room for the new piece: the oldest ones go first.
+    while (pieces.length > 0 && pieces.length >= this.#c.maxPieces) {
+      const oldest = pieces.shift()!;
+      rmSync(join(this.#c.dir, oldest.name), { force: true });
+      this.#stats.overwritten++;
+    }
+    const name = `${this.#c.baseName}.pcap${this.#seq}`;
+    const part = join(this.#c.dir, partName(name));
+    try {
+      this.#file = new PcapFile(part, this.#dlt, this.#snaplen);
+    } catch (err) {
+      this.#drop('write-error');
+      this.#stats.error = `cannot write ${part}: ${(err as Error).message}`;
+      return undefined;
+    }
+    this.#seq++;
+    this.#fileName = name;
+    return this.#file;
+  }
+
+  #closePiece(): void {
+    const file = this.#file!;
+    this.#file = undefined;
+    const piece: OnDemandPiece = { name: this.#fileName, bytes: file.bytes };
+    try {
+      file.close(join(this.#c.dir, this.#fileName));
+    } catch (err) {
+      piece.bytes = file.bytes;
+      this.#stats.error = `completing ${this.#fileName}: ${(err as Error).message}`;
+    }
+    this.#stats.pieces.push(piece);
+  }
+
+  #drop(reason: string): void {
+    this.#stats.dropped[reason] = (this.#stats.dropped[reason] ?? 0) + 1;
+  }
+}
