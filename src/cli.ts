@@ -26,6 +26,10 @@ Recording (continuous, per packet interface; extraction through the API and page
       --record <iface>=<size>  record every packet of <iface> (whole packets) in a ring of
                                at most <size> on disk: 500MB, 2GiB or bytes; repeatable
       --pcap-dir <dir>         where recordings go: <dir>/<interface id>/ (default <data-dir>/pcap)
+      --conditional-pcap <iface>=<size>
+                               keep the packets of flows with an IDS alert on <iface>, from the
+                               packets that fired it to the flow's end, once per flow, in a store
+                               of at most <size> (oldest data goes first); repeatable
 
 Collector:
       --curve                  encrypt ZMQ with CURVE; the key pair is created once in the
@@ -132,6 +136,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
         mirrored: { type: 'string', multiple: true },
         companion: { type: 'string', multiple: true },
         record: { type: 'string', multiple: true },
+        'conditional-pcap': { type: 'string', multiple: true },
         'pcap-dir': { type: 'string' },
         curve: { type: 'boolean' },
         'max-flows': { type: 'string' },
@@ -175,6 +180,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
     eveFile: nonEmpty(v['eve-file'], '--eve-file'),
     eveSocket: nonEmpty(v['eve-socket'], '--eve-socket'),
     recording: recordFlags(v.record),
+    conditionalPcap: pairs(v['conditional-pcap'], '--conditional-pcap', 'eth1=500MB'),
     flowTable: definedOnly({ maxFlows, idleTimeoutSeconds: idle, graceSeconds: grace }),
     dispatch: queueBound ? { queueBound } : undefined,
     metrics: top ? { topProcesses: top } : undefined,

@@ -7,6 +7,7 @@ import { Ajv } from 'ajv';
 import configSchema from '../schemas/config.schema.json' with { type: 'json' };
 import type { PushTargetSpec } from './model/push.ts';
 import { pushTargetSpec } from './push/target.ts';
+import { conditionalRequest, ConditionalSettingsError, type ConditionalRequest } from './conditional/conditional-settings.ts';
 import { recordingRequest, RecordingSettingsError, type RecordingInput, type RecordingRequest } from './recording/settings.ts';
 
 export type InterfaceSpec =
@@ -36,6 +37,8 @@ export interface FlowbridgeConfig {
   communityIdSeed: number;
   /** Suricata eve.json followed for alerts (absolute). */
   eveFile?: string;
+  /** Conditional pcap: interface name → store bound in bytes (config file and --conditional-pcap). */
+  conditionalPcap: ConditionalRequest;
   /** Unix socket Suricata's EVE unix_stream output writes alerts to (absolute). */
   eveSocket?: string;
 }
@@ -58,6 +61,7 @@ export interface ConfigFile {
   recording?: Record<string, RecordingInput>;
   pushTargets?: unknown[];
   communityIdSeed?: number;
+  conditionalPcap?: Record<string, string | number>;
   eveFile?: string;
   eveSocket?: string;
 }
@@ -133,6 +137,19 @@ export function parseHostPort(value: string, what: string): { host: string; port
   return { host: m[2] ?? m[1], port };
 }
 
+function conditionalPcapOf(input: Record<string, string | number>, interfaces: InterfaceSpec[], names: Set<string>): ConditionalRequest {
+  for (const name of Object.keys(input)) {
+    const spec = interfaces.find((i) => i.name === name);
+    if (!spec || spec.kind === 'zmq') throw new ConfigError(`conditional pcap for ${name}: not a packet interface of this collector (${[...names].join(', ')})`);
+  }
+  try {
+    return conditionalRequest(input);
+  } catch (err) {
+    if (err instanceof ConditionalSettingsError) throw new ConfigError(err.message);
+    throw err;
+  }
+}
+
 /** Merges defaults, file and flags (flags win) into the configuration the pipeline runs with. */
 export function resolveConfig(file: ConfigFile, flags: ConfigFile): FlowbridgeConfig {
   const pick = <K extends keyof ConfigFile>(k: K): ConfigFile[K] => (flags[k] !== undefined ? flags[k] : file[k]);
@@ -188,6 +205,7 @@ export function resolveConfig(file: ConfigFile, flags: ConfigFile): FlowbridgeCo
     recording,
     pushTargets,
     communityIdSeed: pick('communityIdSeed') ?? 0,
+    conditionalPcap: conditionalPcapOf({ ...file.conditionalPcap, ...flags.conditionalPcap }, interfaces, names),
   };
   const eveFile = pick('eveFile');
   const eveSocket = pick('eveSocket');

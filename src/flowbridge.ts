@@ -7,6 +7,8 @@ import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import pkg from '../package.json' with { type: 'json' };
 import { Alerts } from './alerts/alerts.ts';
+import { AlertPcaps } from './conditional/alert-pcaps.ts';
+import { ConditionalPcap } from './conditional/conditional-pcap.ts';
 import { createApp } from './api/app.ts';
 import type { ApiContext } from './api/context.ts';
 import { loadOrCreateCurveKeys, type CurveKeys } from './collector/curve.ts';
@@ -50,7 +52,7 @@ export interface RunningFlowbridge {
   stop(): Promise<void>;
 }
 
-function buildInterface(spec: InterfaceSpec, id: number, config: FlowbridgeConfig, curve: CurveKeys | undefined, dispatcher: Dispatcher, recordings: Recordings, push: PushTargets): MonitoredInterface {
+function buildInterface(spec: InterfaceSpec, id: number, config: FlowbridgeConfig, curve: CurveKeys | undefined, dispatcher: Dispatcher, recordings: Recordings, push: PushTargets, conditional: ConditionalPcap): MonitoredInterface {
   const flowTable: FlowTableOptions = {
     maxFlows: config.flowTable.maxFlows,
     idleTimeoutMs: config.flowTable.idleTimeoutSeconds * 1000,
@@ -63,9 +65,9 @@ function buildInterface(spec: InterfaceSpec, id: number, config: FlowbridgeConfi
       return iface;
     }
     case 'packet':
-      return new PacketInterface({ id, name: spec.name, device: spec.device, filter: spec.filter, flowTable, recording: recordings.settingsFor(spec.name, id), push: push.sinksFor(spec.name) });
+      return new PacketInterface({ id, name: spec.name, device: spec.device, filter: spec.filter, flowTable, recording: recordings.settingsFor(spec.name, id), push: push.sinksFor(spec.name), conditional: conditional.settingsFor(spec.name) });
     case 'pcap-file':
-      return new PacketInterface({ id, name: spec.name, file: spec.file, filter: spec.filter, flowTable, recording: recordings.settingsFor(spec.name, id), push: push.sinksFor(spec.name) });
+      return new PacketInterface({ id, name: spec.name, file: spec.file, filter: spec.filter, flowTable, recording: recordings.settingsFor(spec.name, id), push: push.sinksFor(spec.name), conditional: conditional.settingsFor(spec.name) });
   }
 }
 
@@ -131,15 +133,19 @@ export async function startFlowbridge(config: FlowbridgeConfig, options: StartOp
   const push = new PushTargets(config.dataDir, config.pushTargets);
   // On-demand captures: a run a crash interrupted is moved into <data-dir>/captures now.
   const captures = new OnDemandCaptures(config.dataDir);
-  config.interfaces.forEach((spec, id) => registry.add(buildInterface(spec, id, config, curve, dispatcher, recordings, push)));
+  // Conditional pcap (seed 002): the packets of alerted flows, per chosen interface.
+  const conditional = new ConditionalPcap({ dataDir: config.dataDir, configured: config.conditionalPcap });
+  config.interfaces.forEach((spec, id) => registry.add(buildInterface(spec, id, config, curve, dispatcher, recordings, push, conditional)));
+  conditional.attach(registry);
   recordings.attach(registry);
   await push.attach(registry);
 
   // Alerts join flows on every packet interface (a conditional-pcap setting may narrow this later).
-  const alerts = new Alerts({ dataDir: config.dataDir, eveFile: config.eveFile, eveSocket: config.eveSocket, interfaces: () => registry.packetInterfaces(), communityIdSeed: config.communityIdSeed });
+  const alerts = new Alerts({ dataDir: config.dataDir, eveFile: config.eveFile, eveSocket: config.eveSocket, interfaces: () => registry.packetInterfaces(), communityIdSeed: config.communityIdSeed, onMatched: (a) => conditional.matched(a) });
+  const uploads = new AlertPcaps({ dir: join(config.dataDir, 'conditional-extractions'), conditional, alerts: alerts.store, communityIdSeed: config.communityIdSeed });
 
   const saved = store.load();
-  const startupProblems: string[] = [...(saved.problem ? [saved.problem] : []), ...recordings.problems, ...push.problems, ...captures.problems];
+  const startupProblems: string[] = [...(saved.problem ? [saved.problem] : []), ...recordings.problems, ...push.problems, ...conditional.problems, ...captures.problems];
   if (captures.recovered.length) log(`flowbridge: an on-demand capture interrupted by a stop of flowbridge was kept: ${captures.recovered.join(', ')} moved into ${captures.store.dir}`);
   for (const note of companions.init(saved.settings, { mirrored: config.mirrored, companions: config.companions })) log(`flowbridge: ${note}`);
 
@@ -164,7 +170,7 @@ export async function startFlowbridge(config: FlowbridgeConfig, options: StartOp
   }, EXPIRY_INTERVAL_MS);
   expiry.unref();
 
-  const telemetry = pipelineTelemetry(registry, dispatcher, companions, recordings, alerts, startupProblems, config.metrics.topProcesses);
+  const telemetry: Telemetry = { ...pipelineTelemetry(registry, dispatcher, companions, recordings, alerts, startupProblems, config.metrics.topProcesses), conditional: () => conditional.stats() };
   const context: ApiContext = {
     version: VERSION,
     registry,
@@ -175,6 +181,7 @@ export async function startFlowbridge(config: FlowbridgeConfig, options: StartOp
     recordings,
     push,
     alerts,
+    conditional: { pcap: conditional, uploads },
     captures,
     audit: new AuditLog(join(config.dataDir, 'audit.log')),
   };
@@ -210,6 +217,7 @@ export async function startFlowbridge(config: FlowbridgeConfig, options: StartOp
       await recordings.jobs.close();
       push.stop();
       await alerts.stop();
+      await uploads.close();
       await Promise.all(registry.list().map((i) => i.stop().catch(() => {})));
     },
   };

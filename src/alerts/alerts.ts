@@ -28,6 +28,8 @@ export interface AlertsOptions {
   /** EVE file poll interval (default 250 ms). */
   pollMs?: number;
   maxLineBytes?: number;
+  /** Told of each alert matched to its flows (the conditional store keeps those flows). */
+  onMatched?: (alert: StoredAlert) => void;
 }
 
 const SAMPLES = 32;
@@ -57,7 +59,10 @@ export class Alerts {
     this.join = new AlertJoin({
       interfaces: options.interfaces, communityIdSeed: options.communityIdSeed, waitMs: options.waitMs, maxPending: options.maxPending,
       onSettled: (a) => {
-        if (a.status === 'matched') this.#matched++;
+        if (a.status === 'matched') {
+          this.#matched++;
+          options.onMatched?.(a);
+        }
         else if (a.unmatchedReason) this.#unmatched[a.unmatchedReason] = (this.#unmatched[a.unmatchedReason] ?? 0) + 1;
       },
     });

@@ -7,6 +7,7 @@ import { createMetrics } from '../exporters/prometheus.ts';
 import { requireToken, signIn } from './auth.ts';
 import type { ApiContext } from './context.ts';
 import { alertErrorResponse, alertsApi } from './alerts-api.ts';
+import { conditionalApi, conditionalErrorResponse } from './conditional-api.ts';
 import { captureApi, captureErrorResponse } from './capture-api.ts';
 import { openApiDocument } from './openapi.ts';
 import { pages } from './pages.tsx';
@@ -20,7 +21,7 @@ export function createApp(ctx: ApiContext): Hono {
 
   app.onError((err, c) => {
     if (err instanceof BadRequest) return c.json({ error: err.message }, 400);
-    const mapped = recordingErrorResponse(err) ?? pushErrorResponse(err) ?? alertErrorResponse(err) ?? captureErrorResponse(err);
+    const mapped = recordingErrorResponse(err) ?? pushErrorResponse(err) ?? alertErrorResponse(err) ?? conditionalErrorResponse(err) ?? captureErrorResponse(err);
     if (mapped) return c.json({ error: mapped.error }, mapped.status);
     if (err instanceof SettingsError) return c.json({ error: err.message }, err.status);
     if (err instanceof HTTPException && err.status === 403) {
@@ -48,6 +49,7 @@ export function createApp(ctx: ApiContext): Hono {
   if (ctx.recordings) app.route('/', recordingApi(ctx, ctx.recordings));
   if (ctx.push) app.route('/api/v1', pushApi(ctx.push));
   if (ctx.alerts) app.route('/api/v1', alertsApi(ctx.alerts));
+  if (ctx.conditional) app.route('/api/v1', conditionalApi(ctx, ctx.conditional.pcap, ctx.conditional.uploads, ctx.alerts));
   if (ctx.captures) app.route('/api/v1', captureApi(ctx, ctx.captures));
   app.route('/api/v1', restApi(ctx));
   // Before the pages: the login form's return address is checked here (same origin only).

@@ -1,6 +1,8 @@
 // What the REST API and the web pages read and change. src/flowbridge.ts builds one
 // from the running pipeline; tests build one from real parts.
 import type { Alerts } from '../alerts/alerts.ts';
+import type { AlertPcaps } from '../conditional/alert-pcaps.ts';
+import type { ConditionalPcap } from '../conditional/conditional-pcap.ts';
 import type { CompanionSettings } from '../dispatch/companions.ts';
 import type { InterfaceRegistry } from '../interfaces/registry.ts';
 import type { Telemetry } from '../model/telemetry.ts';
@@ -33,6 +35,8 @@ export interface ApiContext {
   push?: PushTargets;
   /** IDS alerts and their flows (absent: the routes are not served). */
   alerts?: Alerts;
+  /** Conditional pcap: the stores of alerted flows, and the seed's upload/extract workflow (absent: not served). */
+  conditional?: { pcap: ConditionalPcap; uploads: AlertPcaps };
   /** On-demand captures and the captures directory (absent: the routes are not served). */
   captures?: OnDemandCaptures;
   /** Where packet downloads are written down. */

@@ -8,6 +8,8 @@ const PACKET_ROUTES = [
   /^\/api\/v1\/interfaces\/[^/]+\/pcap$/,
   /^\/api\/v1\/extractions\/[^/]+\/files\/[^/]+$/,
   /^\/api\/v1\/captures\/[^/]+$/,
+  /^\/api\/v1\/conditional-pcap\/[^/]+\/download$/,
+  /^\/api\/v1\/alerts\/[^/]+\/pcap$/,
   /^\/lua\/rest\/v2\/get\/pcap\/live_extraction\.lua$/,
   /^\/lua\/live_traffic_extraction\.lua$/,
 ];

@@ -43,7 +43,10 @@ process.on('message', (m: CaptureCommand) => {
     config.recording = m.recording;
     config.push = m.push;
     config.ondemand = m.ondemand;
+    config.conditional = m.conditional;
     if (opened) void configureSinks(opened);
+  } else if (m.type === 'conditional-flows') {
+    sinks?.conditionalFlows(m.alerted, m.ended);
   }
   wake?.();
 });
@@ -60,7 +63,7 @@ let opened: Pcap | undefined;
 
 /** Makes the sinks the configuration asks for (loaded only when some are). */
 async function configureSinks(pcap: Pcap): Promise<void> {
-  if (!sinks && !config.recording && !config.push?.length && !config.ondemand) return;
+  if (!sinks && !config.recording && !config.push?.length && !config.ondemand && !config.conditional) return;
   if (!sinks) {
     const { CaptureSinks } = await import('./capture-sinks.ts');
     sinks ??= new CaptureSinks(pcap.dlt, pcap.snaplen, pcap.nanoseconds);
@@ -118,7 +121,8 @@ function takeBatch(force: boolean): CaptureMessage | undefined {
   // An idle interface still reports a recording that paused, resumed, rotated or logged, and push splits closing.
   const report = sinks?.report() ?? {};
   const rec = report.recording;
-  const sinkNews = `${rec ? `${rec.state}|${rec.files}|${rec.deletedFiles}|${rec.log.length}|${rec.log[rec.log.length - 1]}` : ''}|${(report.push ?? []).map((p) => `${p.state}${p.files}${p.currentFile}${p.error}`).join()}|${report.ondemand ? `${report.ondemand.runId}${report.ondemand.state}${report.ondemand.pieces.length}${report.ondemand.overwritten}${report.ondemand.error}` : ''}`;
+  const cond = report.conditional;
+  const sinkNews = `${rec ? `${rec.state}|${rec.files}|${rec.deletedFiles}|${rec.log.length}|${rec.log[rec.log.length - 1]}` : ''}|${(report.push ?? []).map((p) => `${p.state}${p.files}${p.currentFile}${p.error}`).join()}|${report.ondemand ? `${report.ondemand.runId}${report.ondemand.state}${report.ondemand.pieces.length}${report.ondemand.overwritten}${report.ondemand.error}` : ''}|${cond ? `${cond.alertedFlows}|${cond.store.files}|${cond.store.deletedFiles}|${cond.store.packets}` : ''}`;
   if (!force && batch.size === 0 && counters.packets === reportedPackets && sinkNews === reportedSinks) return undefined;
   reportedPackets = counters.packets;
   reportedSinks = sinkNews;

@@ -1,6 +1,7 @@
 // What a packet interface and its capture process say to each other.
 import type { CaptureCounters } from '../model/flow-delta.ts';
 import type { FlowDelta } from '../model/flow-delta.ts';
+import type { ConditionalSinkSettings, ConditionalSinkStats } from '../model/conditional.ts';
 import type { PushSinkConfig, PushTargetStats } from '../model/push.ts';
 import type { RecordingSettings, RecordingStats } from '../model/recording.ts';
 import type { OnDemandSinkConfig, OnDemandSinkStats } from '../model/ondemand.ts';
@@ -27,11 +28,13 @@ export interface CaptureConfig {
   push?: PushSinkConfig[];
   /** The on-demand capture running on this interface, if one. */
   ondemand?: OnDemandSinkConfig;
+  /** The conditional store of this interface (packets of alerted flows), when chosen. */
+  conditional?: ConditionalSinkSettings;
 }
 
 /** The snapshot length a capture needs: whole packets for the sinks that keep them, headers otherwise. */
-export function neededSnaplen(c: Pick<CaptureConfig, 'snaplen' | 'recording' | 'push' | 'ondemand'>): number {
-  return Math.max(c.snaplen, c.recording?.snaplen ?? 0, c.push?.length || c.ondemand ? WHOLE_PACKETS : 0);
+export function neededSnaplen(c: Pick<CaptureConfig, 'snaplen' | 'recording' | 'push' | 'ondemand' | 'conditional'>): number {
+  return Math.max(c.snaplen, c.recording?.snaplen ?? 0, c.push?.length || c.ondemand ? WHOLE_PACKETS : 0, c.conditional?.snaplen ?? 0);
 }
 export const WHOLE_PACKETS = 65535;
 
@@ -40,12 +43,14 @@ export type CaptureCommand =
   | { type: 'applied' }
   | { type: 'stop' }
   /** The sinks change while the capture runs (its snapshot length already suits them). */
-  | { type: 'sinks'; recording?: RecordingSettings; push?: PushSinkConfig[]; ondemand?: OnDemandSinkConfig };
+  | { type: 'sinks'; recording?: RecordingSettings; push?: PushSinkConfig[]; ondemand?: OnDemandSinkConfig; conditional?: ConditionalSinkSettings }
+  /** Flows with an alert from now on (their packets go to the conditional store), and alerted flows that ended. */
+  | { type: 'conditional-flows'; alerted: string[]; ended: string[] };
 
 export type CaptureMessage =
   | { type: 'ready'; dlt: number; snaplen: number }
   /** The capture cannot start or cannot go on; the process ends after saying so. */
   | { type: 'error'; message: string }
-  | { type: 'batch'; deltas: FlowDelta[]; counters: CaptureCounters; recording?: RecordingStats; push?: PushTargetStats[]; ondemand?: OnDemandSinkStats }
+  | { type: 'batch'; deltas: FlowDelta[]; counters: CaptureCounters; recording?: RecordingStats; push?: PushTargetStats[]; ondemand?: OnDemandSinkStats; conditional?: ConditionalSinkStats }
   /** A replayed file has been read to its end (every batch before this one). */
-  | { type: 'finished'; counters: CaptureCounters; recording?: RecordingStats; push?: PushTargetStats[]; ondemand?: OnDemandSinkStats };
+  | { type: 'finished'; counters: CaptureCounters; recording?: RecordingStats; push?: PushTargetStats[]; ondemand?: OnDemandSinkStats; conditional?: ConditionalSinkStats };

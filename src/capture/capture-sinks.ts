@@ -1,6 +1,8 @@
 // The sinks of one capture: the continuous recording and the push targets, fed every
 // whole packet the capture reads, changed while the capture runs (a sink whose settings
 // changed is closed and opened anew; the others go on untouched).
+import { ConditionalSink } from '../conditional/conditional-sink.ts';
+import type { ConditionalSinkSettings, ConditionalSinkStats } from '../model/conditional.ts';
 import type { PushSinkConfig, PushTargetStats } from '../model/push.ts';
 import type { RecordingSettings, RecordingStats } from '../model/recording.ts';
 import { PushSink } from '../push/push-sink.ts';
@@ -12,12 +14,15 @@ import { RecordingWriter } from '../recording/writer.ts';
 export interface SinksConfig {
   recording?: RecordingSettings;
   push?: PushSinkConfig[];
+  /** The conditional store (the packets of alerted flows). */
+  conditional?: ConditionalSinkSettings;
   ondemand?: OnDemandSinkConfig;
 }
 
 export interface SinksReport {
   recording?: RecordingStats;
   push?: PushTargetStats[];
+  conditional?: ConditionalSinkStats;
   /** The on-demand capture running, or the last one (closed: its pieces are complete). */
   ondemand?: OnDemandSinkStats;
 }
@@ -36,8 +41,9 @@ export class CaptureSinks {
   #ondemand: { config: OnDemandSinkConfig; sink: OnDemandSink } | undefined;
   /** What the last on-demand capture said when it closed (or why it could not start). */
   #ondemandLast: OnDemandSinkStats | undefined;
+  #conditional: { settings: ConditionalSinkSettings; sink: ConditionalSink } | undefined;
   /** Every sink, for the per-packet loop. */
-  #all: (RecordingWriter | PushSink | OnDemandSink)[] = [];
+  #all: (RecordingWriter | PushSink | OnDemandSink | ConditionalSink)[] = [];
 
   constructor(dlt: number, snaplen: number, nanoseconds: boolean) {
     this.#dlt = dlt;
@@ -71,7 +77,11 @@ export class CaptureSinks {
       }
     }
     if (!same(c.ondemand, this.#ondemand?.config)) this.#configureOnDemand(c.ondemand);
-    this.#all = [...(this.#recording ? [this.#recording] : []), ...[...this.#push.values()].map((p) => p.sink), ...(this.#ondemand ? [this.#ondemand.sink] : [])];
+    if (!same(c.conditional, this.#conditional?.settings)) {
+      this.#conditional?.sink.close();
+      this.#conditional = c.conditional && { settings: c.conditional, sink: new ConditionalSink(c.conditional, this.#dlt, this.#nanoseconds) };
+    }
+    this.#all = [...(this.#conditional ? [this.#conditional.sink] : []), ...(this.#recording ? [this.#recording] : []), ...[...this.#push.values()].map((p) => p.sink), ...(this.#ondemand ? [this.#ondemand.sink] : [])];
   }
 
   #configureOnDemand(config: OnDemandSinkConfig | undefined): void {
@@ -86,6 +96,11 @@ export class CaptureSinks {
     } catch (err) {
       this.#ondemandLast = { runId: config.runId, state: 'failed', error: (err as Error).message, pieces: [], packets: 0, filteredOut: 0, overwritten: 0, dropped: {} };
     }
+  }
+
+  /** The main process's word on alerted and ended flows, for the conditional store. */
+  conditionalFlows(alerted: readonly string[], ended: readonly string[]): void {
+    this.#conditional?.sink.flows(alerted, ended);
   }
 
   add(memory: Uint8Array, at: number, caplen: number, wireLength: number, tsMs: number, slot: number, keys: SlotKeys): void {
@@ -106,6 +121,7 @@ export class CaptureSinks {
   report(): SinksReport {
     const r: SinksReport = {};
     if (this.#recording) r.recording = this.#recording.stats();
+    if (this.#conditional) r.conditional = this.#conditional.sink.stats();
     if (this.#push.size || this.#failed.size) r.push = [...[...this.#push.values()].map((p) => p.sink.stats()), ...this.#failed.values()];
     const ondemand = this.#ondemand?.sink.stats() ?? this.#ondemandLast;
     if (ondemand) r.ondemand = ondemand;

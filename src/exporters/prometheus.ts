@@ -7,6 +7,7 @@ import { Counter, Gauge, Registry } from 'prom-client';
 import type { DirectionCounters, HostInterfaceCounters, InterfaceTelemetry, Telemetry } from '../model/telemetry.ts';
 import type { ProcessTraffic } from '../model/flow.ts';
 import type { AlertStats } from '../model/alert.ts';
+import type { ConditionalStats } from '../model/conditional.ts';
 import type { ExtractionStats } from '../model/recording.ts';
 
 type Labels = Record<string, string>;
@@ -25,6 +26,7 @@ interface Snapshot {
   hosts: (HostInterfaceCounters & { iface: string })[];
   extractions?: ExtractionStats;
   alerts?: AlertStats;
+  conditional?: ConditionalStats;
 }
 
 export function createMetrics(telemetry: Telemetry): MetricsEndpoint {
@@ -122,6 +124,23 @@ export function createMetrics(telemetry: Telemetry): MetricsEndpoint {
     () => Object.entries(alertStats()?.skippedByEventType ?? {}).slice(0, 50).map(([event_type, n]) => [{ event_type }, n]));
   gauge('flowbridge_alerts_stored', 'Alerts kept in the store', [], () => (alertStats() ? [[{}, alertStats()!.store.size]] : []));
 
+  // Conditional pcap: one series per interface with a store.
+  const stores = () => snap.conditional?.interfaces ?? [];
+  gauge('flowbridge_conditional_alerted_flows', 'Flows whose packets the conditional store is writing now', ['interface'],
+    () => stores().map((s) => [{ interface: s.interface }, s.alertedFlows]));
+  counter('flowbridge_conditional_flows_alerted_total', 'Flows that became alerted (each once, however many alerts)', ['interface'],
+    () => stores().map((s) => [{ interface: s.interface }, s.flowsAlerted]));
+  counter('flowbridge_conditional_stored_bytes_total', 'Bytes of pcap records written to the conditional store', ['interface'],
+    () => stores().map((s) => [{ interface: s.interface }, s.store.bytes]));
+  counter('flowbridge_conditional_stored_packets_total', 'Packets written to the conditional store', ['interface'],
+    () => stores().map((s) => [{ interface: s.interface }, s.store.packets]));
+  gauge('flowbridge_conditional_disk_bytes', 'Bytes the conditional store holds on disk', ['interface'],
+    () => stores().map((s) => [{ interface: s.interface }, s.store.diskBytes]));
+  gauge('flowbridge_conditional_stored_share_ratio', 'Bytes stored by conditional pcap over bytes captured on its interfaces', [],
+    () => (snap.conditional?.interfaces.length ? [[{}, snap.conditional.storedShare]] : []));
+  counter('flowbridge_conditional_rotations_total', 'Files of the conditional store deleted by its size bound', ['interface'],
+    () => stores().map((s) => [{ interface: s.interface }, s.store.deletedFiles]));
+
   gauge('flowbridge_flows_active', 'Flows in the table, by how they were seen', ['interface', 'seen_by'],
     () => all().flatMap((i) => entries(i, 'seen_by', i.flows.bySeen)));
   gauge('flowbridge_flow_table_bound_flows', 'Bound of the flow table', ['interface'],
@@ -170,6 +189,7 @@ export function createMetrics(telemetry: Telemetry): MetricsEndpoint {
         hosts: interfaces.flatMap((i) => (telemetry.hostInterfaces(i.id) ?? []).map((h) => ({ iface: i.name, ...h }))),
         extractions: telemetry.extractions?.(),
         alerts: telemetry.alerts?.(),
+        conditional: telemetry.conditional?.(),
       };
       return registry.metrics();
     },

@@ -10,6 +10,7 @@ import { SEEN_PACKETS, type Flow } from '../flows/flow-entry.ts';
 import { FlowTable, type FlowTableOptions } from '../flows/flow-table.ts';
 import { FlowTagLog, ownerMatches, ownersOf, type OwnerFilter } from '../recording/flow-tags.ts';
 import type { CaptureCounters } from '../model/flow-delta.ts';
+import type { ConditionalSinkSettings, ConditionalSinkStats } from '../model/conditional.ts';
 import type { PushSinkConfig, PushTargetStats } from '../model/push.ts';
 import type { RecordingSettings, RecordingStats } from '../model/recording.ts';
 import type { OnDemandSinkConfig, OnDemandSinkStats } from '../model/ondemand.ts';
@@ -44,6 +45,8 @@ export interface PacketInterfaceOptions {
   recording?: RecordingSettings;
   /** Push targets of the packets. */
   push?: PushSinkConfig[];
+  /** The conditional store (packets of alerted flows), when this interface is chosen for it. */
+  conditional?: ConditionalSinkSettings;
 }
 
 const DEFAULTS = { snaplen: 256, bufferBytes: 32 * 1024 * 1024, promiscuous: true, pace: false, maxBatchFlows: 65_536 };
@@ -80,6 +83,9 @@ export class PacketInterface implements PacketInterfaceApi {
   #openedSnaplen = 0;
   /** What the on-demand capture sink last reported. */
   #ondemand: OnDemandSinkStats | undefined;
+  /** Flow keys with an alert, told to the capture's conditional store (bounded by its maxFlows). */
+  readonly #alerted = new Set<string>();
+  #conditionalStats: ConditionalSinkStats | undefined;
   /** Told of each on-demand report (a stop waits for its sink to close). */
   readonly #ondemandWatchers = new Set<(s: OnDemandSinkStats) => void>();
 
@@ -101,10 +107,14 @@ export class PacketInterface implements PacketInterfaceApi {
       maxBatchFlows: o.maxBatchFlows,
       recording: options.recording,
       push: options.push?.length ? options.push : undefined,
+      conditional: options.conditional,
     };
     const keep = options.file !== undefined ? { idleTimeoutMs: Infinity, closedGraceMs: Infinity } : {};
     this.#tags = options.recording && new FlowTagLog(options.recording.dir);
-    this.flows = new FlowTable({ ...options.flowTable, ...keep, onRemoved: (flow) => this.#tag(flow) });
+    this.flows = new FlowTable({ ...options.flowTable, ...keep, onRemoved: (flow) => {
+      this.#tag(flow);
+      this.#conditionalEnded(flow.key);
+    } });
   }
 
   status(): InterfaceStatus {
@@ -165,6 +175,49 @@ export class PacketInterface implements PacketInterfaceApi {
     await closed;
   }
 
+  /** The conditional store's settings (undefined: this interface keeps no packets of alerted flows). */
+  conditionalSettings(): ConditionalSinkSettings | undefined {
+    return this.#config.conditional;
+  }
+
+  /** Turns the conditional store on, changes it, or (undefined) turns it off. */
+  async setConditional(settings: ConditionalSinkSettings | undefined): Promise<void> {
+    if (JSON.stringify(settings) === JSON.stringify(this.#config.conditional)) return;
+    this.#config.conditional = settings;
+    this.#conditionalStats = undefined;
+    if (!settings) this.#alerted.clear();
+    await this.#sinksChanged();
+  }
+
+  /**
+   * Flows with an alert (flow keys of this interface's table): their packets go to the
+   * conditional store from their look-back on, until they leave the table. Returns the
+   * keys that were not alerted before.
+   */
+  alertFlows(keys: readonly string[]): string[] {
+    const settings = this.#config.conditional;
+    if (!settings) return [];
+    const fresh = keys.filter((k) => !this.#alerted.has(k) && this.#alerted.size < settings.maxFlows);
+    if (fresh.length === 0) return [];
+    for (const k of fresh) this.#alerted.add(k);
+    this.#sendConditional(fresh, []);
+    return fresh;
+  }
+
+  /** What the conditional store last reported (undefined: none, or no report yet). */
+  conditional(): ConditionalSinkStats | undefined {
+    return this.#config.conditional ? this.#conditionalStats : undefined;
+  }
+
+  #conditionalEnded(key: string): void {
+    if (this.#alerted.delete(key)) this.#sendConditional([], [key]);
+  }
+
+  #sendConditional(alerted: string[], ended: string[]): void {
+    const child = this.#child;
+    if (child?.connected) child.send({ type: 'conditional-flows', alerted, ended } satisfies CaptureCommand, () => {});
+  }
+
   /** What the on-demand capture sink last reported (its run id says which capture). */
   onDemandStats(): OnDemandSinkStats | undefined {
     return this.#ondemand;
@@ -202,7 +255,7 @@ export class PacketInterface implements PacketInterfaceApi {
     const child = this.#child;
     if (!child) return;
     if (this.#openedSnaplen >= neededSnaplen(this.#config) && child.connected) {
-      child.send({ type: 'sinks', recording: this.#config.recording, push: this.#config.push, ondemand: this.#config.ondemand } satisfies CaptureCommand, () => {});
+      child.send({ type: 'sinks', recording: this.#config.recording, push: this.#config.push, ondemand: this.#config.ondemand, conditional: this.#config.conditional } satisfies CaptureCommand, () => {});
       return;
     }
     await this.stop();
@@ -271,6 +324,8 @@ export class PacketInterface implements PacketInterfaceApi {
           case 'ready':
             this.#openedSnaplen = m.snaplen;
             this.#status = { state: 'running' };
+            // A capture reopened: its conditional store follows the flows alerted before.
+            if (this.#alerted.size) send({ type: 'conditional-flows', alerted: [...this.#alerted], ended: [] });
             resolve();
             break;
           case 'error':
@@ -289,6 +344,7 @@ export class PacketInterface implements PacketInterfaceApi {
             if (m.recording) this.#recording = m.recording;
             for (const p of m.push ?? []) this.#push.set(p.desc, p);
             this.#onDemandReport(m.ondemand);
+            if (m.conditional) this.#conditionalStats = m.conditional;
             break;
           case 'finished':
             // The file is read: the capture process ends, the interface stays up showing its flows.
@@ -297,6 +353,7 @@ export class PacketInterface implements PacketInterfaceApi {
             if (m.recording) this.#recording = m.recording;
             for (const p of m.push ?? []) this.#push.set(p.desc, p);
             this.#onDemandReport(m.ondemand);
+            if (m.conditional) this.#conditionalStats = m.conditional;
             finish();
             break;
         }

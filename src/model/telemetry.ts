@@ -3,6 +3,7 @@
 // Readers depend on this file, never on each other.
 import type { CaptureCounters } from './flow-delta.ts';
 import type { AlertStats } from './alert.ts';
+import type { ConditionalStats } from './conditional.ts';
 import type { ExtractionStats, RecordingStats } from './recording.ts';
 import type { ContainerInfo } from './event.ts';
 import type { CollectorStats } from './exporter.ts';
@@ -119,5 +120,7 @@ export interface Telemetry {
   extractions?(): ExtractionStats;
   /** IDS alerts taken, joined and refused (absent when alerts are not part of this pipeline). */
   alerts?(): AlertStats;
+  /** Conditional pcap: the stores of alerted flows (absent when not part of this pipeline). */
+  conditional?(): ConditionalStats;
   problems(): Problem[];
 }
