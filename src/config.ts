@@ -5,7 +5,9 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Ajv } from 'ajv';
 import configSchema from '../schemas/config.schema.json' with { type: 'json' };
+import { alertRule, type AlertRule } from './alerts/rules.ts';
 import type { PushTargetSpec } from './model/push.ts';
+import type { UserInput } from './model/access.ts';
 import { pushTargetSpec } from './push/target.ts';
 import { conditionalRequest, ConditionalSettingsError, type ConditionalRequest } from './conditional/conditional-settings.ts';
 import { recordingRequest, RecordingSettingsError, type RecordingInput, type RecordingRequest } from './recording/settings.ts';
@@ -39,8 +41,12 @@ export interface FlowbridgeConfig {
   eveFile?: string;
   /** Conditional pcap: interface name → store bound in bytes (config file and --conditional-pcap). */
   conditionalPcap: ConditionalRequest;
+  /** Users from the config file (users.json keeps the changes made over the API). */
+  users: UserInput[];
   /** Unix socket Suricata's EVE unix_stream output writes alerts to (absolute). */
   eveSocket?: string;
+  /** flowbridge's own alert rules on merged events (config file; changes over the API are saved in the data dir). */
+  alertRules: AlertRule[];
 }
 
 /** The file's shape (every key optional); the schema is what enforces it. */
@@ -64,6 +70,24 @@ export interface ConfigFile {
   conditionalPcap?: Record<string, string | number>;
   eveFile?: string;
   eveSocket?: string;
+  users?: UserInput[];
+  rules?: unknown[];
+}
+
+/** The config file's alert rules, checked; a bad one is a ConfigError naming it. */
+function configRules(inputs: unknown[]): AlertRule[] {
+  const rules: AlertRule[] = [];
+  for (const input of inputs) {
+    let rule: AlertRule;
+    try {
+      rule = alertRule(input);
+    } catch (err) {
+      throw new ConfigError(`config file rules: ${(err as Error).message}`);
+    }
+    if (rules.some((r) => r.signatureId === rule.signatureId)) throw new ConfigError(`config file rules: rule ${rule.signatureId} is given twice: signatureId must be unique`);
+    rules.push(rule);
+  }
+  return rules;
 }
 
 /** What `npm start` runs with no flags: a ZMQ collector endpoint and capture on loopback. */
@@ -137,6 +161,17 @@ export function parseHostPort(value: string, what: string): { host: string; port
   return { host: m[2] ?? m[1], port };
 }
 
+/** The config file's users: names unique, a deny beats a grant (both kept, so the page shows the deny). */
+function configUsers(users: UserInput[]): UserInput[] {
+  const seen = new Set<string>();
+  for (const u of users) {
+    if (seen.has(u.name)) throw new ConfigError(`user ${u.name} is given twice: names must be unique`);
+    if (u.name === 'token' || u.name === 'anonymous') throw new ConfigError(`user name ${u.name} is reserved (it names the --api-token and unauthenticated calls in the audit log)`);
+    seen.add(u.name);
+  }
+  return users;
+}
+
 function conditionalPcapOf(input: Record<string, string | number>, interfaces: InterfaceSpec[], names: Set<string>): ConditionalRequest {
   for (const name of Object.keys(input)) {
     const spec = interfaces.find((i) => i.name === name);
@@ -206,6 +241,8 @@ export function resolveConfig(file: ConfigFile, flags: ConfigFile): FlowbridgeCo
     pushTargets,
     communityIdSeed: pick('communityIdSeed') ?? 0,
     conditionalPcap: conditionalPcapOf({ ...file.conditionalPcap, ...flags.conditionalPcap }, interfaces, names),
+    users: configUsers(file.users ?? []),
+    alertRules: configRules(file.rules ?? []),
   };
   const eveFile = pick('eveFile');
   const eveSocket = pick('eveSocket');

@@ -7,6 +7,8 @@ import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import pkg from '../package.json' with { type: 'json' };
 import { Alerts } from './alerts/alerts.ts';
+import { AlertRules } from './alerts/rules.ts';
+import type { SocketEvent } from './model/event.ts';
 import { AlertPcaps } from './conditional/alert-pcaps.ts';
 import { ConditionalPcap } from './conditional/conditional-pcap.ts';
 import { createApp } from './api/app.ts';
@@ -22,6 +24,7 @@ import { PacketInterface } from './interfaces/packet-interface.ts';
 import { InterfaceRegistry } from './interfaces/registry.ts';
 import { ZmqInterface } from './interfaces/zmq-interface.ts';
 import { AuditLog } from './api/packet-access.ts';
+import { UserStore } from './access/users.ts';
 import { isLoopback } from './model/address.ts';
 import { PushTargets } from './push/push-targets.ts';
 import { OnDemandCaptures } from './ondemand/ondemand-captures.ts';
@@ -52,7 +55,7 @@ export interface RunningFlowbridge {
   stop(): Promise<void>;
 }
 
-function buildInterface(spec: InterfaceSpec, id: number, config: FlowbridgeConfig, curve: CurveKeys | undefined, dispatcher: Dispatcher, recordings: Recordings, push: PushTargets, conditional: ConditionalPcap): MonitoredInterface {
+function buildInterface(spec: InterfaceSpec, id: number, config: FlowbridgeConfig, curve: CurveKeys | undefined, dispatcher: Dispatcher, recordings: Recordings, push: PushTargets, conditional: ConditionalPcap, rules: AlertRules): MonitoredInterface {
   const flowTable: FlowTableOptions = {
     maxFlows: config.flowTable.maxFlows,
     idleTimeoutMs: config.flowTable.idleTimeoutSeconds * 1000,
@@ -61,7 +64,11 @@ function buildInterface(spec: InterfaceSpec, id: number, config: FlowbridgeConfi
   };
   switch (spec.kind) {
     case 'zmq': {
-      const iface: ZmqInterface = new ZmqInterface({ id, name: spec.name, endpoints: spec.endpoints, curve, flowTable }, (events) => dispatcher.dispatch(iface, events));
+      const iface: ZmqInterface = new ZmqInterface({ id, name: spec.name, endpoints: spec.endpoints, curve, flowTable }, (events) => {
+        dispatcher.dispatch(iface, events);
+        // After dispatch has merged them (its drain is queued first), so a rule's alert finds its flow with the process.
+        if (rules.active) setImmediate(() => rules.evaluate(events.filter((e): e is SocketEvent => e.kind === 'flow' || e.kind === 'netstat')));
+      });
       return iface;
     }
     case 'packet':
@@ -131,11 +138,15 @@ export async function startFlowbridge(config: FlowbridgeConfig, options: StartOp
   const dispatcher = new Dispatcher(registry, companions, { queueBound: config.dispatch.queueBound });
   const recordings = new Recordings({ dataDir: config.dataDir, pcapDir: config.pcapDir, configured: config.recording });
   const push = new PushTargets(config.dataDir, config.pushTargets);
+  const users = new UserStore(config.dataDir, config.users);
+  for (const note of users.notes) log(`flowbridge: WARNING: ${note}`);
   // On-demand captures: a run a crash interrupted is moved into <data-dir>/captures now.
   const captures = new OnDemandCaptures(config.dataDir);
   // Conditional pcap (seed 002): the packets of alerted flows, per chosen interface.
   const conditional = new ConditionalPcap({ dataDir: config.dataDir, configured: config.conditionalPcap });
-  config.interfaces.forEach((spec, id) => registry.add(buildInterface(spec, id, config, curve, dispatcher, recordings, push, conditional)));
+  // flowbridge's own alert rules on the merged events; what they raise is stored and joined like IDS alerts.
+  const rules = new AlertRules(config.alertRules, (alert) => alerts.accept([alert], 'rule'), join(config.dataDir, 'alert-rules.json'));
+  config.interfaces.forEach((spec, id) => registry.add(buildInterface(spec, id, config, curve, dispatcher, recordings, push, conditional, rules)));
   conditional.attach(registry);
   recordings.attach(registry);
   await push.attach(registry);
@@ -145,7 +156,7 @@ export async function startFlowbridge(config: FlowbridgeConfig, options: StartOp
   const uploads = new AlertPcaps({ dir: join(config.dataDir, 'conditional-extractions'), conditional, alerts: alerts.store, communityIdSeed: config.communityIdSeed });
 
   const saved = store.load();
-  const startupProblems: string[] = [...(saved.problem ? [saved.problem] : []), ...recordings.problems, ...push.problems, ...conditional.problems, ...captures.problems];
+  const startupProblems: string[] = [...(saved.problem ? [saved.problem] : []), ...recordings.problems, ...push.problems, ...conditional.problems, ...users.problems, ...captures.problems, ...(rules.problem ? [rules.problem] : [])];
   if (captures.recovered.length) log(`flowbridge: an on-demand capture interrupted by a stop of flowbridge was kept: ${captures.recovered.join(', ')} moved into ${captures.store.dir}`);
   for (const note of companions.init(saved.settings, { mirrored: config.mirrored, companions: config.companions })) log(`flowbridge: ${note}`);
 
@@ -181,7 +192,9 @@ export async function startFlowbridge(config: FlowbridgeConfig, options: StartOp
     recordings,
     push,
     alerts,
+    rules,
     conditional: { pcap: conditional, uploads },
+    users,
     captures,
     audit: new AuditLog(join(config.dataDir, 'audit.log')),
   };
@@ -197,7 +210,7 @@ export async function startFlowbridge(config: FlowbridgeConfig, options: StartOp
     const port = (server.address() as AddressInfo).port;
     const host = config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host;
     url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${port}`;
-    announce(log, config, url, curve?.publicKey);
+    announce(log, config, url, curve?.publicKey, users.size);
   }
   await started;
 
@@ -224,7 +237,7 @@ export async function startFlowbridge(config: FlowbridgeConfig, options: StartOp
 }
 
 /** Tells the operator where to look and how to point an exporter here. */
-function announce(log: (line: string) => void, config: FlowbridgeConfig, url: string, curvePublicKey: string | undefined): void {
+function announce(log: (line: string) => void, config: FlowbridgeConfig, url: string, curvePublicKey: string | undefined, users: number): void {
   log(`flowbridge ${VERSION}: web pages ${url}/  API ${url}/api/v1/  metrics ${url}/metrics`);
   for (const spec of config.interfaces) {
     if (spec.kind !== 'zmq') continue;
@@ -240,7 +253,11 @@ function announce(log: (line: string) => void, config: FlowbridgeConfig, url: st
     }
   }
   if (curvePublicKey) log(`  CURVE on: give producers the server public key ${curvePublicKey}`);
-  if (!config.apiToken) {
+  if (users > 0) {
+    log(`  API and pages: ${users} user${users === 1 ? '' : 's'} (users.json); every call needs a user's token or a signed-in page${config.apiToken ? ', or --api-token (an admin without capture or pcap)' : ''}`);
+  } else if (config.apiToken) {
+    log('  API with a token and no users: changes and packets need --api-token (which may do everything); add users with POST /api/v1/users');
+  } else {
     log(isLoopback(config.http.host) || config.http.host === 'localhost'
       ? '  API without a token: served on loopback only (set --api-token to serve it elsewhere)'
       : `  WARNING: API without a token on ${config.http.host}: anyone who can reach it can change companions (set --api-token)`);

@@ -4,9 +4,13 @@ import { HTTPException } from 'hono/http-exception';
 import { csrf } from 'hono/csrf';
 import { SettingsError } from '../dispatch/companions.ts';
 import { createMetrics } from '../exporters/prometheus.ts';
-import { requireToken, signIn } from './auth.ts';
+import { accessByRoute } from './access.ts';
+import { auditTrail } from './audit-trail.ts';
+import { signIn, signOut } from './auth.ts';
+import { contextStorage } from 'hono/context-storage';
 import type { ApiContext } from './context.ts';
 import { alertErrorResponse, alertsApi } from './alerts-api.ts';
+import { rulesApi, rulesErrorResponse } from './rules-api.ts';
 import { conditionalApi, conditionalErrorResponse } from './conditional-api.ts';
 import { captureApi, captureErrorResponse } from './capture-api.ts';
 import { openApiDocument } from './openapi.ts';
@@ -14,6 +18,7 @@ import { pages } from './pages.tsx';
 import { pushApi, pushErrorResponse } from './push-api.ts';
 import { recordingApi, recordingErrorResponse } from './recording-api.ts';
 import { BadRequest, restApi } from './rest.ts';
+import { userErrorResponse, usersApi } from './users-api.ts';
 
 export function createApp(ctx: ApiContext): Hono {
   const app = new Hono();
@@ -21,7 +26,7 @@ export function createApp(ctx: ApiContext): Hono {
 
   app.onError((err, c) => {
     if (err instanceof BadRequest) return c.json({ error: err.message }, 400);
-    const mapped = recordingErrorResponse(err) ?? pushErrorResponse(err) ?? alertErrorResponse(err) ?? conditionalErrorResponse(err) ?? captureErrorResponse(err);
+    const mapped = recordingErrorResponse(err) ?? pushErrorResponse(err) ?? alertErrorResponse(err) ?? conditionalErrorResponse(err) ?? captureErrorResponse(err) ?? userErrorResponse(err) ?? rulesErrorResponse(err);
     if (mapped) return c.json({ error: mapped.error }, mapped.status);
     if (err instanceof SettingsError) return c.json({ error: err.message }, err.status);
     if (err instanceof HTTPException && err.status === 403) {
@@ -42,18 +47,24 @@ export function createApp(ctx: ApiContext): Hono {
     }
     return next();
   });
-  app.use('*', requireToken(ctx.auth));
+  // Who may do what (access-rules.ts), every change written down (audit-trail.ts); the pages read the principal from contextStorage.
+  app.use('*', contextStorage());
+  app.use('*', auditTrail(ctx));
+  app.use('*', accessByRoute(ctx));
   app.get('/healthz', (c) => c.json({ ok: true }));
   app.get('/metrics', async (c) => c.text(await metrics.metrics(), 200, { 'content-type': metrics.contentType }));
   app.get('/api/v1/openapi.json', (c) => c.json(openApiDocument(ctx.version)));
   if (ctx.recordings) app.route('/', recordingApi(ctx, ctx.recordings));
   if (ctx.push) app.route('/api/v1', pushApi(ctx.push));
   if (ctx.alerts) app.route('/api/v1', alertsApi(ctx.alerts));
+  if (ctx.rules) app.route('/api/v1', rulesApi(ctx.rules));
   if (ctx.conditional) app.route('/api/v1', conditionalApi(ctx, ctx.conditional.pcap, ctx.conditional.uploads, ctx.alerts));
   if (ctx.captures) app.route('/api/v1', captureApi(ctx, ctx.captures));
+  if (ctx.users) app.route('/api/v1', usersApi(ctx.users, ctx.audit));
   app.route('/api/v1', restApi(ctx));
   // Before the pages: the login form's return address is checked here (same origin only).
-  app.post('/login', signIn);
+  app.post('/login', signIn(ctx));
+  app.post('/logout', signOut(ctx));
   app.route('/', pages(ctx));
   return app;
 }

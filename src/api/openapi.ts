@@ -8,6 +8,11 @@ const errors = {
   '401': { description: 'A token is configured and the call lacks it or it is wrong', content: json(error) },
   '404': { description: 'No such interface', content: json(error) },
 };
+const accessErrors = {
+  '401': { description: 'No credential, or a wrong, revoked or expired one', content: json(error) },
+  '403': { description: 'The caller lacks the role or permission named in the answer (missing: viewer | operator | admin | capture | pcap)', content: json({ type: 'object', properties: { error: { type: 'string' }, missing: { type: 'string' } } }) },
+};
+const userParam = { name: 'name', in: 'path', required: true, description: 'User name', schema: { type: 'string' } };
 const idParam = { name: 'id', in: 'path', required: true, description: 'Numeric interface id, or the URL-encoded name (tcp%3A%2F%2F*%3A5556c, lo)', schema: { type: 'string' } };
 
 const descParam = { name: 'desc', in: 'path', required: true, description: 'The push target\'s desc', schema: { type: 'string' } };
@@ -34,6 +39,32 @@ export function openApiDocument(version: string) {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
       schemas: {
         Error: { type: 'object', required: ['error'], properties: { error: { type: 'string' } } },
+        UserInput: {
+          type: 'object', required: ['name', 'roles'], additionalProperties: false,
+          properties: {
+            name: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$' },
+            roles: { type: 'array', items: { enum: ['viewer', 'operator', 'admin'] }, description: 'viewer: reads; operator: interface, recording, push settings, extraction jobs; admin: users and everything an operator does' },
+            grants: { type: 'array', items: { enum: ['capture', 'pcap'] }, description: 'per user only: no role (not even admin) includes them' },
+            deny: { type: 'array', items: { enum: ['capture', 'pcap'] }, description: 'beats any grant' },
+            password: { type: 'string', minLength: 8, description: 'for the sign-in form; kept as a salted scrypt hash' },
+          },
+        },
+        User: {
+          type: 'object',
+          properties: {
+            name: { type: 'string' }, roles: { type: 'array', items: { type: 'string' } }, grants: { type: 'array', items: { type: 'string' } }, deny: { type: 'array', items: { type: 'string' } },
+            permissions: { type: 'array', items: { type: 'string' }, description: 'grants minus deny' }, password: { type: 'boolean' },
+            tokens: { type: 'array', items: { type: 'object', properties: { id: { type: 'string' }, createdAt: { type: 'string' } } } }, source: { enum: ['config', 'api'] },
+          },
+        },
+        AuditEntry: {
+          type: 'object', required: ['time', 'user', 'action', 'result'],
+          properties: {
+            time: { type: 'string' }, user: { type: 'string', description: 'user name, token (the --api-token) or anonymous' }, action: { type: 'string', description: 'login, token.create, token.revoke, user.create, user.update, user.delete, pcap.download, interface.change, recording.change, extraction.*, push-target.*, capture.*' },
+            target: { type: 'string' }, parameters: {}, result: { type: 'string', description: 'ok, sent, empty: <reason>, failed: <why>, or <status>: <error> for a refusal' }, address: { type: 'string' },
+            route: { type: 'string' }, interface: { type: 'string' }, bytes: { type: 'integer' }, packets: { type: 'integer' },
+          },
+        },
         OfflinePush: {
           type: 'object', required: ['id', 'target', 'begin', 'end', 'status', 'packets', 'bytes', 'files'],
           properties: {
@@ -338,6 +369,14 @@ export function openApiDocument(version: string) {
           responses: { '201': { description: 'The alerts stored', content: json({ type: 'object', properties: { alerts: { type: 'array', items: { $ref: '#/components/schemas/Alert' } } } }) }, '400': errors['400'], '401': errors['401'], '413': { description: 'Body over 16 MiB', content: json(error) } },
         },
       },
+      '/api/v1/rules': {
+        get: { summary: 'flowbridge\'s own alert rules on merged events, and the bound of the processes they count', responses: { '200': { description: 'Rules', content: json({ type: 'object' }) }, '401': errors['401'] } },
+        put: {
+          summary: 'Replace the rules (checked first; saved in the data directory)',
+          requestBody: { required: true, content: json({ type: 'object', required: ['rules'], properties: { rules: { type: 'array', items: { type: 'object', required: ['signatureId', 'signature', 'match'], properties: { signatureId: { type: 'integer' }, signature: { type: 'string' }, severity: { enum: [1, 2, 3] }, match: { type: 'object', description: 'any of process (path, name or PID), user, container, parent, server (address or CIDR), serverPort, eventType' }, count: { type: 'integer' }, windowSeconds: { type: 'number' } } } } } }) },
+          responses: { '200': { description: 'The rules now', content: json({ type: 'object' }) }, ...errors },
+        },
+      },
       '/api/v1/alerts/stats': {
         get: { summary: 'Alert counters: by source, by signature, skipped by event type, refused by reason (with samples), matched, unmatched by reason; the store, the pending queue, the EVE file and socket', responses: { '200': { description: 'Counters', content: json({ type: 'object' }) }, '401': errors['401'] } },
       },
@@ -349,6 +388,32 @@ export function openApiDocument(version: string) {
       },
       '/api/v1/status': {
         get: { summary: 'Version, uptime, interfaces, CURVE public key, problems', responses: { '200': { description: 'Status', content: json({ type: 'object', properties: { problems: { type: 'array', items: { $ref: '#/components/schemas/Problem' } } } }) }, '401': errors['401'] } },
+      },
+      '/api/v1/users': {
+        get: { summary: 'Users (admins): roles, grants, deny, effective permissions, whether a password is set, token ids; never a hash', responses: { '200': { description: 'Users', content: json({ type: 'object', properties: { users: { type: 'array', items: { $ref: '#/components/schemas/User' } } } }) }, ...accessErrors } },
+        post: {
+          summary: 'Create a user (admins). capture and pcap are granted per user only; a deny beats any grant',
+          requestBody: { required: true, content: json({ $ref: '#/components/schemas/UserInput' }) },
+          responses: { '201': { description: 'The user', content: json({ $ref: '#/components/schemas/User' }) }, '400': errors['400'], ...accessErrors, '409': { description: 'The user exists, or the bound of 1000 users is reached', content: json(error) } },
+        },
+      },
+      '/api/v1/users/{name}': {
+        get: { summary: 'One user (admins)', parameters: [userParam], responses: { '200': { description: 'The user', content: json({ $ref: '#/components/schemas/User' }) }, ...accessErrors, '404': { description: 'No such user', content: json(error) } } },
+        patch: { summary: 'Change a user\'s roles, grants, deny or password (null: no password); the fields given (admins). A new password ends the user\'s page sessions', parameters: [userParam], requestBody: { required: true, content: json({ type: 'object', additionalProperties: false, properties: { roles: { type: 'array', items: { enum: ['viewer', 'operator', 'admin'] } }, grants: { type: 'array', items: { enum: ['capture', 'pcap'] } }, deny: { type: 'array', items: { enum: ['capture', 'pcap'] } }, password: { type: ['string', 'null'], minLength: 8 } } }) }, responses: { '200': { description: 'The user', content: json({ $ref: '#/components/schemas/User' }) }, '400': errors['400'], ...accessErrors, '404': { description: 'No such user', content: json(error) } } },
+        delete: { summary: 'Delete a user, their tokens and sessions (admins)', parameters: [userParam], responses: { '204': { description: 'Deleted' }, ...accessErrors, '404': { description: 'No such user', content: json(error) } } },
+      },
+      '/api/v1/users/{name}/tokens': {
+        post: { summary: 'Create an API token for the user (admins): shown once in this answer, only its SHA-256 is kept', parameters: [userParam], responses: { '201': { description: 'The token, once', content: json({ type: 'object', required: ['id', 'token'], properties: { id: { type: 'string' }, token: { type: 'string', description: 'fbt_<id>_<secret>: send as Authorization: Bearer <token>' }, createdAt: { type: 'string' } } }) }, ...accessErrors, '404': { description: 'No such user', content: json(error) }, '409': { description: 'The user has 100 tokens: revoke one first', content: json(error) } } },
+      },
+      '/api/v1/users/{name}/tokens/{tokenId}': {
+        delete: { summary: 'Revoke a token (admins): it is refused (401) from now on', parameters: [userParam, { name: 'tokenId', in: 'path', required: true, schema: { type: 'string' } }], responses: { '204': { description: 'Revoked' }, ...accessErrors, '404': { description: 'No such user or token', content: json(error) } } },
+      },
+      '/api/v1/audit': {
+        get: {
+          summary: 'The audit log, newest first (admins): sign-ins (failed ones too), tokens, user changes, settings changes, packet downloads, refusals',
+          parameters: [{ name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 10000, default: 100 } }],
+          responses: { '200': { description: 'Entries', content: json({ type: 'object', properties: { entries: { type: 'array', items: { $ref: '#/components/schemas/AuditEntry' } }, file: { type: ['string', 'null'] } } }) }, '400': errors['400'], ...accessErrors },
+        },
       },
       '/api/v1/openapi.json': { get: { summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1' } } } },
       '/metrics': { get: { summary: 'Prometheus metrics (text format)', responses: { '200': { description: 'Metrics', content: { 'text/plain': {} } } } } },

@@ -3,9 +3,9 @@
 // interfaces (joined by Community ID, else by the direction-free 5-tuple).
 import type { Endpoint, ProcessInfo } from './event.ts';
 
-/** Where an alert arrived from: --eve-file, --eve-socket, or POST /api/v1/alerts. */
-export type AlertSource = 'eve-file' | 'eve-socket' | 'api';
-export const ALERT_SOURCES: readonly AlertSource[] = ['eve-file', 'eve-socket', 'api'];
+/** Where an alert arrived from: --eve-file, --eve-socket, POST /api/v1/alerts, or one of flowbridge's own rules. */
+export type AlertSource = 'eve-file' | 'eve-socket' | 'api' | 'rule';
+export const ALERT_SOURCES: readonly AlertSource[] = ['eve-file', 'eve-socket', 'api', 'rule'];
 
 /** A Suricata EVE record: kept as it came; only the fields read here are typed. */
 export interface EveRecord {
