@@ -15,6 +15,7 @@ const accessErrors = {
 const userParam = { name: 'name', in: 'path', required: true, description: 'User name', schema: { type: 'string' } };
 const idParam = { name: 'id', in: 'path', required: true, description: 'Numeric interface id, or the URL-encoded name (tcp%3A%2F%2F*%3A5556c, lo)', schema: { type: 'string' } };
 
+const filenameParam = { name: 'filename', in: 'path', required: true, description: 'The name upload gave', schema: { type: 'string' } };
 const descParam = { name: 'desc', in: 'path', required: true, description: 'The push target\'s desc', schema: { type: 'string' } };
 const jobParam = { name: 'id', in: 'path', required: true, description: 'Extraction job id', schema: { type: 'string' } };
 const captureName = { name: 'name', in: 'path', required: true, description: 'A capture file\'s name (capture-YYYY-MM-DD_HH-MM-SS.pcapN) from GET /api/v1/captures', schema: { type: 'string' } };
@@ -368,6 +369,28 @@ export function openApiDocument(version: string) {
           requestBody: { required: true, content: { ...json({ type: 'object', required: ['event_type', 'alert', 'src_ip', 'dest_ip', 'proto'], description: 'event_type "alert"; src_port and dest_port for TCP, UDP, SCTP; community_id optional' }), 'application/x-ndjson': { schema: { type: 'string' } } } },
           responses: { '201': { description: 'The alerts stored', content: json({ type: 'object', properties: { alerts: { type: 'array', items: { $ref: '#/components/schemas/Alert' } } } }) }, '400': errors['400'], '401': errors['401'], '413': { description: 'Body over 16 MiB', content: json(error) } },
         },
+      },
+      '/api/v1/conditional-pcap': {
+        get: { summary: 'Conditional pcap: the interfaces whose alerted flows are kept, the store (alerted flows, stored bytes and share of captured bytes, rotations), uploads', responses: { '200': { description: 'Settings and counters', content: json({ type: 'object' }) }, '401': errors['401'] } },
+        patch: { summary: 'Choose the interfaces and the store bound: { interfaces: [names], maxDiskBytes }', requestBody: { required: true, content: json({ type: 'object', properties: { interfaces: { type: 'array', items: { type: 'string' } }, maxDiskBytes: { type: ['integer', 'string'] } } }) }, responses: { '200': { description: 'The settings now', content: json({ type: 'object' }) }, ...errors } },
+      },
+      '/api/v1/conditional-pcap/upload': {
+        post: { summary: 'The seed\'s first step: an alert record (JSON body) → { filename } naming its flow\'s pcap', requestBody: { required: true, content: json({ type: 'object' }) }, responses: { '200': { description: 'The file name', content: json({ type: 'object', properties: { filename: { type: 'string' } } }) }, ...errors } },
+      },
+      '/api/v1/conditional-pcap/uploads': {
+        get: { summary: 'Uploaded alerts and the state of their pcaps', responses: { '200': { description: 'Uploads', content: json({ type: 'object' }) }, '401': errors['401'] } },
+      },
+      '/api/v1/conditional-pcap/{filename}/extract': {
+        post: { summary: 'Start extracting the flow\'s packets from the conditional store', parameters: [filenameParam], responses: { '202': { description: 'Extraction started', content: json({ type: 'object' }) }, '401': errors['401'], '404': errors['404'] } },
+      },
+      '/api/v1/conditional-pcap/{filename}/retrieve': {
+        get: { summary: 'The extraction\'s state: { status: pending | ready | failed, packets, bytes }', parameters: [filenameParam], responses: { '200': { description: 'State', content: json({ type: 'object' }) }, '401': errors['401'], '404': errors['404'] } },
+      },
+      '/api/v1/conditional-pcap/{filename}/download': {
+        get: { summary: 'The flow\'s pcap (packet payloads: needs the pcap permission once users exist; audited)', parameters: [filenameParam], responses: { '200': { description: 'The pcap', content: { 'application/vnd.tcpdump.pcap': {} } }, '401': errors['401'], '404': errors['404'] } },
+      },
+      '/api/v1/alerts/{id}/pcap': {
+        get: { summary: 'One step: the pcap of an alert\'s flow from the conditional store (audited)', parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }], responses: { '200': { description: 'The pcap', content: { 'application/vnd.tcpdump.pcap': {} } }, '401': errors['401'], '404': errors['404'] } },
       },
       '/api/v1/rules': {
         get: { summary: 'flowbridge\'s own alert rules on merged events, and the bound of the processes they count', responses: { '200': { description: 'Rules', content: json({ type: 'object' }) }, '401': errors['401'] } },

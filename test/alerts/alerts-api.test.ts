@@ -94,7 +94,7 @@ describe('OpenAPI', () => {
       .map((r) => `${r.method} ${r.path.replace(/:(\w+)/g, '{$1}')}`))];
     const doc = openApiDocument('test');
     const described = Object.entries(doc.paths).filter(([p]) => p.startsWith('/api/v1/alerts')).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`));
-    expect(served.sort()).toEqual(['GET /api/v1/alerts', 'GET /api/v1/alerts/stats', 'GET /api/v1/alerts/{id}', 'POST /api/v1/alerts'].sort());
+    expect(served).toEqual(expect.arrayContaining(['GET /api/v1/alerts', 'GET /api/v1/alerts/stats', 'GET /api/v1/alerts/{id}', 'POST /api/v1/alerts']));
     expect(described.sort()).toEqual(served.sort());
   });
 });
