@@ -1,39 +1,14 @@
-// Bearer-token auth. With a token configured, changes need it, and reads too when
-// protectReads is on (/healthz never: probes must not need secrets). Pages may
-// carry the token in a cookie set by the login form, so a browser can use them.
-import { timingSafeEqual } from 'node:crypto';
-import type { Handler, MiddlewareHandler } from 'hono';
-import { getCookie, setCookie } from 'hono/cookie';
-import type { ApiAuth } from './context.ts';
-import { carriesPackets } from './packet-access.ts';
+// Signing in to the pages: the login form takes a user and password (a session whose
+// secret goes in a cookie) or a token (kept in the cookie as before). Every attempt is
+// audited, a failed one too. Who may do what is decided in access.ts.
+import type { Context } from 'hono';
+import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
+import type { ApiContext } from './context.ts';
+import { principalFor, TOKEN_COOKIE, usersOn } from './access.ts';
+import { audit } from './audit-trail.ts';
+import { redirectWith } from './flash.ts';
 
-export const TOKEN_COOKIE = 'flowbridge_token';
-
-function sameToken(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
-export function tokenFrom(header: string | undefined, cookie: string | undefined): string | undefined {
-  const m = header ? /^Bearer\s+(.+)$/i.exec(header) : null;
-  return m?.[1] ?? cookie;
-}
-
-export function requireToken(auth: ApiAuth): MiddlewareHandler {
-  return async (c, next) => {
-    const expected = auth.token;
-    if (expected === undefined || c.req.path === '/healthz' || c.req.path === '/login') return next();
-    const mutating = c.req.method !== 'GET' && c.req.method !== 'HEAD';
-    // Packet payloads are never a plain read: with a token set, they need it.
-    if (!mutating && !auth.protectReads && !carriesPackets(c.req.path)) return next();
-    const given = tokenFrom(c.req.header('authorization'), getCookie(c, TOKEN_COOKIE));
-    if (given !== undefined && sameToken(given, expected)) return next();
-    const wantsPage = !c.req.path.startsWith('/api/') && c.req.path !== '/metrics';
-    if (wantsPage && c.req.method === 'GET') return c.redirect(`/login?next=${encodeURIComponent(c.req.path)}`);
-    return c.json({ error: given === undefined ? 'this call needs "Authorization: Bearer <token>"' : 'the token is not valid' }, 401);
-  };
-}
+export { TOKEN_COOKIE, tokenFrom } from './access.ts';
 
 /**
  * Where the login form may send the browser back to: a path of this server only.
@@ -53,9 +28,41 @@ export function sameOriginPath(next: unknown): string {
   return /^\/(?![/\\])[^\x00-\x1f\x7f]*$/.test(decoded) ? next : '/';
 }
 
-/** POST /login: keeps the token the form was given in a cookie and returns to the page asked for. */
-export const signIn: Handler = async (c) => {
-  const form = await c.req.parseBody();
-  setCookie(c, TOKEN_COOKIE, String(form.token ?? ''), { httpOnly: true, sameSite: 'Strict', path: '/' });
-  return c.redirect(sameOriginPath(form.next), 303);
-};
+const COOKIE = { httpOnly: true, sameSite: 'Strict', path: '/' } as const;
+
+/** POST /login: a user and password, or a token; back to the page asked for, or to the form saying why not. */
+export function signIn(ctx: ApiContext) {
+  return async (c: Context) => {
+    const form = await c.req.parseBody();
+    const next = sameOriginPath(form.next);
+    const user = typeof form.user === 'string' ? form.user.trim() : '';
+    const password = typeof form.password === 'string' ? form.password : '';
+    const token = typeof form.token === 'string' ? form.token : '';
+    const failed = (why: string, name: string) => {
+      audit(ctx, c, { user: name, action: 'login', target: name, parameters: { with: user ? 'password' : 'token' }, result: `failed: ${why}` });
+      return redirectWith(c, `/login?next=${encodeURIComponent(next)}`, 'error', user ? 'The user name or the password is wrong.' : 'That token is not valid.');
+    };
+    if (user !== '') {
+      const found = usersOn(ctx) ? await ctx.users!.byPassword(user, password) : undefined;
+      if (!found) return failed(usersOn(ctx) ? 'wrong user or password' : 'no users are configured', user);
+      setCookie(c, TOKEN_COOKIE, ctx.users!.sessions.open(found.name), COOKIE);
+      audit(ctx, c, { user: found.name, action: 'login', target: found.name, parameters: { with: 'password' }, result: 'ok' });
+      return c.redirect(next, 303);
+    }
+    const p = token === '' ? undefined : principalFor(ctx, token);
+    if (!p) return failed(token === '' ? 'no token given' : 'unknown token', 'anonymous');
+    setCookie(c, TOKEN_COOKIE, token, COOKIE);
+    audit(ctx, c, { user: p.name, action: 'login', target: p.name, parameters: { with: 'token' }, result: 'ok' });
+    return c.redirect(next, 303);
+  };
+}
+
+/** POST /logout: ends the page session (a token stays valid: revoke it to end it). */
+export function signOut(ctx: ApiContext) {
+  return (c: Context) => {
+    const secret = getCookie(c, TOKEN_COOKIE);
+    if (secret) ctx.users?.sessions.close(secret);
+    deleteCookie(c, TOKEN_COOKIE, { path: '/' });
+    return c.redirect('/login', 303);
+  };
+}

@@ -5,15 +5,13 @@
 // /api/v1/extractions), the pcap links of each flow row, and the jobs page
 // (/extractions) with Stop, Delete and the download of each file. The REST API does
 // the work; these pages only build its requests.
-import { timingSafeEqual } from 'node:crypto';
 import { Hono } from 'hono';
-import { getCookie } from 'hono/cookie';
 import type { MonitoredInterface, PacketInterface } from '../interfaces/interface.ts';
 import type { FlowRecord } from '../model/flow.ts';
 import { JobError, type ExtractionJobView } from '../recording/extraction-jobs.ts';
 import { extractionRequest } from '../recording/extraction-request.ts';
 import { EMPTY_REASON_TEXT, ExtractionError } from '../recording/reader.ts';
-import { TOKEN_COOKIE } from './auth.ts';
+import { refusal } from '../access/permission.ts';
 import type { ApiContext } from './context.ts';
 import { flashOf, redirectWith, type FlashKind } from './flash.ts';
 import { bytesText, fmt, ifaceLink, Layout, refreshScript, timeText } from './layout.tsx';
@@ -215,13 +213,11 @@ export function extractionPages(ctx: ApiContext, find: (ref: string) => Monitore
     const iface = find(c.req.param('id'));
     try {
       if (!ctx.recordings || !records(iface)) throw new BadRequest(`${iface.name} does not record: turn recording on on its page first`);
-      // Packets need the token whenever one is set: say so here rather than download a refusal.
-      const expected = ctx.auth.token;
-      if (expected !== undefined) {
-        const given = Buffer.from(getCookie(c, TOKEN_COOKIE) ?? '');
-        if (given.length !== Buffer.byteLength(expected) || !timingSafeEqual(given, Buffer.from(expected))) {
-          throw new BadRequest('packets need the API token: sign in at /login first');
-        }
+      // Packets need the pcap permission (no users: the token, when one is set): say so here rather than download a refusal.
+      const principal = c.get('principal');
+      if (!principal.permissions.includes('pcap')) {
+        if (principal.kind === 'anonymous') throw new BadRequest('packets need the API token: sign in at /login first');
+        throw new BadRequest(refusal(principal, { permission: 'pcap' })!.reason);
       }
       ctx.recordings.flowKeys(iface, extractionRequest(c.req.query()));
       return c.json({ ok: true });

@@ -3,12 +3,14 @@
 // a footer whose badges say whether packets are being recorded and how many extraction
 // jobs exist (each links to its page).
 import type { Child } from 'hono/jsx';
+import { tryGetContext } from 'hono/context-storage';
+import type { Principal } from '../model/access.ts';
 import type { ApiContext } from './context.ts';
 
 const STYLE = `
 body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#1d2733;background:#f6f8fa}
 header{background:#17324d;color:#fff;padding:10px 24px;display:flex;gap:24px;align-items:center}
-header a{color:#cfe3ff;text-decoration:none}header strong{font-size:16px;margin-right:12px}
+header a{color:#cfe3ff;text-decoration:none}header .who{margin-left:auto;display:flex;gap:10px;align-items:center}header .who small{color:#cfe3ff}header strong{font-size:16px;margin-right:12px}
 main{padding:18px 24px}h1{font-size:20px;margin:4px 0 14px}
 table{border-collapse:collapse;background:#fff;width:100%;box-shadow:0 1px 2px #0001}
 th,td{padding:6px 9px;border-bottom:1px solid #e5e9ef;text-align:left;vertical-align:top;white-space:nowrap}
@@ -67,6 +69,20 @@ setInterval(async () => {
   if (fresh && now) now.replaceWith(fresh);
 }, 3000);`;
 
+/** Who this page is shown to, at the header's end: a user (with Sign out), the API token, or a link to sign in. */
+function SignedIn() {
+  const p = tryGetContext()?.get('principal') as Principal | undefined;
+  if (!p || p.kind === 'anonymous') return <span id="signed-in" class="who"><a href="/login">Sign in</a></span>;
+  const what = [...p.roles, ...p.permissions].join(', ') || 'no role';
+  return (
+    <span id="signed-in" class="who">
+      {p.roles.includes('admin') ? <a href="/users">Users</a> : null}
+      <span title={what}>{p.kind === 'api-token' ? 'API token' : p.name}</span> <small>({what})</small>
+      <form method="post" action="/logout" style="display:inline"><button type="submit">Sign out</button></form>
+    </span>
+  );
+}
+
 /** `ctx`: the footer shows the recording and jobs badges (left out on the sign-in page). */
 export function Layout(props: { title: string; children: Child; problems?: string[]; ctx?: ApiContext }) {
   return (
@@ -86,6 +102,7 @@ export function Layout(props: { title: string; children: Child; problems?: strin
           <a href="/push">Push</a>
           <a href="/api/v1/openapi.json">API</a>
           <a href="/metrics">Metrics</a>
+          <SignedIn />
         </header>
         <main>
           {(props.problems ?? []).map((p) => <div class="problem">⚠ {p}</div>)}

@@ -14,6 +14,7 @@ import { InterfacePage } from './interface-page.tsx';
 import { interfaceView, interfaceViews } from './interface-view.ts';
 import { fmt, ifaceLink, Layout } from './layout.tsx';
 import { pushPages } from './push-pages.tsx';
+import { usersPages } from './users-page.tsx';
 import { recordingPages } from './recording-pages.tsx';
 import { BadRequest, parseFlowQuery } from './rest.ts';
 
@@ -167,6 +168,7 @@ export function pages(ctx: ApiContext): Hono {
   app.route('/', recordingPages(ctx, find));
   app.route('/', extractionPages(ctx, find));
   app.route('/', pushPages(ctx));
+  app.route('/', usersPages(ctx));
   app.get('/', (c) => c.html(<InterfacesPage ctx={ctx} />));
   app.get('/exporters', (c) => c.html(<ExportersPage ctx={ctx} />));
   app.get('/interfaces/:id', (c) => c.html(<InterfacePage ctx={ctx} iface={find(c.req.param('id'))} {...flashOf(c)} />));
@@ -186,13 +188,26 @@ export function pages(ctx: ApiContext): Hono {
       throw err;
     }
   });
-  app.get('/login', (c) =>
-    c.html(
+  app.get('/login', (c) => {
+    const next = sameOriginPath(c.req.query('next'));
+    const { error } = flashOf(c);
+    return c.html(
       <Layout title="Sign in">
-        <div class="card"><form method="post" action="/login"><input type="hidden" name="next" value={sameOriginPath(c.req.query('next'))} />API token <input type="password" name="token" /> <button type="submit">Sign in</button></form></div>
+        <h1>Sign in</h1>
+        {error ? <div class="error">{error}</div> : null}
+        <div class="card">
+          <form method="post" action="/login" class="settings">
+            <input type="hidden" name="next" value={next} />
+            <p><label>User</label> <input name="user" autocomplete="username" /></p>
+            <p><label>Password</label> <input type="password" name="password" autocomplete="current-password" /></p>
+            <p><small>or, with no user name:</small></p>
+            <p><label>API token</label> <input type="password" name="token" /></p>
+            <button type="submit">Sign in</button>
+          </form>
+        </div>
       </Layout>,
-    ),
-  );
+    );
+  });
   // POST /login is served by app.ts (signIn), before these pages.
   return app;
 }

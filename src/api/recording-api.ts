@@ -3,7 +3,6 @@
 // extraction jobs. Every route that returns packets leaves an audit line.
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
-import { getConnInfo } from '@hono/node-server/conninfo';
 import { Hono, type Context } from 'hono';
 import type { PacketInterface } from '../interfaces/interface.ts';
 import { extractionRequest, type ExtractionRequest } from '../recording/extraction-request.ts';
@@ -13,6 +12,7 @@ import { EMPTY_REASON_TEXT, ExtractionError } from '../recording/reader.ts';
 import type { Recordings } from '../recording/recordings.ts';
 import { RecordingSettingsError } from '../recording/settings.ts';
 import type { ApiContext } from './context.ts';
+import { audit as writeAudit } from './audit-trail.ts';
 import type { AuditEntry } from './packet-access.ts';
 import { BadRequest } from './rest.ts';
 
@@ -43,14 +43,9 @@ export function recordingApi(ctx: ApiContext, recordings: Recordings): Hono {
     }
     return iface;
   };
-  const audit = (c: Context, entry: Omit<AuditEntry, 'who' | 'address' | 'route'>) => {
-    let address: string | undefined;
-    try {
-      address = getConnInfo(c).remote.address;
-    } catch {
-      // not served by node (tests calling app.fetch)
-    }
-    ctx.audit?.write({ who: ctx.auth.token ? 'token' : 'anonymous', address, route: c.req.path, ...entry });
+  /** A download's audit line, written by the handler (with what was sent), not by the trail. */
+  const audit = (c: Context, entry: Omit<AuditEntry, 'user' | 'address' | 'route' | 'action'>) => {
+    writeAudit(ctx, c, { action: 'pcap.download', route: c.req.path, ...entry });
   };
 
   /** A request read from the URL; a refused one is counted. */
@@ -90,9 +85,10 @@ export function recordingApi(ctx: ApiContext, recordings: Recordings): Hono {
       },
       flush() {
         recordings.countStreamed(empty?.emptyReason ? 'empty' : 'sent', bytes);
-        audit(c, { interface: iface.name, request: r, bytes, outcome: empty?.emptyReason ? `empty: ${empty.emptyReason}` : 'sent' });
+        audit(c, { target: iface.name, interface: iface.name, parameters: r, bytes, result: empty?.emptyReason ? `empty: ${empty.emptyReason}` : 'sent' });
       },
     }));
+    c.set('audit', { written: true });
     return c.body(counted, 200, headers);
   };
 
@@ -148,7 +144,8 @@ export function recordingApi(ctx: ApiContext, recordings: Recordings): Hono {
   app.get('/api/v1/extractions/:id/files/:fileId', (c) => {
     const id = c.req.param('id');
     const file = recordings.jobs.file(id, c.req.param('fileId'));
-    audit(c, { interface: String(recordings.jobs.get(id).interface), request: { job: id, file: file.name }, bytes: file.bytes, outcome: 'sent' });
+    audit(c, { target: `extraction ${id}/${file.name}`, interface: String(recordings.jobs.get(id).interface), parameters: { job: id, file: file.name }, bytes: file.bytes, result: 'sent' });
+    c.set('audit', { written: true });
     const body = Readable.toWeb(createReadStream(file.path)) as ReadableStream<Uint8Array>;
     return c.body(body, 200, { 'content-type': PCAP_TYPE, 'content-disposition': `attachment; filename="${file.name}"`, 'content-length': String(file.bytes) });
   });

@@ -138,8 +138,10 @@ describeAsRoot('recording through the REST API', 'capture on lo', () => {
     expect(r.status).toBe(401);
     expect((await fb.api('/api/v1/interfaces/lo/recording')).status).toBe(200); // status is not packets
     const lines = readFileSync(join(fb.dataDir, 'audit.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(lines.some((l) => l.who === 'token' && l.route === '/api/v1/interfaces/lo/pcap' && (l.request as { process?: string }).process === 'wget' && (l.bytes as number) > 24)).toBe(true);
-    expect(lines.find((l) => l.route === '/lua/live_traffic_extraction.lua')).toMatchObject({ interface: 'lo', outcome: 'sent', address: '127.0.0.1' });
+    expect(lines.some((l) => l.user === 'token' && l.action === 'pcap.download' && l.route === '/api/v1/interfaces/lo/pcap' && (l.parameters as { process?: string }).process === 'wget' && (l.bytes as number) > 24)).toBe(true);
+    expect(lines.find((l) => l.route === '/lua/live_traffic_extraction.lua' && l.result === 'sent')).toMatchObject({ interface: 'lo', target: 'lo', address: '127.0.0.1' });
+    // The refusal above is written down too.
+    expect(lines.at(-1)).toMatchObject({ user: 'anonymous', action: 'pcap.download', result: expect.stringMatching(/^401: /) });
   });
 
   it('shows the recording and the extractions in /metrics', async () => {
