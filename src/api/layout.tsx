@@ -72,7 +72,9 @@ setInterval(async () => {
 /** Who this page is shown to, at the header's end: a user (with Sign out), the API token, or a link to sign in. */
 function SignedIn() {
   const p = tryGetContext()?.get('principal') as Principal | undefined;
-  if (!p || p.kind === 'anonymous') return <span id="signed-in" class="who"><a href="/login">Sign in</a></span>;
+  // No principal (the sign-in page) or the local operator with no users and no token: nothing to say.
+  if (!p || (p.kind === 'anonymous' && p.roles.includes('admin'))) return null;
+  if (p.kind === 'anonymous') return <span id="signed-in" class="who"><a href="/login">Sign in</a></span>;
   const what = [...p.roles, ...p.permissions].join(', ') || 'no role';
   return (
     <span id="signed-in" class="who">
