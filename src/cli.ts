@@ -50,8 +50,10 @@ Alerts (Suricata EVE records of event_type "alert", joined to their flows by Com
 Web and API:
       --http <host:port>       REST API, web pages and /metrics (default ${DEFAULTS.http})
       --api-token <token>      require "Authorization: Bearer <token>" for changes and
-                               for packet downloads (also FLOWBRIDGE_API_TOKEN)
-      --protect-reads          with a token: reads need it too (except /healthz)
+                               for packet downloads (also FLOWBRIDGE_API_TOKEN). With users
+                               (config file "users", or POST /api/v1/users) every call needs
+                               a credential, and this token is an admin without capture or pcap
+      --protect-reads          with a token and no users: reads need it too (except /healthz)
       --top-processes <n>      per-process metric series kept, the rest summed as "other"
                                (default ${DEFAULTS.metrics.topProcesses})
 
