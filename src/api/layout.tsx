@@ -102,6 +102,7 @@ export function Layout(props: { title: string; children: Child; problems?: strin
           <a href="/recording">Recordings</a>
           <a href="/extractions">Jobs</a>
           <a href="/push">Push</a>
+          <a href="/alerts">Alerts</a>
           <a href="/api/v1/openapi.json">API</a>
           <a href="/metrics">Metrics</a>
           <SignedIn />

@@ -13,6 +13,7 @@ import { flashOf, redirectWith, type FlashKind } from './flash.ts';
 import { InterfacePage } from './interface-page.tsx';
 import { interfaceView, interfaceViews } from './interface-view.ts';
 import { fmt, ifaceLink, Layout } from './layout.tsx';
+import { alertsPages } from './alerts-page.tsx';
 import { pushPages } from './push-pages.tsx';
 import { usersPages } from './users-page.tsx';
 import { recordingPages } from './recording-pages.tsx';
@@ -168,6 +169,7 @@ export function pages(ctx: ApiContext): Hono {
   app.route('/', recordingPages(ctx, find));
   app.route('/', extractionPages(ctx, find));
   app.route('/', pushPages(ctx));
+  app.route('/', alertsPages(ctx));
   app.route('/', usersPages(ctx));
   app.get('/', (c) => c.html(<InterfacesPage ctx={ctx} />));
   app.get('/exporters', (c) => c.html(<ExportersPage ctx={ctx} />));
