@@ -152,6 +152,8 @@ export class UserStore {
 
   remove(name: string): void {
     const user = this.get(name);
+    // With no users the older rule (the API token, or anyone on loopback) would apply again: never by accident.
+    if (this.size === 1) throw new UserError(`${name} is the last user: with none, the API would fall back to the API token or loopback rule; create another user first`, 409);
     this.state.users = this.state.users.filter((u) => u !== user);
     if (user.source === 'config' && !this.state.removed.includes(name)) this.state.removed.push(name);
     this.save();

@@ -26,9 +26,16 @@ it('with no users the local operator may do everything and creates the first use
   try {
     expect(log).toContain('  API without a token: served on loopback only (set --api-token to serve it elsewhere)');
     expect((await api('/api/v1/users')).status).toBe(200);
-    expect((await api('/api/v1/users', { method: 'POST', body: JSON.stringify({ name: 'root', roles: ['admin'] }) })).status).toBe(201);
+    expect((await api('/api/v1/users', { method: 'POST', body: JSON.stringify({ name: 'root', roles: ['admin'], password: 'root-password' }) })).status).toBe(201);
     expect((await api('/api/v1/status')).status).toBe(401);
     expect((await api('/')).headers.get('location')).toBe('/login?next=%2F');
+    // The last user cannot be deleted: that would open the API again.
+    const login = await fetch(`${fb.url}/login`, { method: 'POST', redirect: 'manual', headers: { origin: fb.url! }, body: new URLSearchParams({ user: 'root', password: 'root-password', next: '/' }) });
+    const cookie = login.headers.get('set-cookie')!.split(';')[0];
+    const last = await fetch(`${fb.url}/api/v1/users/root`, { method: 'DELETE', headers: { cookie } });
+    expect(last.status).toBe(409);
+    expect(await last.json()).toEqual({ error: expect.stringMatching(/^root is the last user: with none, the API would fall back/) });
+    expect((await fetch(`${fb.url}/api/v1/status`, { headers: { cookie } })).status).toBe(200);
   } finally {
     await fb.stop();
   }
@@ -46,7 +53,7 @@ it('keeps tokens and changes across a restart; a config user an admin deleted is
   let run = await start(dataDir, configFile);
   // Signed in with the password the config file gives as a hash (no warning for a hash).
   expect(run.log.some((l) => l.includes('plain-text password'))).toBe(false);
-  const login = await fetch(`${run.fb.url}/login`, { method: 'POST', redirect: 'manual', headers: { origin: run.fb.url }, body: new URLSearchParams({ user: 'boss', password: 'boss-password', next: '/' }) });
+  const login = await fetch(`${run.fb.url}/login`, { method: 'POST', redirect: 'manual', headers: { origin: run.fb.url! }, body: new URLSearchParams({ user: 'boss', password: 'boss-password', next: '/' }) });
   expect(login.status).toBe(303);
   const cookie = login.headers.get('set-cookie')!.split(';')[0];
   const made = await fetch(`${run.fb.url}/api/v1/users/boss/tokens`, { method: 'POST', headers: { cookie } });
