@@ -1,6 +1,7 @@
 // Conditional pcap in the main process: which packet interfaces keep the packets of
 // alerted flows (settings saved, applied to their captures), telling an interface's
 // capture the flows an alert matched on it, and the figures of every store.
+import { RECORD_HEADER_BYTES } from '../recording/pcap-format.ts';
 import type { PacketInterface } from '../interfaces/interface.ts';
 import type { InterfaceRegistry } from '../interfaces/registry.ts';
 import type { StoredAlert } from '../model/alert.ts';
@@ -99,7 +100,8 @@ export class ConditionalPcap {
       };
       interfaces.push({ interface: iface.name, interfaceId: iface.id, dir: s.dir, capturedBytes: iface.capture().bytes, ...reported });
     }
-    const storedBytes = interfaces.reduce((n, i) => n + i.store.bytes, 0);
+    // Packet bytes, as captured bytes are: the store's count includes each record's 16-byte header.
+    const storedBytes = interfaces.reduce((n, i) => n + i.store.bytes - RECORD_HEADER_BYTES * i.store.packets, 0);
     const capturedBytes = interfaces.reduce((n, i) => n + i.capturedBytes, 0);
     return {
       settings: this.settings(), interfaces, alertsApplied: this.#alertsApplied, storedBytes, capturedBytes,
