@@ -11,6 +11,8 @@ import { recordingNotes, recordingRows } from './recording-report.ts';
 import type { RecordingResult } from './recording.ts';
 import { pushNotes, pushRows } from './push-report.ts';
 import type { PushRow } from './push.ts';
+import { conditionalNotes, conditionalRows } from './conditional-report.ts';
+import type { ConditionalRow } from './conditional.ts';
 
 export interface Machine {
   /** The code measured: `git describe --always --dirty` of the working tree, when it is one. */
@@ -57,6 +59,8 @@ export interface Results {
   recording?: RecordingResult;
   /** Recording alone against recording + two push targets, per rate. */
   push?: PushRow[];
+  /** Capture alone against capture + conditional pcap (1 % of the flows alerted), per rate. */
+  conditional?: ConditionalRow[];
   anchor: typeof NTOPNG_ANCHOR;
 }
 
@@ -145,6 +149,7 @@ export function renderTable(r: Results): string {
     ...(r.memory ? [memoryRow(r.memory)] : []),
     ...(r.recording ? recordingRows(r.recording) : []),
     ...(r.push ? pushRows(r.push) : []),
+    ...(r.conditional ? conditionalRows(r.conditional) : []),
   ];
   const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
   const lines = rows.map((row) => `| ${row.map((cell, i) => cell.padEnd(widths[i])).join(' | ')} |`);
@@ -166,6 +171,7 @@ export function renderTable(r: Results): string {
       : []),
     ...(r.recording ? recordingNotes(r.recording) : []),
     ...(r.push ? pushNotes(r.push) : []),
+    ...(r.conditional ? conditionalNotes(r.conditional) : []),
   ];
   return [...lines, ...notes].join('\n');
 }

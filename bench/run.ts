@@ -4,7 +4,7 @@
 // Progress goes to stderr, the table to stdout.
 //
 //   npm run bench                  everything (about 5 minutes)
-//   npm run bench -- ingest        only some parts: ingest, capture, memory, recording, push
+//   npm run bench -- ingest        only some parts: ingest, capture, memory, recording, push, conditional
 //                                  (written to bench/results/ingest.json, ...)
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -15,12 +15,13 @@ import { ingest, SCENARIOS, type IngestResult } from './ingest.ts';
 import { memory, type MemoryResult } from './memory.ts';
 import { recording, type RecordingResult } from './recording.ts';
 import { pushBench, type PushRow } from './push.ts';
+import { conditionalBench, type ConditionalRow } from './conditional.ts';
 import { machine, NTOPNG_ANCHOR, renderTable, type Results } from './report.ts';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 cleanUpOnExit(log);
 
-const PARTS = ['ingest', 'capture', 'memory', 'recording', 'push'] as const;
+const PARTS = ['ingest', 'capture', 'memory', 'recording', 'push', 'conditional'] as const;
 const asked = process.argv.slice(2);
 const unknown = asked.filter((a) => !(PARTS as readonly string[]).includes(a));
 if (unknown.length > 0) {
@@ -36,6 +37,7 @@ let captureRows: CaptureRow[] = [];
 let mem: MemoryResult | undefined;
 let rec: RecordingResult | undefined;
 let push: PushRow[] | undefined;
+let conditional: ConditionalRow[] | undefined;
 
 if (wanted('ingest')) {
   for (const scenario of SCENARIOS) {
@@ -60,8 +62,12 @@ if (wanted('push')) {
   log('push: recording alone against recording + two push targets on lo (written shares, capture process CPU per packet)');
   push = await pushBench(tools.udpgen, [25_000, 50_000, 100_000, 200_000], log);
 }
+if (wanted('conditional')) {
+  log('conditional: capture alone against capture + conditional pcap with 1 % of the flows alerted on lo (captured and stored shares, capture process CPU per packet)');
+  conditional = await conditionalBench(tools.udpgen, [25_000, 50_000, 100_000, 200_000], log);
+}
 
-const results: Results = { machine: machine(loadAtStart), ingest: ingestResults, capture: captureRows, memory: mem, recording: rec, push, anchor: NTOPNG_ANCHOR };
+const results: Results = { machine: machine(loadAtStart), ingest: ingestResults, capture: captureRows, memory: mem, recording: rec, push, conditional, anchor: NTOPNG_ANCHOR };
 console.log(renderTable(results));
 // latest.json is a full run's (the README quotes it); a partial run is named by its parts.
 const file = asked.length === 0 ? 'latest.json' : `${[...new Set(asked)].sort().join('+')}.json`;

@@ -1,0 +1,205 @@
+// Conditional pcap benchmark: what checking every packet for alerted flows costs the
+// capture. UDP offered on `lo` at rising rates (udpgen.c, 100 flows), captured by a real
+// PacketInterface (a) alone (the baseline) and (b) with its conditional store on
+// (sinkSettings: the defaults the collector runs with, 16 MiB / 5 s look-back) and 1 of
+// the 100 flows alerted, told to the capture as the main process tells it when an alert
+// matches (ConditionalPcap.matched → PacketInterface.alertFlows → 'conditional-flows').
+// Figures: the share of sent packets the capture counted, the CPU time of the capture
+// process per packet (/proc/<pid>/stat of the capture child), and for (b) the packets and
+// bytes in the store (capinfos over its files) against all captured, which should be the
+// alerted flow's share (1 %). Each rate runs a, b, b, a; the figures are sums over both
+// runs of each. Everything is written under one temporary directory, deleted as it goes.
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sinkSettings } from '../src/conditional/conditional-settings.ts';
+import { tupleKey } from '../src/flows/flow-key.ts';
+import { PacketInterface } from '../src/interfaces/packet-interface.ts';
+import type { ConditionalSinkSettings, ConditionalSinkStats } from '../src/model/conditional.ts';
+import { finished, onCleanup, start } from './children.ts';
+import { offerFilter, offerUdp, settled, sleep, type UdpOffer } from './udp-offer.ts';
+
+/**
+ * 300-byte UDP payloads (342-byte frames) from 100 flows, all inside 17700–17799: the
+ * destination is the first flow's own source port, so flow 0 sends to itself and every
+ * packet is delivered to that socket after the capture tap (dropped once its queue is full): no ICMP.
+ */
+const OFFER: UdpOffer = { dstPort: 17700, srcPort: 17700, flows: 100, seconds: 3, payload: 300 };
+export const CONDITIONAL_OFFER = OFFER;
+const FILTER = offerFilter(OFFER);
+/** The alerted flows: 1 % of them (udpgen.c sends packet i from flow i % flows). */
+export const ALERTED_FLOWS = [17];
+const ALERTED_KEYS = ALERTED_FLOWS.map((i) => tupleKey(17, { ip: '127.0.0.1', port: OFFER.srcPort + i }, { ip: '127.0.0.1', port: OFFER.dstPort }));
+/** Bound of the store: far above what a run writes, so nothing rotates away. */
+const STORE_BYTES = 256 * 1024 * 1024;
+const BUFFER_BYTES = 32 * 1024 * 1024;
+const QUIET_MS = 500;
+
+export interface ConditionalRun {
+  withConditional: boolean;
+  sent: number;
+  sendSeconds: number;
+  /** Packets and wire bytes the capture process read, and the kernel's drops. */
+  captured: number;
+  capturedBytes: number;
+  kernelDrops?: number;
+  /** CPU seconds (user + system, all threads) of the capture process from the offer to the counts settling, and the system part. */
+  cpuSeconds: number;
+  cpuSystemSeconds: number;
+  /** (b) only: packets the alerted flows were sent, what the store's files hold (capinfos), and what the sink reported last. */
+  alertedSent?: number;
+  stored?: { packets: number; bytes: number; files: number; unclosed: number };
+  sink?: ConditionalSinkStats;
+  /** (b) only: every alerted key was a flow of the interface's flow table (the key the main process would name). */
+  keysInTable?: boolean;
+}
+
+export interface ConditionalRow {
+  offeredPps: number;
+  /** In the order run (a, b, b, a). */
+  runs: ConditionalRun[];
+}
+
+const TICKS_PER_SECOND = 100; // USER_HZ
+
+/** The capture child of this process (forked from capture-process.ts), as push.ts finds it. */
+function captureChildPid(): number {
+  const pids: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid !== process.pid) continue;
+      if (readFileSync(`/proc/${name}/cmdline`, 'utf8').includes('capture-process.ts')) pids.push(Number(name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  if (pids.length !== 1) throw new Error(`found ${pids.length} capture processes under pid ${process.pid}`);
+  return pids[0];
+}
+
+/** CPU seconds (user and system, every thread) a process has used. */
+function processCpu(pid: number): { user: number; system: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { user: Number(fields[11]) / TICKS_PER_SECOND, system: Number(fields[12]) / TICKS_PER_SECOND };
+}
+
+/** The store's files: closed (`*.pcap`) and still under a temporary name (`*.pcap.part`). */
+function pcaps(dir: string): { closed: string[]; parts: string[] } {
+  let names: string[] = [];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    // never written
+  }
+  return {
+    closed: names.filter((n) => n.endsWith('.pcap')).sort().map((n) => join(dir, n)),
+    parts: names.filter((n) => n.endsWith('.pcap.part')).sort().map((n) => join(dir, n)),
+  };
+}
+
+/** Packets udpgen.c sent from the alerted flows: packet i goes from flow i % flows. */
+function sentInAlerted(sent: number): number {
+  const rounds = Math.floor(sent / OFFER.flows);
+  return ALERTED_FLOWS.reduce((n, i) => n + rounds + (sent % OFFER.flows > i ? 1 : 0), 0);
+}
+
+/** Packets and bytes (sum of packet lengths) in pcap files, as capinfos counts them. */
+async function capinfosTotals(paths: string[]): Promise<{ packets: number; bytes: number }> {
+  let packets = 0;
+  let bytes = 0;
+  for (let i = 0; i < paths.length; i += 50) {
+    const chunk = paths.slice(i, i + 50);
+    const r = await finished(start('capinfos', ['-c', '-d', '-M', ...chunk]), 120_000);
+    const counts = [...r.stdout.matchAll(/Number of packets:\s+(\d+)/g)].map((m) => Number(m[1]));
+    const sizes = [...r.stdout.matchAll(/Data size:\s+(\d+) bytes/g)].map((m) => Number(m[1]));
+    if (counts.length !== chunk.length || sizes.length !== chunk.length) throw new Error(`capinfos read ${counts.length} of ${chunk.length} files: ${r.stderr.trim()}`);
+    packets += counts.reduce((a, b) => a + b, 0);
+    bytes += sizes.reduce((a, b) => a + b, 0);
+  }
+  return { packets, bytes };
+}
+
+async function runOnce(udpgen: string, pps: number, withConditional: boolean, work: string): Promise<ConditionalRun> {
+  const conditional: ConditionalSinkSettings | undefined = withConditional ? sinkSettings(work, 'lo', STORE_BYTES) : undefined;
+  const lo = new PacketInterface({ id: 0, name: 'lo', device: 'lo', filter: FILTER, bufferBytes: BUFFER_BYTES, conditional });
+  const unregister = onCleanup(() => lo.stop());
+  try {
+    await lo.start();
+    if (withConditional) {
+      // As ConditionalPcap.matched does for an alert's flow on this interface; wait for the capture to say it follows it.
+      lo.alertFlows(ALERTED_KEYS);
+      const deadline = performance.now() + 5_000;
+      while ((lo.conditional()?.alertedFlows ?? 0) < ALERTED_KEYS.length && performance.now() < deadline) await sleep(20);
+      if ((lo.conditional()?.alertedFlows ?? 0) < ALERTED_KEYS.length) throw new Error('the capture did not report the alerted flow within 5 s');
+    }
+    const pid = captureChildPid();
+    const cpu0 = processCpu(pid);
+    const g = await offerUdp(udpgen, OFFER, pps);
+    const captured = await settled(() => lo.capture().packets, QUIET_MS);
+    const cpu1 = processCpu(pid);
+    const cpuSystemSeconds = cpu1.system - cpu0.system;
+    const cpuSeconds = cpu1.user - cpu0.user + cpuSystemSeconds;
+    const kernelDrops = lo.capture().kernelDrops;
+    let keysInTable: boolean | undefined;
+    if (withConditional) {
+      const inTable = new Set<string>();
+      lo.flows.forEach((f) => inTable.add(f.key));
+      keysInTable = ALERTED_KEYS.every((k) => inTable.has(k));
+    }
+    await lo.stop();
+    const run: ConditionalRun = {
+      withConditional, sent: g.sent, sendSeconds: g.seconds, captured, capturedBytes: lo.capture().bytes, kernelDrops, cpuSeconds, cpuSystemSeconds,
+    };
+    if (conditional) {
+      const files = pcaps(conditional.dir);
+      const totals = await capinfosTotals([...files.closed, ...files.parts]);
+      Object.assign(run, {
+        alertedSent: sentInAlerted(g.sent), keysInTable, sink: lo.conditional(),
+        stored: { ...totals, files: files.closed.length + files.parts.length, unclosed: files.parts.length },
+      });
+    }
+    return run;
+  } finally {
+    unregister();
+    await lo.stop();
+    rmSync(join(work, 'conditional'), { recursive: true, force: true });
+  }
+}
+
+const usPer = (r: ConditionalRun) => (r.captured > 0 ? ((1e6 * r.cpuSeconds) / r.captured).toFixed(2) : 'n/a');
+
+function describe(r: ConditionalRun): string {
+  const s = r.sink;
+  const stored = r.stored
+    ? `, stored ${r.stored.packets} packets / ${r.stored.bytes} B in ${r.stored.files} file(s)${r.stored.unclosed ? ` (${r.stored.unclosed} unclosed)` : ''} of ${r.alertedSent} sent in the alerted flow${r.keysInTable ? '' : ' (KEY NOT IN THE FLOW TABLE)'}` +
+      `${s ? `, look-back ${s.lookback.packets} held / ${s.lookback.evicted} evicted${Object.keys(s.store.dropped).length ? `, store dropped ${JSON.stringify(s.store.dropped)}` : ''}` : ''}`
+    : '';
+  return `${r.withConditional ? 'capture + conditional' : 'capture alone'}: captured ${r.captured}/${r.sent}${r.kernelDrops ? ` (kernel drops ${r.kernelDrops})` : ''}${stored}, ` +
+    `CPU ${r.cpuSeconds.toFixed(2)} s (system ${r.cpuSystemSeconds.toFixed(2)}) = ${usPer(r)} µs/packet`;
+}
+
+/** Every rate: a, b, b, a in a temporary directory removed at the end. */
+export async function conditionalBench(udpgen: string, rates: number[], log: (line: string) => void): Promise<ConditionalRow[]> {
+  const work = mkdtempSync(join(tmpdir(), 'fb-bench-conditional-'));
+  const unregister = onCleanup(() => rmSync(work, { recursive: true, force: true }));
+  try {
+    const rows: ConditionalRow[] = [];
+    for (const pps of rates) {
+      const runs: ConditionalRun[] = [];
+      for (const withConditional of [false, true, true, false]) {
+        const r = await runOnce(udpgen, pps, withConditional, work);
+        log(`  conditional at ${pps} pps, ${describe(r)}`);
+        runs.push(r);
+      }
+      rows.push({ offeredPps: pps, runs });
+    }
+    return rows;
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+    unregister();
+  }
+}
