@@ -25,6 +25,8 @@ export class LookBack {
   readonly #ts: Float64Array;
   /** Flow key of each entry; undefined once taken. */
   readonly #keys: (string | undefined)[];
+  /** Packets held per flow key: a flow with none is answered without a scan of the ring. */
+  readonly #held = new Map<string, number>();
   readonly #capacity: number;
   #head = 0;
   #count = 0;
@@ -70,6 +72,7 @@ export class LookBack {
     this.#wire[i] = wireLength;
     this.#ts[i] = tsMs;
     this.#keys[i] = key;
+    this.#held.set(key, (this.#held.get(key) ?? 0) + 1);
     this.#count++;
     this.#bytes += size;
     this.#writePos = pos + size;
@@ -80,6 +83,8 @@ export class LookBack {
    * only during the call); they are marked taken, so a flow's packets go out once.
    */
   take(key: string, use: (p: LookBackPacket) => void): number {
+    if (!this.#held.has(key)) return 0;
+    this.#held.delete(key);
     let n = 0;
     const p: LookBackPacket = { at: 0, caplen: 0, wireLength: 0, tsMs: 0 };
     for (let k = 0; k < this.#count; k++) {
@@ -109,7 +114,13 @@ export class LookBack {
 
   #pop(): void {
     const i = this.#head;
-    if (this.#keys[i] !== undefined) this.evicted++;
+    const key = this.#keys[i];
+    if (key !== undefined) {
+      this.evicted++;
+      const left = (this.#held.get(key) ?? 1) - 1;
+      if (left > 0) this.#held.set(key, left);
+      else this.#held.delete(key);
+    }
     this.#keys[i] = undefined;
     this.#bytes -= RECORD_HEADER_BYTES + this.#caplen[i];
     this.#head = (i + 1) % this.#capacity;
