@@ -136,8 +136,12 @@ describe('route × user → status', () => {
 
 describe('users and tokens', () => {
   it('shows a token once, takes it, and refuses it once revoked', async () => {
-    const created = await call('/api/v1/users', { method: 'POST', token: tokens.admin, body: json({ name: 'carol', roles: ['viewer'] }) });
-    expect(await created.json()).toMatchObject({ name: 'carol', roles: ['viewer'], grants: [], deny: [], permissions: [], password: false, tokens: [] });
+    secrets.push('carol-password-1');
+    const created = await call('/api/v1/users', { method: 'POST', token: tokens.admin, body: json({ name: 'carol', roles: ['viewer'], password: 'carol-password-1' }) });
+    expect(created.status).toBe(201);
+    const shown = await created.text();
+    expect(JSON.parse(shown)).toEqual({ name: 'carol', roles: ['viewer'], grants: [], deny: [], permissions: [], password: true, tokens: [], source: 'api' });
+    expect(shown).not.toContain('scrypt');
     const t = (await (await call('/api/v1/users/carol/tokens', { method: 'POST', token: tokens.admin })).json()) as { id: string; token: string };
     secrets.push(t.token);
     expect(t.token).toMatch(/^fbt_[0-9a-f]{12}_/);
@@ -238,6 +242,7 @@ describe('what is kept', () => {
     const tokenLine = lines.find((l) => l.action === 'token.create' && String(l.target).startsWith('carol/'))!;
     expect(tokenLine).toMatchObject({ user: 'admin', result: 'ok', address: '127.0.0.1', route: '/api/v1/users/carol/tokens' });
     expect(lines.find((l) => l.action === 'user.create' && l.target === 'viewer')).toMatchObject({ parameters: { name: 'viewer', roles: ['viewer'] } });
+    expect(lines.find((l) => l.action === 'user.create' && l.target === 'carol')).toMatchObject({ user: 'admin', parameters: { name: 'carol', password: '(set)' }, result: 'ok' });
 
     const api = (await (await call('/api/v1/audit?limit=3', { token: tokens.admin })).json()) as { entries: { time: string }[] };
     expect(api.entries).toHaveLength(3);
