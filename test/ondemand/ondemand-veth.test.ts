@@ -157,13 +157,17 @@ describeAsRoot('on-demand capture on a veth pair', 'create a network namespace a
     expect(packets.length).toBe((sizes[0] - 24) / RECORD + (sizes[1] - 24) / RECORD);
     packets.forEach((p, k) => expect(p.payload.equals(datagram('M', first + k)), `datagram ${first + k}`).toBe(true));
 
-    // Listed with where they came from, and downloaded whole.
+    // Listed with where they came from, downloaded whole, and the download audited.
     const listed = await listing();
     expect(listed.map((f) => [f.name, f.bytes, f.interface, f.startedBy])).toEqual(names.map((n, k) => [n, sizes[k], veth.hostIf, 'anonymous']));
     const got = await fb.api(`/api/v1/captures/${names[1]}`);
     expect(got.status).toBe(200);
     expect(got.headers.get('content-type')).toBe('application/vnd.tcpdump.pcap');
     expect(Buffer.from(await got.arrayBuffer()).equals(readFileSync(join(captures, names[1])))).toBe(true);
+    const audit = readFileSync(join(dataDir, 'audit.log'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { action: string; route?: string; result: string });
+    expect(audit.filter((a) => a.action.startsWith('capture.') || a.action === 'pcap.download').map((a) => [a.action, a.result])).toEqual(
+      expect.arrayContaining([['capture.start', 'ok'], ['capture.stop', 'ok'], ['pcap.download', 'ok']]),
+    );
   }, 180_000);
 
   it('keeps the pieces across a restart, and stops a running capture cleanly when flowbridge stops', async () => {
