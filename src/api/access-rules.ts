@@ -61,6 +61,12 @@ export const RULES: RouteRule[] = [
   rule('POST', '/api/v1/interfaces/:x/capture/start', { permission: 'capture' }, 'capture.start'),
   rule('POST', '/api/v1/interfaces/:x/capture/stop', { permission: 'capture' }, 'capture.stop'),
   rule('DELETE', '/api/v1/captures/:x', { permission: 'capture' }, 'capture.delete'),
+  // Its pages (capture-pages.tsx): the Traffic capture dialog's Start and Stop, the Captures page's Delete and Download.
+  rule('GET', '/captures', viewer),
+  rule('POST', '/interfaces/:x/capture/start', { permission: 'capture' }, 'capture.start'),
+  rule('POST', '/interfaces/:x/capture/stop', { permission: 'capture' }, 'capture.stop'),
+  rule('POST', '/captures/:x/delete', { permission: 'capture' }, 'capture.delete'),
+  rule('GET', '/captures/:x/download', { permission: 'pcap' }, 'pcap.download'),
 ];
 
 /** A GET of a route that returns packets: the pcap permission, audited. */

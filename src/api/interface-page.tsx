@@ -8,6 +8,7 @@ import type { ApiContext } from './context.ts';
 import { interfaceView, type InterfaceView } from './interface-view.ts';
 import { fmt, ifaceLink, Layout } from './layout.tsx';
 import { RecordingSettingsCard } from './recording-pages.tsx';
+import { InterfaceTools } from './capture-pages.tsx';
 
 const dash = '—';
 const rate = (n: number | undefined) => (n === undefined ? dash : n.toLocaleString('en-US', { maximumFractionDigits: n < 10 ? 2 : 0 }));
@@ -155,6 +156,7 @@ export function InterfacePage({ ctx, iface, note, error }: { ctx: ApiContext; if
         <a href={`${ifaceLink(iface)}/flows`}>{fmt(v.flows.active)} flow{v.flows.active === 1 ? '' : 's'}</a> ({fmt(v.flows.bySeen.both)} seen by packets and events,{' '}
         {fmt(v.flows.bySeen.packets)} by packets only, {fmt(v.flows.bySeen.events)} by events only; {fmt(v.flows.expired)} expired)
       </p>
+      <InterfaceTools ctx={ctx} iface={iface} />
       <RecordingSettingsCard ctx={ctx} iface={iface} />
       {v.capture ? <Capture c={v.capture} /> : null}
       {v.collector ? <Collector c={v.collector} /> : null}

@@ -103,6 +103,7 @@ export function Layout(props: { title: string; children: Child; problems?: strin
           <a href="/extractions">Jobs</a>
           <a href="/push">Push</a>
           <a href="/alerts">Alerts</a>
+          <a href="/captures">Captures</a>
           <a href="/api/v1/openapi.json">API</a>
           <a href="/metrics">Metrics</a>
           <SignedIn />

@@ -16,6 +16,7 @@ import { fmt, ifaceLink, Layout } from './layout.tsx';
 import { alertsPages } from './alerts-page.tsx';
 import { pushPages } from './push-pages.tsx';
 import { usersPages } from './users-page.tsx';
+import { capturePages } from './capture-pages.tsx';
 import { recordingPages } from './recording-pages.tsx';
 import { BadRequest, parseFlowQuery } from './rest.ts';
 
@@ -171,6 +172,7 @@ export function pages(ctx: ApiContext): Hono {
   app.route('/', pushPages(ctx));
   app.route('/', alertsPages(ctx));
   app.route('/', usersPages(ctx));
+  app.route('/', capturePages(ctx, find));
   app.get('/', (c) => c.html(<InterfacesPage ctx={ctx} />));
   app.get('/exporters', (c) => c.html(<ExportersPage ctx={ctx} />));
   app.get('/interfaces/:id', (c) => c.html(<InterfacePage ctx={ctx} iface={find(c.req.param('id'))} {...flashOf(c)} />));
