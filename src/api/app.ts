@@ -42,7 +42,10 @@ export function createApp(ctx: ApiContext): Hono {
   // API bodies are JSON (or NDJSON, for alerts): a text/plain or form body (what another site can make a browser send) is refused.
   app.use('/api/*', async (c, next) => {
     const hasBody = Number(c.req.header('content-length') ?? 0) > 0 || c.req.header('transfer-encoding') !== undefined;
-    if (hasBody && c.req.method !== 'GET' && !/^application\/(json|x-ndjson)\b/i.test(c.req.header('content-type') ?? '')) {
+    const type = c.req.header('content-type') ?? '';
+    // The one exception: Stamus' workflow uploads an alert record as a file (curl -F file=@alert.json).
+    const upload = c.req.method === 'POST' && c.req.path === '/api/v1/conditional-pcap/upload' && /^multipart\/form-data\b/i.test(type);
+    if (hasBody && c.req.method !== 'GET' && !upload && !/^application\/(json|x-ndjson)\b/i.test(type)) {
       return c.json({ error: `the body must be JSON, sent with Content-Type: application/json (got ${JSON.stringify(c.req.header('content-type') ?? 'none')})` }, 415);
     }
     return next();

@@ -39,6 +39,20 @@ async function jsonBody(c: Context, accepted: string): Promise<unknown> {
   }
 }
 
+/** The seed's other way to upload: the alert record as a file in a multipart form (field `file`, as curl -F file=@alert.json). */
+async function fileBody(c: Context): Promise<unknown> {
+  const form = await c.req.parseBody();
+  const file = form.file;
+  if (!(file instanceof File)) throw new BadRequest('a multipart upload carries the alert record in a field named "file" (curl -F file=@alert.json)');
+  if (file.size > MAX_UPLOAD_BYTES) throw new BadRequest(`the uploaded file is ${file.size} bytes: an alert record is at most ${MAX_UPLOAD_BYTES}`);
+  try {
+    return JSON.parse(await file.text()) as unknown;
+  } catch {
+    throw new BadRequest(`the uploaded file is not one JSON alert record: send ${ACCEPTED}`);
+  }
+}
+const MAX_UPLOAD_BYTES = 1024 * 1024;
+
 export function conditionalApi(ctx: ApiContext, conditional: ConditionalPcap, uploads: AlertPcaps, alerts: Alerts | undefined): Hono {
   const app = new Hono();
   const written = (c: Context, entry: Parameters<typeof audit>[2]) => {
@@ -52,7 +66,7 @@ export function conditionalApi(ctx: ApiContext, conditional: ConditionalPcap, up
     return c.json({ ...conditional.stats(), settings });
   });
   app.post('/conditional-pcap/upload', async (c) => {
-    const entry = uploads.upload(await jsonBody(c, ACCEPTED));
+    const entry = uploads.upload(/^multipart\/form-data\b/i.test(c.req.header('content-type') ?? '') ? await fileBody(c) : await jsonBody(c, ACCEPTED));
     return c.json(retrieveView(entry), 201);
   });
   app.get('/conditional-pcap/uploads', (c) => c.json({ uploads: uploads.list().map(retrieveView), ...uploads.stats() }));

@@ -220,6 +220,15 @@ describeAsRoot('conditional pcap on a veth pair', 'create a network namespace an
     expect(filename).toMatch(/^alert-[0-9a-f]{20}\.pcap$/);
     expect(iface).toBe(veth.hostIf);
     expect(((await (await post('/api/v1/conditional-pcap/upload', record)).json()) as { filename: string }).filename).toBe(filename);
+    // The same record as a file in a multipart form (curl -F file=@alert.json) names the same pcap.
+    const form = new FormData();
+    form.append('file', new Blob([JSON.stringify(record)], { type: 'application/json' }), 'alert.json');
+    const multipart = await fb.api('/api/v1/conditional-pcap/upload', { method: 'POST', body: form });
+    expect(multipart.status).toBe(201);
+    expect(((await multipart.json()) as { filename: string }).filename).toBe(filename);
+    const wrongField = new FormData();
+    wrongField.append('record', new Blob([JSON.stringify(record)]), 'alert.json');
+    expect(((await (await fb.api('/api/v1/conditional-pcap/upload', { method: 'POST', body: wrongField })).json()) as { error: string }).error).toMatch(/in a field named "file"/);
     const early = await fb.api(`/api/v1/conditional-pcap/${filename}/download`);
     expect(early.status).toBe(409);
     expect(((await early.json()) as { error: string }).error).toMatch(/is not extracted: POST .*\/extract first/);
