@@ -104,6 +104,16 @@ const TABLE: [string, string, unknown, string[]][] = [
   ['GET', '/lua/live_traffic_extraction.lua?ifid=0&epoch_begin=1&epoch_end=2', undefined, ['401', '403:pcap', '403:pcap', '403:pcap', '400', '400', '403:pcap', '403:pcap']],
   ['GET', '/lua/rest/v2/get/pcap/live_extraction.lua?ifid=0&epoch_begin=1&epoch_end=2', undefined, ['401', '403:pcap', '403:pcap', '403:pcap', '400', '400', '403:pcap', '403:pcap']],
   ['GET', '/api/v1/extractions/nope/files/1', undefined, ['401', '403:pcap', '403:pcap', '403:pcap', '404', '404', '403:pcap', '403:pcap']],
+  ['GET', '/api/v1/captures/capture-2026-01-01_00-00-00.pcap0', undefined, ['401', '403:pcap', '403:pcap', '403:pcap', '404', '404', '403:pcap', '403:pcap']],
+  ['GET', '/api/v1/alerts/nope/pcap', undefined, ['401', '403:pcap', '403:pcap', '403:pcap', '404', '404', '403:pcap', '403:pcap']],
+  ['GET', '/api/v1/conditional-pcap/nope/download', undefined, ['401', '403:pcap', '403:pcap', '403:pcap', '404', '404', '403:pcap', '403:pcap']],
+  // On-demand capture: the capture permission only (interface 0 replays a file, which cannot be captured on: 400).
+  ['GET', '/api/v1/captures', undefined, ['401', '200', '200', '200', '200', '200', '200', '200']],
+  ['POST', '/api/v1/interfaces/0/capture/start', { filter: 'udp', maxCaptureMB: 20 }, ['401', '403:capture', '403:capture', '403:capture', '403:capture', '400', '403:capture', '403:capture']],
+  ['DELETE', '/api/v1/captures/capture-2026-01-01_00-00-00.pcap0', undefined, ['401', '403:capture', '403:capture', '403:capture', '403:capture', '404', '403:capture', '403:capture']],
+  // Alert rules and conditional-pcap settings: operators.
+  ['PUT', '/api/v1/rules', { rules: [] }, ['401', '403:operator', '200', '200', '200', '200', '403:operator', '200']],
+  ['PATCH', '/api/v1/conditional-pcap', { colour: 'red' }, ['401', '403:operator', '400', '400', '400', '400', '403:operator', '400']],
 ];
 
 describe('route × user → status', () => {
