@@ -1,7 +1,8 @@
 // flowbridge's own alert rules: what they accept, what they match on the merged
 // events, counting within a window, and on real failed connections on lo (their
-// CONNECT_FAILED events sent over ZMQ) an alert joined to the flow of the fifth.
-import { readFileSync } from 'node:fs';
+// CONNECT_FAILED events sent over ZMQ) an alert joined to the flow of the fifth, whose
+// packets the conditional store keeps.
+import { readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +13,7 @@ import { connectProducer, startWithFlags } from '../support/flowbridge.ts';
 import { describeAsRoot } from '../support/privileges.ts';
 import type { Producer } from '../support/producer.ts';
 import { waitFor } from '../support/wait.ts';
+import { tsharkRead } from '../recording/support.ts';
 
 const failed = normaliseSocketEvent(fixture('ebpflowexport-connect-failed')); // python3.11 (uid 1000) 10.0.0.5:40100 -> 10.0.0.99:8080
 const docker = normaliseSocketEvent(fixture('ebpflowexport-connect-docker')); // curl in sleepy_haibt -> 93.184.216.34:443
@@ -71,7 +73,7 @@ describeAsRoot('a rule on real failed connections', 'capture on lo', () => {
   let fb: Awaited<ReturnType<typeof startWithFlags>>;
   let producer: Producer;
   beforeAll(async () => {
-    fb = await startWithFlags(['-i', `tcp://127.0.0.1:${ZMQ_PORT}c`, '-i', 'lo', '--bpf', `lo=tcp port ${CLOSED_PORT}`]);
+    fb = await startWithFlags(['-i', `tcp://127.0.0.1:${ZMQ_PORT}c`, '-i', 'lo', '--bpf', `lo=tcp port ${CLOSED_PORT}`, '--conditional-pcap', 'lo=4MB']);
     producer = await connectProducer(fb, `tcp://127.0.0.1:${ZMQ_PORT}`);
   });
   afterAll(async () => {
@@ -119,6 +121,18 @@ describeAsRoot('a rule on real failed connections', 'capture on lo', () => {
     expect(alert).toMatchObject({ source: 'rule', record: { src_port: clientPorts[4], alert: { signature: 'five failed connects in 10 s' } } });
     expect(alert.flows).toEqual([expect.objectContaining({ interface: 'lo', key: `6|127.0.0.1|${CLOSED_PORT}|127.0.0.1|${clientPorts[4]}`, process: expect.objectContaining({ path: '/usr/bin/curl' }) })]);
     expect(((await (await fb.api('/api/v1/alerts?signature_id=9000002')).json()) as { alerts: unknown[] }).alerts).toHaveLength(1);
+
+    // Its flow's packets were kept, those that came before the alert too: the SYN and the RST that refused it.
+    const id = ((await (await fb.api('/api/v1/alerts?signature_id=9000002')).json()) as { alerts: { id: string }[] }).alerts[0].id;
+    const pcap = await waitFor(async () => {
+      const r = await fb.api(`/api/v1/alerts/${id}/pcap`);
+      if (r.status !== 200) return undefined;
+      const file = join(fb.dataDir, 'rule-alert.pcap');
+      writeFileSync(file, Buffer.from(await r.arrayBuffer()));
+      const packets = tsharkRead(file);
+      return packets.length >= 2 ? packets : undefined;
+    }, 'the alerted flow\'s packets');
+    expect(pcap.map((p) => [p.srcPort, p.dstPort])).toEqual([[clientPorts[4], CLOSED_PORT], [CLOSED_PORT, clientPorts[4]]]);
     expect(ports).toHaveLength(5);
   });
 });
