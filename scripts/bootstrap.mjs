@@ -19,6 +19,7 @@ const RUNTIME = {
   'libpcap-dev': 'live capture (the `cap` addon builds against it)',
   libzmq5: 'the collector receives ZMQ through libzmq directly',
   iproute2: 'interface discovery',
+  bpftrace: 'the host agent (flowbridge agent): eBPF socket events from tracepoints',
 };
 const TEST = {
   chromium: 'browser tests of the web pages',

@@ -8,6 +8,9 @@ export const USAGE = `flowbridge: process-aware flows from eBPF events (ZMQ) mer
 Usage: flowbridge [options]          (npm start -- [options])
        flowbridge push --offline --target <desc> --begin <s> --end <s> [--config F --data-dir D --pcap-dir P]
                                      push a stored range through a push target (push --help)
+       flowbridge agent --zmq tcp://collector:5556c [--source-id N] [--counters-interval S]
+                                     this host's connections with their processes (eBPF), sent
+                                     to a collector (agent --help)
 
 Interfaces (repeat -i; ids are assigned in this order, from 0):
   -i, --interface <value>      a ZMQ interface: endpoint list as in ntopng, comma separated

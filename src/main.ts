@@ -4,10 +4,14 @@ import { parseCli, USAGE } from './cli.ts';
 import { ConfigError, readConfigFile, resolveConfig } from './config.ts';
 import { startFlowbridge, VERSION } from './flowbridge.ts';
 import { pushCommand } from './push/offline-cli.ts';
+import { agentCommand } from './agent/main.ts';
 
 async function main(): Promise<number> {
   if (process.argv[2] === 'push') {
     return pushCommand(process.argv.slice(3), { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`) });
+  }
+  if (process.argv[2] === 'agent') {
+    return agentCommand(process.argv.slice(3), { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`) });
   }
   let config;
   try {

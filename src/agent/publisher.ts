@@ -1,0 +1,109 @@
+// The agent's ZMQ PUB socket: v3 headers (36 bytes, version byte 4) with msg_id
+// increasing by one per message and the agent's source_id, so a collector counts any loss.
+// A bounded queue sits between the producers of events and the socket: when it is full
+// new messages are dropped and counted, never waited for.
+import { Publisher } from 'zeromq';
+
+export interface PublisherOptions {
+  /** tcp://host:port: with a trailing 'c' connect to a collector in collector mode, else bind. */
+  endpoint: string;
+  sourceId?: number;
+  /** Messages waiting before drops (default 10 000). */
+  queueBound?: number;
+  /** CURVE: the collector's public key (Z85); the agent's own key pair is made here. */
+  curveServerKey?: string;
+}
+
+/** A v3 header frame (wire-format.md): topic[16], version 4, flags, sizes, msg_id BE, source_id. */
+export function encodeV3Header(topic: string, size: number, msgId: number, sourceId: number): Buffer {
+  const h = Buffer.alloc(36);
+  h.write(topic, 0, 15, 'latin1');
+  h[16] = 4;
+  h[17] = 0;
+  h.writeUInt32LE(size, 20);
+  h.writeUInt32LE(size, 24);
+  h.writeUInt32BE(msgId >>> 0, 28);
+  h.writeUInt32LE(sourceId >>> 0, 32);
+  return h;
+}
+
+export interface PublisherStats {
+  queued: number;
+  bound: number;
+  sent: number;
+  drops: number;
+}
+
+export class AgentPublisher {
+  readonly socket: Publisher;
+  readonly sourceId: number;
+  readonly #bound: number;
+  readonly #queue: [string, Buffer][] = [];
+  #msgId = 0;
+  #sent = 0;
+  #drops = 0;
+  #pumping = false;
+  #closed = false;
+
+  private constructor(socket: Publisher, sourceId: number, bound: number) {
+    this.socket = socket;
+    this.sourceId = sourceId;
+    this.#bound = bound;
+  }
+
+  static async open(o: PublisherOptions): Promise<AgentPublisher> {
+    const collectorMode = o.endpoint.endsWith('c');
+    const endpoint = (collectorMode ? o.endpoint.slice(0, -1) : o.endpoint).replace(/^zmq:\/\//, 'tcp://');
+    const socket = new Publisher({ linger: 0, sendHighWaterMark: 10_000, ipv6: /\[|::/.test(endpoint) });
+    if (o.curveServerKey) {
+      const { curveKeyPair } = await import('zeromq');
+      const pair = curveKeyPair();
+      socket.curveServerKey = o.curveServerKey;
+      socket.curvePublicKey = pair.publicKey;
+      socket.curveSecretKey = pair.secretKey;
+    }
+    if (collectorMode) socket.connect(endpoint);
+    else await socket.bind(endpoint);
+    return new AgentPublisher(socket, o.sourceId ?? (process.pid & 0xffffffff), o.queueBound ?? 10_000);
+  }
+
+  /** Queues one message of JSON records; false when the queue was full (counted as a drop). */
+  publish(topic: string, records: object | object[]): boolean {
+    if (this.#closed) return false;
+    if (this.#queue.length >= this.#bound) {
+      this.#drops++;
+      return false;
+    }
+    this.#queue.push([topic, Buffer.from(JSON.stringify(records))]);
+    if (!this.#pumping) void this.#pump();
+    return true;
+  }
+
+  async #pump(): Promise<void> {
+    this.#pumping = true;
+    try {
+      while (this.#queue.length && !this.#closed) {
+        const [topic, payload] = this.#queue.shift()!;
+        this.#msgId = (this.#msgId + 1) >>> 0;
+        try {
+          await this.socket.send([encodeV3Header(topic, payload.length, this.#msgId, this.sourceId), payload]);
+          this.#sent++;
+        } catch {
+          this.#drops++;
+        }
+      }
+    } finally {
+      this.#pumping = false;
+    }
+  }
+
+  stats(): PublisherStats {
+    return { queued: this.#queue.length, bound: this.#bound, sent: this.#sent, drops: this.#drops };
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#queue.length = 0;
+    this.socket.close();
+  }
+}
