@@ -1,0 +1,51 @@
+// The lines the agent's bpftrace program prints, and the records made of them.
+import { describe, expect, it } from 'vitest';
+import { parseEventLine } from '../../src/agent/bpftrace-program.ts';
+import { flowRecord } from '../../src/agent/flow-record.ts';
+import { encodeV3Header } from '../../src/agent/publisher.ts';
+import { isLoopback } from '../../src/agent/route-device.ts';
+
+const gone = { device: () => 'lo', lookup: (pid: number) => ({ pid }) };
+
+describe('bpftrace lines', () => {
+  it('parses a CONNECT with its latency and a comm with spaces', () => {
+    expect(parseEventLine('E CONNECT 27554 27606 1000 4 127.0.0.1 59292 127.0.0.1 16500 45 node (vitest 1)')).toEqual({
+      type: 'CONNECT', accepted: false, pid: 27554, tid: 27606, uid: 1000, comm: 'node (vitest 1)', ipVersion: 4,
+      localAddr: '127.0.0.1', localPort: 59292, remoteAddr: '127.0.0.1', remotePort: 16500, latencyMs: 0.045,
+    });
+  });
+
+  it('an accepted socket has the remote client as SRC, for ACCEPT and its CLOSE', () => {
+    for (const line of ['E ACCEPT 7 7 0 6 ::1 18751 ::1 43370 0 python3', 'E CLOSE_ACCEPTED 7 7 0 6 ::1 18751 ::1 43370 0 python3']) {
+      const ev = parseEventLine(line)!;
+      expect(ev.accepted).toBe(true);
+      expect(flowRecord(ev, gone)).toMatchObject({ IPV6_SRC_ADDR: '::1', L4_SRC_PORT: 43370, L4_DST_PORT: 18751, IP_PROTOCOL_VERSION: 6 });
+    }
+    expect(parseEventLine('E CLOSE_ACCEPTED 7 7 0 6 ::1 18751 ::1 43370 0 python3')!.type).toBe('CLOSE');
+  });
+
+  it('a process already gone keeps the name bpftrace saw; an unknown pid gets no process', () => {
+    const r = flowRecord(parseEventLine('E CONNECT 999999 999999 0 4 10.0.0.1 40000 10.0.0.2 80 10 curl')!, gone);
+    expect(r).toMatchObject({ TCP_EVENT_TYPE: 'CONNECT', NW_LATENCY_MS: 0.01, LOCAL_PROCESS: { PID: 999999, UID: 0, UID_NAME: 'root', PROCESS_PATH: 'curl' } });
+    expect(flowRecord(parseEventLine('E CLOSE 0 0 0 4 10.0.0.1 40000 10.0.0.2 80 0 ')!, gone).LOCAL_PROCESS).toBeUndefined();
+  });
+
+  it('ignores what is not an event line', () => {
+    expect(parseEventLine('Attaching 3 probes...')).toBeUndefined();
+    expect(parseEventLine('E CONNECT x')).toBeUndefined();
+  });
+
+  it('writes v3 headers: 36 bytes, version 4, msg_id big-endian, source_id', () => {
+    const h = encodeV3Header('flow', 100, 258, 7);
+    expect(h.length).toBe(36);
+    expect(h.subarray(0, 4).toString()).toBe('flow');
+    expect(h[16]).toBe(4);
+    expect(h.readUInt32BE(28)).toBe(258);
+    expect(h.readUInt32LE(32)).toBe(7);
+  });
+
+  it('knows loopback addresses', () => {
+    expect(['127.0.0.1', '127.9.9.9', '::1', '::ffff:127.0.0.1'].every(isLoopback)).toBe(true);
+    expect(['10.0.0.1', '::2', 'fe80::1'].some(isLoopback)).toBe(false);
+  });
+});
