@@ -1,6 +1,6 @@
 // The host agent: bpftrace → parse → enrich → bounded queue → ZMQ PUB, plus the
 // periodic extras (netstat snapshot, interface counters) when asked for.
-import { BPFTRACE_PROGRAM, parseEventLine } from './bpftrace-program.ts';
+import { BPFTRACE_PROGRAM, parseEventLine, READY_LINE } from './bpftrace-program.ts';
 import { cachedLookup, flowRecord, type Enrichment } from './flow-record.ts';
 import { preflight } from './preflight.ts';
 import { AgentPublisher, type PublisherStats } from './publisher.ts';
@@ -57,6 +57,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   const supervisor = new BpftraceSupervisor({
     bpftrace: check.bpftrace!,
     program: BPFTRACE_PROGRAM,
+    readyLine: READY_LINE,
     minBackoffMs: o.minBackoffMs,
     log,
     onAttached: () => {

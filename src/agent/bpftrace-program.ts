@@ -23,7 +23,12 @@ function line(type: string, who: string, family: 'v4' | 'v6', local: [string, st
   return `printf("E ${type} %d %d %d ${family === 'v4' ? 4 : 6} %s %d %s %d %d %s\\n", ${who}, ${local[0]}, ${local[1]}, ${remote[0]}, ${remote[1]}, ${latency}, ${comm});`;
 }
 
+/** Printed by BEGIN, which bpftrace runs once every probe is attached ("Attaching N probes..." comes before). */
+export const READY_LINE = 'READY';
+
 export const BPFTRACE_PROGRAM = `
+BEGIN { printf("${READY_LINE}\\n"); }
+
 tracepoint:sock:inet_sock_set_state /args->protocol == 6/ {
   $sk = (uint64)args->skaddr;
   if (args->newstate == ${STATE.SYN_SENT}) {

@@ -9,8 +9,9 @@ export interface SupervisorOptions {
   program: string;
   onLine: (line: string) => void;
   log: (line: string) => void;
-  /** Called each time bpftrace has attached its probes ("Attaching N probes..."). */
+  /** Called each time bpftrace has attached its probes: it printed `readyLine`. */
   onAttached?: (pid: number) => void;
+  readyLine: string;
   minBackoffMs?: number;
   maxBackoffMs?: number;
 }
@@ -46,9 +47,10 @@ export class BpftraceSupervisor {
     this.#child = child;
     this.attached = false;
     createInterface({ input: child.stdout! }).on('line', (line) => {
-      if (line.startsWith('Attaching ')) {
+      if (line.startsWith('Attaching ')) return;
+      if (line === this.#o.readyLine) {
         this.attached = true;
-        this.#o.log(`agent: bpftrace (pid ${child.pid}) attached: ${line}`);
+        this.#o.log(`agent: bpftrace (pid ${child.pid}) running: probes attached`);
         this.#o.onAttached?.(child.pid!);
         return;
       }
