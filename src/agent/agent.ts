@@ -1,7 +1,9 @@
 // The host agent: bpftrace → parse → enrich → bounded queue → ZMQ PUB, plus the
 // periodic extras (netstat snapshot, interface counters) when asked for.
 import { BPFTRACE_PROGRAM, parseEventLine, READY_LINE } from './bpftrace-program.ts';
-import { cachedLookup, flowRecord, type Enrichment } from './flow-record.ts';
+import { counterRecords } from './counters.ts';
+import { cachedLookup, flowRecord, netstatRecord, type Enrichment } from './flow-record.ts';
+import { netstatSnapshot } from './netstat.ts';
 import { preflight } from './preflight.ts';
 import { AgentPublisher, type PublisherStats } from './publisher.ts';
 import { RouteDevices } from './route-device.ts';
@@ -18,6 +20,8 @@ export interface AgentOptions {
   minBackoffMs?: number;
   /** Interface counters from /proc/net/dev every this many seconds (0 or absent: off). */
   countersInterval?: number;
+  /** A netstat snapshot every this many seconds (default 30; 0: only when a collector subscribes). */
+  netstatInterval?: number;
   log?: (line: string) => void;
 }
 
@@ -25,6 +29,7 @@ export interface AgentStats extends PublisherStats {
   events: number;
   unparsed: number;
   restarts: number;
+  netstatSnapshots: number;
 }
 
 export class HostAgentUnavailable extends Error {
@@ -48,9 +53,32 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   for (const note of check.notes) log(`agent: ${note}`);
   if (!check.ok) throw new HostAgentUnavailable(check.missing);
 
-  const publisher = await AgentPublisher.open({ endpoint: o.zmq, sourceId: o.sourceId, queueBound: o.queueBound, curveServerKey: o.curveServerKey });
   const routes = new RouteDevices();
   const enrich: Enrichment = { device: (remote, local) => routes.deviceFor(remote, local), lookup: cachedLookup() };
+  let snapshots = 0;
+  const timers: NodeJS.Timeout[] = [];
+  // Each record its own message: a collector's queue bounds count events, not batches.
+  const sendNetstat = () => {
+    snapshots++;
+    for (const entry of netstatSnapshot()) publisher.publish('flow', netstatRecord(entry, enrich));
+  };
+  const sendCounters = () => {
+    for (const record of counterRecords()) publisher.publish('counter', record);
+  };
+  // A collector that joins (or rejoins) gets the sockets already open at once: what is
+  // published before its subscription arrives is lost (PUB/SUB's slow joiner).
+  let pending: NodeJS.Timeout | undefined;
+  const onSubscribe = (prefix: string) => {
+    if (!'flow'.startsWith(prefix) || pending) return;
+    pending = setTimeout(() => {
+      pending = undefined;
+      sendNetstat();
+    }, 100);
+  };
+  const publisher = await AgentPublisher.open({ endpoint: o.zmq, sourceId: o.sourceId, queueBound: o.queueBound, curveServerKey: o.curveServerKey, onSubscribe });
+  const netstatEvery = o.netstatInterval ?? 30;
+  if (netstatEvery > 0) timers.push(setInterval(sendNetstat, netstatEvery * 1000));
+  if (o.countersInterval) timers.push(setInterval(sendCounters, o.countersInterval * 1000));
   let events = 0;
   let unparsed = 0;
   let waiters: (() => void)[] = [];
@@ -79,9 +107,11 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   return {
     publisher,
     supervisor,
-    stats: () => ({ ...publisher.stats(), events, unparsed, restarts: supervisor.restarts }),
+    stats: () => ({ ...publisher.stats(), events, unparsed, restarts: supervisor.restarts, netstatSnapshots: snapshots }),
     attached: () => (supervisor.attached ? Promise.resolve() : new Promise((r) => waiters.push(r))),
     stop: async () => {
+      for (const t of timers) clearInterval(t);
+      clearTimeout(pending);
       await supervisor.stop();
       publisher.close();
     },

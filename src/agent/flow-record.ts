@@ -4,6 +4,7 @@
 import { LRUCache } from 'lru-cache';
 import type { SocketEvent } from './bpftrace-program.ts';
 import { containerField } from './container-id.ts';
+import type { NetstatEntry } from './netstat.ts';
 import { processField, processInfo, userName, type ProcessInfo } from './process-info.ts';
 
 export interface Enrichment {
@@ -56,6 +57,30 @@ export function flowRecord(ev: SocketEvent, e: Enrichment, now = Date.now()): Re
     if (!p.path && ev.comm) p.path = ev.comm;
     r.TID = ev.tid;
     r.LOCAL_PROCESS = { ...processField(p), PROCESS_NAME: ev.comm };
+    if (info.ppid !== undefined && info.ppid > 0) r.LOCAL_FATHER_PROCESS = processField(e.lookup(info.ppid));
+    if (info.container) r.LOCAL_CONTAINER = containerField(info.container);
+  }
+  return r;
+}
+
+/** A netstat event (events.md §2): LOCAL/REMOTE naming, the owner's process, TCP.CONN_STATE. */
+export function netstatRecord(s: NetstatEntry, e: Enrichment, now = Date.now()): Record<string, unknown> {
+  const v = s.ipVersion === 4 ? 'IPV4' : 'IPV6';
+  const r: Record<string, unknown> = {
+    timestamp: timestampNow(now),
+    IP_PROTOCOL_VERSION: s.ipVersion,
+    PROTOCOL: 6,
+    [`${v}_LOCAL_ADDR`]: s.localAddr,
+    [`${v}_REMOTE_ADDR`]: s.remoteAddr,
+    L4_LOCAL_PORT: s.localPort,
+    L4_REMOTE_PORT: s.remotePort,
+    TCP: { CONN_STATE: s.state },
+  };
+  const device = e.device(s.remoteAddr, s.localAddr);
+  if (device) r.INTERFACE_NAME = device;
+  if (s.pid !== undefined) {
+    const info = e.lookup(s.pid);
+    r.LOCAL_PROCESS = processField({ ...info, uid: info.uid ?? s.uid, user: info.user ?? userName(s.uid) });
     if (info.ppid !== undefined && info.ppid > 0) r.LOCAL_FATHER_PROCESS = processField(e.lookup(info.ppid));
     if (info.container) r.LOCAL_CONTAINER = containerField(info.container);
   }

@@ -10,6 +10,8 @@ Usage: flowbridge agent --zmq <endpoint> [options]      (needs root, or CAP_BPF 
                                 tcp://*:5556            bind; a collector connects (flowbridge -i tcp://agent:5556)
       --source-id <n>           source_id of the v3 headers (default: the agent's pid)
       --counters-interval <s>   interface counters from /proc/net/dev every <s> seconds (0: off, default 0)
+      --netstat-interval <s>    a netstat snapshot of open TCP sockets every <s> seconds (default 30;
+                                one is also sent whenever a collector subscribes)
       --curve-server-key <key>  the collector's CURVE public key (Z85, 40 characters)
       --queue-bound <n>         events waiting for the socket before drops are counted (default 10000)
   -h, --help                    this text
@@ -31,6 +33,7 @@ export interface AgentArgs {
   zmq?: string;
   sourceId?: number;
   countersInterval?: number;
+  netstatInterval?: number;
   curveServerKey?: string;
   queueBound?: number;
 }
@@ -39,7 +42,7 @@ export function parseAgentArgs(argv: string[]): AgentArgs {
   const { values } = parseArgs({
     args: argv, strict: true, allowPositionals: false,
     options: {
-      zmq: { type: 'string' }, 'source-id': { type: 'string' }, 'counters-interval': { type: 'string' },
+      zmq: { type: 'string' }, 'source-id': { type: 'string' }, 'counters-interval': { type: 'string' }, 'netstat-interval': { type: 'string' },
       'curve-server-key': { type: 'string' }, 'queue-bound': { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   });
@@ -52,6 +55,7 @@ export function parseAgentArgs(argv: string[]): AgentArgs {
     zmq,
     sourceId: wholeNumber(values['source-id'], '--source-id', 0, 0xffffffff),
     countersInterval: values['counters-interval'] === undefined ? undefined : wholeNumber(values['counters-interval'], '--counters-interval', 0, 86_400),
+    netstatInterval: values['netstat-interval'] === undefined ? undefined : wholeNumber(values['netstat-interval'], '--netstat-interval', 0, 86_400),
     curveServerKey: key,
     queueBound: wholeNumber(values['queue-bound'], '--queue-bound', 1, 10_000_000),
   };
@@ -75,7 +79,7 @@ export async function agentCommand(argv: string[], io: AgentIo): Promise<number>
   }
   let agent: RunningAgent;
   try {
-    agent = await startAgent({ zmq: args.zmq, sourceId: args.sourceId, countersInterval: args.countersInterval, curveServerKey: args.curveServerKey, queueBound: args.queueBound, log: io.out });
+    agent = await startAgent({ zmq: args.zmq, sourceId: args.sourceId, countersInterval: args.countersInterval, netstatInterval: args.netstatInterval, curveServerKey: args.curveServerKey, queueBound: args.queueBound, log: io.out });
   } catch (err) {
     if (err instanceof HostAgentUnavailable) {
       io.err(`flowbridge agent: ${err.message}`);

@@ -1,8 +1,9 @@
 // The agent's ZMQ PUB socket: v3 headers (36 bytes, version byte 4) with msg_id
 // increasing by one per message and the agent's source_id, so a collector counts any loss.
 // A bounded queue sits between the producers of events and the socket: when it is full
-// new messages are dropped and counted, never waited for.
-import { Publisher } from 'zeromq';
+// new messages are dropped and counted, never waited for. An XPUB socket (a PUB that
+// sees subscriptions) tells when a collector joins, so it can be sent a snapshot at once.
+import { XPublisher } from 'zeromq';
 
 export interface PublisherOptions {
   /** tcp://host:port: with a trailing 'c' connect to a collector in collector mode, else bind. */
@@ -12,6 +13,8 @@ export interface PublisherOptions {
   queueBound?: number;
   /** CURVE: the collector's public key (Z85); the agent's own key pair is made here. */
   curveServerKey?: string;
+  /** A collector subscribed (or subscribed again): the topic prefix it asked for. */
+  onSubscribe?: (prefix: string) => void;
 }
 
 /** A v3 header frame (wire-format.md): topic[16], version 4, flags, sizes, msg_id BE, source_id. */
@@ -35,7 +38,7 @@ export interface PublisherStats {
 }
 
 export class AgentPublisher {
-  readonly socket: Publisher;
+  readonly socket: XPublisher;
   readonly sourceId: number;
   readonly #bound: number;
   readonly #queue: [string, Buffer][] = [];
@@ -45,7 +48,7 @@ export class AgentPublisher {
   #pumping = false;
   #closed = false;
 
-  private constructor(socket: Publisher, sourceId: number, bound: number) {
+  private constructor(socket: XPublisher, sourceId: number, bound: number) {
     this.socket = socket;
     this.sourceId = sourceId;
     this.#bound = bound;
@@ -54,7 +57,8 @@ export class AgentPublisher {
   static async open(o: PublisherOptions): Promise<AgentPublisher> {
     const collectorMode = o.endpoint.endsWith('c');
     const endpoint = (collectorMode ? o.endpoint.slice(0, -1) : o.endpoint).replace(/^zmq:\/\//, 'tcp://');
-    const socket = new Publisher({ linger: 0, sendHighWaterMark: 10_000, ipv6: /\[|::/.test(endpoint) });
+    const socket = new XPublisher({ linger: 0, sendHighWaterMark: 10_000, ipv6: /\[|::/.test(endpoint) });
+    socket.verbosity = 'allSubs';
     if (o.curveServerKey) {
       const { curveKeyPair } = await import('zeromq');
       const pair = curveKeyPair();
@@ -64,7 +68,15 @@ export class AgentPublisher {
     }
     if (collectorMode) socket.connect(endpoint);
     else await socket.bind(endpoint);
-    return new AgentPublisher(socket, o.sourceId ?? (process.pid & 0xffffffff), o.queueBound ?? 10_000);
+    const publisher = new AgentPublisher(socket, o.sourceId ?? (process.pid & 0xffffffff), o.queueBound ?? 10_000);
+    void (async () => {
+      try {
+        for await (const [frame] of socket) {
+          if (frame[0] === 1) o.onSubscribe?.(frame.subarray(1).toString('latin1'));
+        }
+      } catch { /* closed */ }
+    })();
+    return publisher;
   }
 
   /** Queues one message of JSON records; false when the queue was full (counted as a drop). */

@@ -49,3 +49,28 @@ describe('bpftrace lines', () => {
     expect(['10.0.0.1', '::2', 'fe80::1'].some(isLoopback)).toBe(false);
   });
 });
+
+describe('/proc tables', async () => {
+  const { parseProcNetTcp, procNetAddress } = await import('../../src/agent/netstat.ts');
+  const { parseProcNetDev } = await import('../../src/agent/counters.ts');
+
+  it('reads /proc/net/tcp and tcp6 rows: addresses in host order, ports and state in hex', () => {
+    const v4 = `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 0100007F:1F90 0100007F:C350 01 00000000:00000000 00:00000000 00000000     0        0 123456 1 0000000000000000 20 4 30 10 -1
+   1: 00000000:0016 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 2222 1 0000000000000000 100 0 0 10 0`;
+    expect(parseProcNetTcp(v4, 4)).toEqual([
+      { ipVersion: 4, localAddr: '127.0.0.1', localPort: 8080, remoteAddr: '127.0.0.1', remotePort: 50000, state: 'ESTABLISHED', uid: 0, inode: 123456 },
+      { ipVersion: 4, localAddr: '0.0.0.0', localPort: 22, remoteAddr: '0.0.0.0', remotePort: 0, state: 'LISTEN', uid: 0, inode: 2222 },
+    ]);
+    expect(procNetAddress('00000000000000000000000001000000')).toBe('::1');
+    expect(procNetAddress('0000000000000000FFFF00000100007F')).toBe('::ffff:127.0.0.1');
+    expect(procNetAddress('B80D0120000000000000000001000000')).toBe('2001:db8::1');
+  });
+
+  it('reads /proc/net/dev counters', () => {
+    const text = `Inter-|   Receive                                                |  Transmit
+ face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed
+    lo: 1000      10    0    0    0     0          0         0     2000      20    1    0    0     0       0          0`;
+    expect(parseProcNetDev(text)).toEqual([{ name: 'lo', rxBytes: 1000, rxPackets: 10, rxErrors: 0, txBytes: 2000, txPackets: 20, txErrors: 1 }]);
+  });
+});
