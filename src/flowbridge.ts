@@ -30,6 +30,9 @@ import { PushTargets } from './push/push-targets.ts';
 import { OnDemandCaptures } from './ondemand/ondemand-captures.ts';
 import { Recordings } from './recording/recordings.ts';
 import type { InterfaceTelemetry, Problem, Telemetry } from './model/telemetry.ts';
+import { processDetail, summarizeProcesses, type ProcessSourceInterface } from './views/process-summary.ts';
+import { TrafficHistory } from './views/traffic-history.ts';
+import { startHistorySampler } from './views/history-sampler.ts';
 
 export const VERSION: string = pkg.version;
 
@@ -182,6 +185,12 @@ export async function startFlowbridge(config: FlowbridgeConfig, options: StartOp
   expiry.unref();
 
   const telemetry: Telemetry = { ...pipelineTelemetry(registry, dispatcher, companions, recordings, alerts, startupProblems, config.metrics.topProcesses), conditional: () => conditional.stats() };
+  // Processes across interfaces and the traffic history (src/views/): read by the API, the pages.
+  const processSources = (): ProcessSourceInterface[] => registry.list().map((i) => ({ id: i.id, kind: i.kind, flows: i.flows }));
+  telemetry.processes = (q) => summarizeProcesses(processSources(), q, config.metrics.topProcesses);
+  telemetry.process = (key, flowLimit) => processDetail(processSources(), key, flowLimit, config.communityIdSeed);
+  telemetry.history = new TrafficHistory(config.metrics.topProcesses);
+  const stopHistory = startHistorySampler(telemetry, telemetry.history);
   const context: ApiContext = {
     version: VERSION,
     registry,
@@ -224,6 +233,7 @@ export async function startFlowbridge(config: FlowbridgeConfig, options: StartOp
     url,
     async stop() {
       clearInterval(expiry);
+      stopHistory();
       if (server) await new Promise<void>((resolve) => server!.close(() => resolve()));
       // A running on-demand capture stops cleanly: its pieces are completed and kept.
       await captures.stopAll();

@@ -18,6 +18,7 @@ import { pages } from './pages.tsx';
 import { pushApi, pushErrorResponse } from './push-api.ts';
 import { recordingApi, recordingErrorResponse } from './recording-api.ts';
 import { BadRequest, restApi } from './rest.ts';
+import { processesApi } from './processes-api.ts';
 import { userErrorResponse, usersApi } from './users-api.ts';
 
 export function createApp(ctx: ApiContext): Hono {
@@ -65,6 +66,7 @@ export function createApp(ctx: ApiContext): Hono {
   if (ctx.captures) app.route('/api/v1', captureApi(ctx, ctx.captures));
   if (ctx.users) app.route('/api/v1', usersApi(ctx.users, ctx.audit));
   app.route('/api/v1', restApi(ctx));
+  app.route('/api/v1', processesApi(ctx));
   // Before the pages: the login form's return address is checked here (same origin only).
   app.post('/login', signIn(ctx));
   app.post('/logout', signOut(ctx));

@@ -266,6 +266,48 @@ export function openApiDocument(version: string) {
           },
         },
       },
+      '/api/v1/interfaces/{id}/timeseries': {
+        get: {
+          summary: 'Traffic over time of an interface, or of one of its top processes: 1 s buckets for the last 10 minutes, 1 min buckets for the last 24 h',
+          parameters: [
+            idParam,
+            { name: 'metric', in: 'query', schema: { enum: ['bytes', 'packets', 'flows', 'eventsAccepted', 'eventsRejected', 'eventsDropped'], default: 'bytes' }, description: 'flows is the active flow count (last value of the bucket); the others are what moved in the bucket' },
+            { name: 'resolution', in: 'query', schema: { enum: ['1s', '1m'], default: '1s' } },
+            { name: 'process', in: 'query', schema: { type: 'string' }, description: 'a process name of the per-process metrics\' top list (bytes and packets only); the answer lists the names with a series' },
+          ],
+          responses: {
+            '200': {
+              description: 'Buckets oldest first (t: bucket start, epoch ms; v: value), the processes with a series, and the history\'s bound and memory',
+              content: json({ type: 'object', properties: { interfaceId: { type: 'integer' }, metric: { type: 'string' }, resolution: { type: 'string' }, stepMs: { type: 'integer' }, process: { type: 'string' }, points: { type: 'array', items: { type: 'object', properties: { t: { type: 'integer' }, v: { type: 'number' } } } }, processes: { type: 'array', items: { type: 'string' } }, bound: { type: 'object' } } }),
+            },
+            ...errors,
+          },
+        },
+      },
+      '/api/v1/processes': {
+        get: {
+          summary: 'Processes across interfaces: traffic (captured packets where the flow was captured, else netstat counters, saying which), flows, servers, failed connects, retransmissions; the top ones and the rest summed as other',
+          parameters: [
+            { name: 'interface', in: 'query', schema: { type: 'string' }, description: 'interface ids or names, comma-separated (default: all)' },
+            { name: 'host', in: 'query', schema: { type: 'string' }, description: 'the process\'s host: the IP of its end of the flows' },
+            { name: 'user', in: 'query', schema: { type: 'string' }, description: 'user name or UID' },
+            { name: 'container', in: 'query', schema: { type: 'string' }, description: 'container id (or prefix), name or pod' },
+            { name: 'sort', in: 'query', schema: { enum: ['bytes', 'packets', 'flows', 'lastSeen', 'failedConnects', 'retransmissions'], default: 'bytes' } },
+            { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1 }, description: 'rows shown, at most the top-processes bound (--top-processes); the rest is summed in other' },
+          ],
+          responses: { '200': { description: 'total, processes, other, bound', content: json({ type: 'object', properties: { total: { type: 'integer' }, processes: { type: 'array', items: { type: 'object' } }, other: { type: 'object' }, bound: { type: 'object' } } }) }, ...errors },
+        },
+      },
+      '/api/v1/processes/{key}': {
+        get: {
+          summary: 'One process (key from GET /api/v1/processes) with its flows, largest first',
+          parameters: [
+            { name: 'key', in: 'path', required: true, schema: { type: 'string' }, description: 'the key GET /api/v1/processes gave' },
+            { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 }, description: 'flows shown' },
+          ],
+          responses: { '200': { description: 'process, flows (each with interfaceId), totalFlows', content: json({ type: 'object', properties: { process: { type: 'object' }, flows: { type: 'array', items: { $ref: '#/components/schemas/Flow' } }, totalFlows: { type: 'integer' } } }) }, ...errors },
+        },
+      },
       '/api/v1/interfaces/{id}/recording': {
         get: { summary: 'A packet interface\'s continuous recording: state, counters, store, log, settings', parameters: [idParam], responses: { '200': { description: 'Recording status', content: json({ $ref: '#/components/schemas/Recording' }) }, ...errors } },
         patch: {

@@ -10,13 +10,14 @@ import type { InterfaceStatus } from '../model/telemetry.ts';
 import type { OwnerFilter } from '../recording/flow-tags.ts';
 import type { HostInterfaceTable } from './host-interfaces.ts';
 import type { ListeningPortsTable } from './listening-ports.ts';
+import type { FlowSource } from '../flows/flow-entry.ts';
 
 export type { InterfaceStatus } from '../model/telemetry.ts';
 
 export type InterfaceKind = 'zmq' | 'packet';
 
-/** Flow table operations every interface supports (implemented by flow-table.ts). */
-export interface FlowTableApi {
+/** Flow table operations every interface supports (implemented by flow-table.ts); `forEach` feeds the views (src/views/). */
+export interface FlowTableApi extends FlowSource {
   /** Merges a socket event into the flow with the same direction-free key (creating it if needed). */
   applyEvent(event: SocketEvent, via: string, nowMs?: number): void;
   query(q: FlowQuery): FlowQueryResult;

@@ -8,6 +8,8 @@ import type { ExtractionStats, RecordingStats } from './recording.ts';
 import type { ContainerInfo } from './event.ts';
 import type { CollectorStats } from './exporter.ts';
 import type { FlowTableStats, ProcessTraffic } from './flow.ts';
+import type { ProcessDetail, ProcessList, ProcessQuery } from '../views/process-summary.ts';
+import type { TrafficHistory } from '../views/traffic-history.ts';
 
 /** Something an operator should see now; `interfaceId` when it is about one interface. */
 export interface Problem {
@@ -116,6 +118,12 @@ export interface Telemetry {
   listeningPorts(interfaceId: number): HostListeningPorts[] | undefined;
   /** Traffic of the active flows by owning process: the top processes per interface, the rest as `other`. */
   processTraffic(interfaceId: number): ProcessTraffic[];
+  /** Processes across interfaces, the top ones (the same bound as processTraffic) and the rest summed (src/views/process-summary.ts). */
+  processes?(q: ProcessQuery): ProcessList;
+  /** One process by key with its flows (at most flowLimit); undefined when no flow names it now. */
+  process?(key: string, flowLimit: number): ProcessDetail | undefined;
+  /** Per interface and per top process: 1 s buckets for 10 minutes, 1 min buckets for 24 h (src/views/traffic-history.ts). */
+  history?: TrafficHistory;
   /** Extractions streamed and jobs (absent when recording is not part of this pipeline). */
   extractions?(): ExtractionStats;
   /** IDS alerts taken, joined and refused (absent when alerts are not part of this pipeline). */
