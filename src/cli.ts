@@ -61,6 +61,8 @@ Web and API:
                                (default ${DEFAULTS.metrics.topProcesses})
 
 General:
+      --no-agent               do not run the host agent (flowbridge agent) beside the collector;
+                               it runs by default when the host allows it (root, bpftrace, tracefs)
       --data-dir <dir>         settings and keys (default ${DEFAULTS.dataDir})
       --config <file>          JSON configuration (schemas/config.schema.json); flags override it
   -h, --help                   this text
@@ -73,6 +75,8 @@ Examples:
 
 export interface CliRequest {
   help: boolean;
+  /** Run the host agent beside the collector (default; --no-agent turns it off). */
+  agent: boolean;
   version: boolean;
   configFile?: string;
   flags: ConfigFile;
@@ -157,6 +161,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
         'top-processes': { type: 'string' },
         'data-dir': { type: 'string' },
         config: { type: 'string' },
+        'no-agent': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'V' },
       },
@@ -190,5 +195,5 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
     dispatch: queueBound ? { queueBound } : undefined,
     metrics: top ? { topProcesses: top } : undefined,
   };
-  return { help: v.help ?? false, version: v.version ?? false, configFile: v.config, flags };
+  return { help: v.help ?? false, version: v.version ?? false, agent: !v['no-agent'], configFile: v.config, flags };
 }

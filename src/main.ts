@@ -5,6 +5,7 @@ import { ConfigError, readConfigFile, resolveConfig } from './config.ts';
 import { startFlowbridge, VERSION } from './flowbridge.ts';
 import { pushCommand } from './push/offline-cli.ts';
 import { agentCommand } from './agent/main.ts';
+import { startAgentBesideCollector } from './agent/beside-collector.ts';
 
 async function main(): Promise<number> {
   if (process.argv[2] === 'push') {
@@ -14,6 +15,7 @@ async function main(): Promise<number> {
     return agentCommand(process.argv.slice(3), { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`) });
   }
   let config;
+  let withAgent = false;
   try {
     const cli = parseCli(process.argv.slice(2));
     if (cli.help) {
@@ -24,6 +26,7 @@ async function main(): Promise<number> {
       process.stdout.write(`flowbridge ${VERSION}\n`);
       return 0;
     }
+    withAgent = cli.agent;
     config = resolveConfig(cli.configFile ? readConfigFile(cli.configFile) : {}, cli.flags);
   } catch (err) {
     if (err instanceof ConfigError) {
@@ -40,6 +43,8 @@ async function main(): Promise<number> {
     process.stderr.write(`flowbridge: ${(err as Error).message}\n`);
     return 1;
   }
+  const log = (line: string) => process.stdout.write(`${line}\n`);
+  const agent = withAgent ? await startAgentBesideCollector(config, running.context.curvePublicKey, log) : undefined;
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       process.stdout.write(`flowbridge: ${signal}, stopping\n`);
@@ -48,6 +53,7 @@ async function main(): Promise<number> {
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
   });
+  await agent?.stop();
   await running.stop();
   return 0;
 }
