@@ -79,6 +79,13 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   const netstatEvery = o.netstatInterval ?? 30;
   if (netstatEvery > 0) timers.push(setInterval(sendNetstat, netstatEvery * 1000));
   if (o.countersInterval) timers.push(setInterval(sendCounters, o.countersInterval * 1000));
+  // Drops are reported as they happen (at most every 10 s), not only at the end.
+  let reportedDrops = 0;
+  timers.push(setInterval(() => {
+    const { drops, bound } = publisher.stats();
+    if (drops > reportedDrops) log(`agent: ${drops - reportedDrops} events dropped in the last 10 s (queue bound ${bound}; ${drops} in all)`);
+    reportedDrops = drops;
+  }, 10_000));
   let events = 0;
   let unparsed = 0;
   let waiters: (() => void)[] = [];

@@ -74,3 +74,21 @@ describe('/proc tables', async () => {
     expect(parseProcNetDev(text)).toEqual([{ name: 'lo', rxBytes: 1000, rxPackets: 10, rxErrors: 0, txBytes: 2000, txPackets: 20, txErrors: 1 }]);
   });
 });
+
+describe('the publisher queue', () => {
+  it('is bounded: what does not fit is dropped and counted, never waited for, and msg_ids stay consecutive', async () => {
+    const { AgentPublisher } = await import('../../src/agent/publisher.ts');
+    const p = await AgentPublisher.open({ endpoint: 'tcp://127.0.0.1:18730', queueBound: 3 });
+    try {
+      // One message goes to the socket at once, three wait, the other six are dropped.
+      const accepted = Array.from({ length: 10 }, (_, i) => p.publish('flow', { i }));
+      expect(accepted.filter(Boolean)).toHaveLength(4);
+      expect(p.stats()).toMatchObject({ bound: 3, drops: 6 });
+      const { waitFor } = await import('../support/wait.ts');
+      await waitFor(() => p.stats().sent === 4, 'the queued messages to be sent');
+      expect(p.stats()).toMatchObject({ queued: 0, sent: 4, drops: 6 });
+    } finally {
+      p.close();
+    }
+  });
+});
