@@ -98,6 +98,7 @@ export function Layout(props: { title: string; children: Child; problems?: strin
         <header>
           <strong>flowbridge</strong>
           <a href="/">Interfaces</a>
+          <a href="/processes">Processes</a>
           <a href="/exporters">Exporters</a>
           <a href="/recording">Recordings</a>
           <a href="/extractions">Jobs</a>

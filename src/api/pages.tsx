@@ -18,6 +18,8 @@ import { pushPages } from './push-pages.tsx';
 import { usersPages } from './users-page.tsx';
 import { capturePages } from './capture-pages.tsx';
 import { recordingPages } from './recording-pages.tsx';
+import { dashboardLink, dashboardPages } from './dashboard-page.tsx';
+import { processesPages } from './processes-page.tsx';
 import { BadRequest, parseFlowQuery } from './rest.ts';
 
 const problemTexts = (ctx: ApiContext) => ctx.telemetry.problems().map((p) => p.text);
@@ -41,7 +43,7 @@ function InterfacesPage({ ctx }: { ctx: ApiContext }) {
                 <td>{v.companion ?? '—'}</td>
                 <td class="num">{fmt(v.flows.active)}</td>
                 <td class="num">{traffic}</td>
-                <td><a href={`${ifaceLink(v)}/flows`}>flows</a></td>
+                <td><a href={`${ifaceLink(v)}/flows`}>flows</a> · <a href={dashboardLink(v)}>dashboard</a></td>
               </tr>
             );
           })}
@@ -173,6 +175,8 @@ export function pages(ctx: ApiContext): Hono {
   app.route('/', alertsPages(ctx));
   app.route('/', usersPages(ctx));
   app.route('/', capturePages(ctx, find));
+  app.route('/', dashboardPages(ctx, find));
+  app.route('/', processesPages(ctx));
   app.get('/', (c) => c.html(<InterfacesPage ctx={ctx} />));
   app.get('/exporters', (c) => c.html(<ExportersPage ctx={ctx} />));
   app.get('/interfaces/:id', (c) => c.html(<InterfacePage ctx={ctx} iface={find(c.req.param('id'))} {...flashOf(c)} />));
