@@ -49,7 +49,11 @@ export function flowRecord(ev: SocketEvent, e: Enrichment, now = Date.now()): Re
   const device = e.device(ev.remoteAddr, ev.localAddr);
   if (device) r.INTERFACE_NAME = device;
   if (ev.latencyMs !== undefined) r.NW_LATENCY_MS = ev.latencyMs;
-  if (ev.pid > 0) {
+  // The record format has no way to say "the local side is the server" but for ACCEPT: a
+  // collector reads a CLOSE's process as the client's. The close of an accepted socket so
+  // goes without its process (the ACCEPT told it already); it still ends the flow.
+  const carriesProcess = ev.pid > 0 && !(ev.accepted && ev.type === 'CLOSE');
+  if (carriesProcess) {
     const info = e.lookup(ev.pid);
     // bpftrace's view wins for who did it; /proc adds what bpftrace cannot see. A
     // process already gone keeps the name bpftrace saw.
