@@ -64,8 +64,9 @@ describeAsRoot('processes and their traffic over time on lo', 'capture on lo', (
   });
 
   it('sums each process\'s captured bytes, once, and puts each burst in its second', async () => {
-    // Burst A: early in a second, so the capture delivers it before the second ends.
-    await waitFor(() => Date.now() % 1000 < 300, 'the start of a second', 5_000, 5);
+    // Burst A: early in a second (after the sampler's tick just past its start), so the capture delivers it before the second ends.
+    const early = () => Date.now() % 1000 >= 100 && Date.now() % 1000 < 300;
+    await waitFor(early, 'the start of a second', 5_000, 5);
     const secondA = Math.floor(Date.now() / 1000) * 1000;
     const clientA = await exchange(PORT_A, 2_000);
     const flowA = await waitFor(async () => { const f = await loFlow(PORT_A); return f?.closed ? f : undefined; }, 'connection A captured and closed');
@@ -74,7 +75,7 @@ describeAsRoot('processes and their traffic over time on lo', 'capture on lo', (
     await waitFor(async () => sum((await series('metric=bytes')).points) === flowA.bytes, 'burst A in the history');
 
     // Burst B: at least two whole seconds later, in a second of its own.
-    await waitFor(() => Date.now() >= secondA + 3_000 && Date.now() % 1000 < 300, 'a later second', 10_000, 5);
+    await waitFor(() => Date.now() >= secondA + 3_000 && early(), 'a later second', 10_000, 5);
     const secondB = Math.floor(Date.now() / 1000) * 1000;
     const clientB = await exchange(PORT_B, 9_000);
     const flowB = await waitFor(async () => { const f = await loFlow(PORT_B); return f?.closed ? f : undefined; }, 'connection B captured and closed');
