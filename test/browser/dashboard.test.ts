@@ -100,5 +100,10 @@ describeAsRoot('the dashboard and the process pages', 'capture on lo', () => {
     const html = await (await fb.api('/processes?user=alice&sort=packets')).text();
     expect(html).toContain('>curl</a>');
     expect(await (await fb.api('/processes?user=bob')).text()).not.toContain('>curl</a>');
+
+    // The ZMQ interface's dashboard: the events it took in, and the process from them.
+    await page.goto(`${fb.url}/interfaces/0/dashboard`);
+    expect(await page.locator('#events tbody tr').first().locator('td').nth(1).innerText()).toBe('1');
+    expect(await page.locator('#top-processes tbody tr').first().locator('td').first().innerText()).toBe('curl');
   }, 90_000);
 });
