@@ -20,6 +20,8 @@ it('shows a ZMQ interface\'s state, host interface counters with rates, and list
   await rig.producer.send('listening-ports', fixture('listening-ports'));
   await rig.producer.send('flow', fixture('ebpflowexport-connect-failed'));
   await waitFor(() => zmq.hostCounters.list()[0]?.reports === 2 && zmq.listeningPorts.list().length === 1 && zmq.flows.stats().active === 1, 'the reports');
+  // The collector thread reports its counters on its own clock: wait until they count the four events too.
+  await waitFor(() => Object.values(zmq.collectorStats().events).reduce((n, v) => n + v, 0) >= 4, 'the collector\'s counters');
 
   await rig.page.goto(rig.fb.url);
   await rig.page.getByRole('link', { name: ZMQ }).click();
