@@ -9,7 +9,7 @@
 // bytes in the store (capinfos over its files) against all captured, which should be the
 // alerted flow's share (1 %). Each rate runs a, b, b, a; the figures are sums over both
 // runs of each. Everything is written under one temporary directory, deleted as it goes.
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sinkSettings } from '../src/conditional/conditional-settings.ts';
@@ -17,6 +17,7 @@ import { tupleKey } from '../src/flows/flow-key.ts';
 import { PacketInterface } from '../src/interfaces/packet-interface.ts';
 import type { ConditionalSinkSettings, ConditionalSinkStats } from '../src/model/conditional.ts';
 import { finished, onCleanup, start } from './children.ts';
+import { captureChildPid, processCpu } from './thread-cpu.ts';
 import { offerFilter, offerUdp, settled, sleep, type UdpOffer } from './udp-offer.ts';
 
 /**
@@ -60,32 +61,6 @@ export interface ConditionalRow {
   runs: ConditionalRun[];
 }
 
-const TICKS_PER_SECOND = 100; // USER_HZ
-
-/** The capture child of this process (forked from capture-process.ts), as push.ts finds it. */
-function captureChildPid(): number {
-  const pids: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid !== process.pid) continue;
-      if (readFileSync(`/proc/${name}/cmdline`, 'utf8').includes('capture-process.ts')) pids.push(Number(name));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  if (pids.length !== 1) throw new Error(`found ${pids.length} capture processes under pid ${process.pid}`);
-  return pids[0];
-}
-
-/** CPU seconds (user and system, every thread) a process has used. */
-function processCpu(pid: number): { user: number; system: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { user: Number(fields[11]) / TICKS_PER_SECOND, system: Number(fields[12]) / TICKS_PER_SECOND };
-}
 
 /** The store's files: closed (`*.pcap`) and still under a temporary name (`*.pcap.part`). */
 function pcaps(dir: string): { closed: string[]; parts: string[] } {

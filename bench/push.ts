@@ -7,7 +7,7 @@
 // /proc/<pid>/stat of the capture child. Each rate runs a, b, b, a (drift on a shared
 // machine falls on both); the figures are the sums over both runs of each.
 // Everything is written under one temporary directory, deleted as it goes and at the end.
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PacketInterface } from '../src/interfaces/packet-interface.ts';
@@ -16,6 +16,7 @@ import type { RecordingSettings } from '../src/model/recording.ts';
 import { pushLogPath } from '../src/push/push-log.ts';
 import { DEFAULT_SPOOL_BYTES, parseSplit, pathParts } from '../src/push/target.ts';
 import { finished, onCleanup, start } from './children.ts';
+import { captureChildPid, processCpu } from './thread-cpu.ts';
 import { offerFilter, offerUdp, settled, type UdpOffer } from './udp-offer.ts';
 
 /** UDP payload 300 (a 342-byte frame), as the recording bench; its own ports. */
@@ -33,7 +34,6 @@ export const TARGETS = [
 const BUFFER_BYTES = 32 * 1024 * 1024;
 const QUIET_MS = 500;
 const MiB = 1024 * 1024;
-const TICKS_PER_SECOND = 100; // USER_HZ
 
 export interface TargetWritten {
   desc: string;
@@ -67,31 +67,6 @@ export interface PushRow {
   offeredPps: number;
   /** In the order run (a, b, b, a). */
   runs: PushRun[];
-}
-
-/** The capture child of this process (forked from capture-process.ts). */
-function captureChildPid(): number {
-  const pids: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid !== process.pid) continue;
-      if (readFileSync(`/proc/${name}/cmdline`, 'utf8').includes('capture-process.ts')) pids.push(Number(name));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  if (pids.length !== 1) throw new Error(`found ${pids.length} capture processes under pid ${process.pid}`);
-  return pids[0];
-}
-
-/** CPU seconds (user and system, every thread) a process has used. */
-function processCpu(pid: number): { user: number; system: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { user: Number(fields[11]) / TICKS_PER_SECOND, system: Number(fields[12]) / TICKS_PER_SECOND };
 }
 
 /** Closed files (`*.pcap`) and those left under a temporary name (`*.pcap.part`). */

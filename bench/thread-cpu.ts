@@ -69,3 +69,28 @@ export function asCores(used: CpuUsed, seconds: number): CpuUsed {
   const cores = (s: number) => Math.round((100 * s) / seconds) / 100;
   return { main: cores(used.main), busiestOther: cores(used.busiestOther), rest: cores(used.rest), machine: cores(used.machine) };
 }
+
+/** The capture child of this process (forked from capture-process.ts). */
+export function captureChildPid(): number {
+  const pids: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid !== process.pid) continue;
+      if (readFileSync(`/proc/${name}/cmdline`, 'utf8').includes('capture-process.ts')) pids.push(Number(name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  if (pids.length !== 1) throw new Error(`found ${pids.length} capture processes under pid ${process.pid}`);
+  return pids[0];
+}
+
+/** CPU seconds (user and system, every thread) a process has used. */
+export function processCpu(pid: number): { user: number; system: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { user: Number(fields[11]) / TICKS_PER_SECOND, system: Number(fields[12]) / TICKS_PER_SECOND };
+}

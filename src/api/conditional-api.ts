@@ -14,6 +14,7 @@ import { streamExtraction } from '../recording/extraction-thread.ts';
 import { EMPTY_REASON_TEXT, ExtractionError } from '../recording/reader.ts';
 import { audit } from './audit-trail.ts';
 import type { ApiContext } from './context.ts';
+import { countedBody } from './packet-access.ts';
 import { BadRequest } from './rest.ts';
 
 const PCAP_TYPE = 'application/vnd.tcpdump.pcap';
@@ -102,16 +103,9 @@ export function conditionalApi(ctx: ApiContext, conditional: ConditionalPcap, up
       headers['x-flowbridge-empty-reason-text'] = EMPTY_REASON_TEXT[empty.emptyReason];
     }
     c.set('audit', { written: true });
-    let bytes = 0;
-    const counted = body.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, controller) {
-        bytes += chunk.length;
-        controller.enqueue(chunk);
-      },
-      flush() {
-        audit(ctx, c, { action: 'pcap.download', target: `alert ${id}`, interface: flow.interface, parameters: { flow: flow.key }, bytes, result: empty?.emptyReason ? `empty: ${empty.emptyReason}` : 'sent', route: c.req.path });
-      },
-    }));
+    const counted = countedBody(body, (bytes) => {
+      audit(ctx, c, { action: 'pcap.download', target: `alert ${id}`, interface: flow.interface, parameters: { flow: flow.key }, bytes, result: empty?.emptyReason ? `empty: ${empty.emptyReason}` : 'sent', route: c.req.path });
+    });
     return c.body(counted, 200, headers);
   });
   return app;

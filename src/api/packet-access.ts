@@ -83,3 +83,17 @@ export class AuditLog {
     return out;
   }
 }
+
+/** `body` as it goes to the client, calling `sent(bytes)` once it has all gone (the audit line is written then). */
+export function countedBody(body: ReadableStream<Uint8Array>, sent: (bytes: number) => void): ReadableStream<Uint8Array> {
+  let bytes = 0;
+  return body.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, controller) {
+      bytes += chunk.length;
+      controller.enqueue(chunk);
+    },
+    flush() {
+      sent(bytes);
+    },
+  }));
+}

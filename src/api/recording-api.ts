@@ -13,7 +13,7 @@ import type { Recordings } from '../recording/recordings.ts';
 import { RecordingSettingsError } from '../recording/settings.ts';
 import type { ApiContext } from './context.ts';
 import { audit as writeAudit } from './audit-trail.ts';
-import type { AuditEntry } from './packet-access.ts';
+import { countedBody, type AuditEntry } from './packet-access.ts';
 import { BadRequest } from './rest.ts';
 
 export const PCAP_TYPE = 'application/vnd.tcpdump.pcap';
@@ -77,17 +77,10 @@ export function recordingApi(ctx: ApiContext, recordings: Recordings): Hono {
       headers['x-flowbridge-empty-reason'] = empty.emptyReason;
       headers['x-flowbridge-empty-reason-text'] = EMPTY_REASON_TEXT[empty.emptyReason];
     }
-    let bytes = 0;
-    const counted = body.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, controller) {
-        bytes += chunk.length;
-        controller.enqueue(chunk);
-      },
-      flush() {
-        recordings.countStreamed(empty?.emptyReason ? 'empty' : 'sent', bytes);
-        audit(c, { target: iface.name, interface: iface.name, parameters: r, bytes, result: empty?.emptyReason ? `empty: ${empty.emptyReason}` : 'sent' });
-      },
-    }));
+    const counted = countedBody(body, (bytes) => {
+      recordings.countStreamed(empty?.emptyReason ? 'empty' : 'sent', bytes);
+      audit(c, { target: iface.name, interface: iface.name, parameters: r, bytes, result: empty?.emptyReason ? `empty: ${empty.emptyReason}` : 'sent' });
+    });
     c.set('audit', { written: true });
     return c.body(counted, 200, headers);
   };
