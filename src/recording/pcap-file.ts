@@ -7,7 +7,8 @@ import { endianness } from 'node:os';
 import { fileHeader, FILE_HEADER_BYTES, RECORD_HEADER_BYTES } from './pcap-format.ts';
 
 const NATIVE_LE = endianness() === 'LE';
-const BUFFER_BYTES = 1024 * 1024;
+/** Bytes gathered before one write(2). */
+export const PCAP_BUFFER_BYTES = 1024 * 1024;
 
 function writeAll(fd: number, b: Uint8Array): void {
   let done = 0;
@@ -21,7 +22,7 @@ export class PcapFile {
   packets = 0;
   readonly #fd: number;
   readonly #snaplen: number;
-  readonly #buffer = Buffer.allocUnsafe(BUFFER_BYTES);
+  readonly #buffer = Buffer.allocUnsafe(PCAP_BUFFER_BYTES);
   readonly #view = new DataView(this.#buffer.buffer, this.#buffer.byteOffset, this.#buffer.length);
   #buffered = 0;
   #flushed = FILE_HEADER_BYTES;
@@ -52,7 +53,7 @@ export class PcapFile {
   append(memory: Uint8Array, at: number, caplen: number, nanoseconds: boolean): void {
     const kept = Math.min(caplen, this.#snaplen);
     const size = RECORD_HEADER_BYTES + kept;
-    if (this.#buffered + size > BUFFER_BYTES) this.flush();
+    if (this.#buffered + size > PCAP_BUFFER_BYTES) this.flush();
     const o = this.#buffered;
     this.#buffer.set(memory.subarray(at, at + size), o);
     if (kept < caplen) this.#view.setUint32(o + 8, kept, NATIVE_LE);

@@ -7,19 +7,15 @@
 //
 // It runs in the capture process, which already holds every packet in pcap record
 // memory (capture-records.ts): writing one is a copy, never a call per packet.
-import { closeSync, fsyncSync, ftruncateSync, mkdirSync, openSync, renameSync, statfsSync, unlinkSync, writeSync } from 'node:fs';
-import { endianness } from 'node:os';
+import { mkdirSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RecordingSettings, RecordingStats } from '../model/recording.ts';
+import type { RecordingSettings, RecordingState, RecordingStats } from '../model/recording.ts';
 import { FileIndexBuilder, type SlotKeys } from './file-index.ts';
 import type { PacketSink } from './sink.ts';
-import { fileHeader, FILE_HEADER_BYTES, RECORD_HEADER_BYTES } from './pcap-format.ts';
+import { PcapFile, PCAP_BUFFER_BYTES } from './pcap-file.ts';
 import { indexRecords, recoverStore } from './recovery.ts';
 import { diskBytesOf, fileName, indexPathOf, listFiles, partName, removeFile, type StoredFile } from './store.ts';
 
-const NATIVE_LE = endianness() === 'LE';
-/** Bytes gathered before one write(2). */
-const WRITE_BUFFER_BYTES = 1024 * 1024;
 /** How often a paused recording tries the disk again. */
 const RETRY_MS = 1000;
 /** Last log lines kept for the status page. */
@@ -30,10 +26,7 @@ const MIN_FILE_BYTES = 64 * 1024;
 interface OpenFile {
   seq: number;
   name: string;
-  partPath: string;
-  fd: number;
-  /** Bytes in the file (header included), not counting the write buffer. */
-  written: number;
+  pcap: PcapFile;
   startMs: number;
   index: FileIndexBuilder;
 }
@@ -41,9 +34,6 @@ interface OpenFile {
 export class RecordingWriter implements PacketSink {
   readonly #s: RecordingSettings;
   readonly #dlt: number;
-  readonly #buffer = Buffer.allocUnsafe(WRITE_BUFFER_BYTES);
-  readonly #view = new DataView(this.#buffer.buffer, this.#buffer.byteOffset, this.#buffer.length);
-  #buffered = 0;
   #file: OpenFile | undefined;
   /** Closed files, oldest first, with their disk bytes. */
   #closed: { file: StoredFile; diskBytes: number; firstMs: number }[] = [];
@@ -88,31 +78,28 @@ export class RecordingWriter implements PacketSink {
       this.#drop(st.state === 'paused' ? 'disk-full' : 'failed');
       return;
     }
-    const snaplen = this.#s.snaplen;
-    const kept = caplen > snaplen ? snaplen : caplen;
-    const size = RECORD_HEADER_BYTES + kept;
     let f = this.#file;
-    if (f !== undefined && f.written + this.#buffered + size > this.#maxFileBytes && f.index.packets > 0) {
+    if (f !== undefined && f.pcap.bytes + f.pcap.recordBytes(caplen) > this.#maxFileBytes && f.index.packets > 0) {
       this.#closeFile();
       f = undefined;
     }
+    // A write refused while closing pauses the recording: no new file then (#closeFile changed the state).
+    const state = this.#stats.state as RecordingState;
+    if (f === undefined && state === 'running') f = this.#openFile(tsMs);
     if (f === undefined) {
-      f = this.#openFile(tsMs);
-      if (f === undefined) {
-        this.#drop(this.#stats.state === 'paused' ? 'disk-full' : 'failed');
-        return;
-      }
-    }
-    if (this.#buffered + size > WRITE_BUFFER_BYTES && !this.#flush()) {
-      this.#drop('disk-full');
+      this.#drop((this.#stats.state as RecordingState) === 'paused' ? 'disk-full' : 'failed');
       return;
     }
-    const o = this.#buffered;
-    this.#buffer.set(memory.subarray(at, at + size), o);
-    if (kept < caplen) this.#view.setUint32(o + 8, kept, NATIVE_LE); // a shorter snapshot than the capture's
-    if (!this.#nanoseconds) this.#view.setUint32(o + 4, this.#view.getUint32(o + 4, NATIVE_LE) * 1000, NATIVE_LE);
-    f.index.add(f.written + o, size, tsMs, wireLength, slot, keys);
-    this.#buffered += size;
+    const offset = f.pcap.bytes;
+    try {
+      f.pcap.append(memory, at, caplen, this.#nanoseconds);
+    } catch (err) {
+      this.#drop(errorReason(err as NodeJS.ErrnoException));
+      this.#closeFile(err as NodeJS.ErrnoException);
+      return;
+    }
+    const size = f.pcap.bytes - offset;
+    f.index.add(offset, size, tsMs, wireLength, slot, keys);
     st.packets++;
     st.bytes += size;
     st.newest = tsMs;
@@ -123,7 +110,7 @@ export class RecordingWriter implements PacketSink {
     const st = this.#stats;
     // Space has returned only when there is room for a whole write: the failed write's own bytes, cut off
     // when it paused, are less than that, so a disk that is still full does not flap between paused and running.
-    if (st.state === 'paused' && nowMs >= this.#retryAt && freeBytes(this.#s.dir) >= WRITE_BUFFER_BYTES) {
+    if (st.state === 'paused' && nowMs >= this.#retryAt && freeBytes(this.#s.dir) >= PCAP_BUFFER_BYTES) {
       this.#retryAt = nowMs + RETRY_MS;
       // Resume by opening a new file; the packets that arrive from now on go there.
       st.state = 'running';
@@ -131,9 +118,15 @@ export class RecordingWriter implements PacketSink {
       const f = this.#openFile(nowMs);
       if (f) this.#log(`disk space is back: recording resumed in ${f.name}`);
     }
-    if (st.state !== 'running' || this.#file === undefined) return;
-    if (!this.#flush()) return;
-    if (nowMs - this.#file.startMs >= this.#s.maxFileSeconds * 1000) this.#closeFile();
+    const f = this.#file;
+    if (st.state !== 'running' || f === undefined) return;
+    try {
+      f.pcap.flush();
+    } catch (err) {
+      this.#closeFile(err as NodeJS.ErrnoException);
+      return;
+    }
+    if (nowMs - f.startMs >= this.#s.maxFileSeconds * 1000) this.#closeFile();
     this.#enforceMaxDisk();
   }
 
@@ -147,84 +140,52 @@ export class RecordingWriter implements PacketSink {
 
   stats(): RecordingStats {
     const st = this.#stats;
-    const current = this.#file ? this.#file.written + this.#buffered : 0;
     st.files = this.#closed.length + (this.#file ? 1 : 0);
-    st.diskBytes = this.#closed.reduce((n, c) => n + c.diskBytes, 0) + current;
+    st.diskBytes = this.#closedBytes() + (this.#file?.pcap.bytes ?? 0);
     const oldest = this.#closed[0];
     st.oldest = oldest ? oldest.firstMs || startOfName(oldest.file.name) : this.#file?.startMs;
     return { ...st, dropped: { ...st.dropped }, log: [...st.log] };
+  }
+
+  #closedBytes(): number {
+    return this.#closed.reduce((n, c) => n + c.diskBytes, 0);
   }
 
   #openFile(tsMs: number): OpenFile | undefined {
     const seq = this.#nextSeq;
     const name = fileName(seq, tsMs);
     const partPath = join(this.#s.dir, partName(name));
-    let fd: number | undefined;
+    let pcap: PcapFile;
     try {
-      fd = openSync(partPath, 'w', 0o640);
-      writeAll(fd, fileHeader(this.#dlt, this.#s.snaplen));
+      // Not even the header fits: PcapFile leaves no empty file behind (a restart would set it aside as damaged).
+      pcap = new PcapFile(partPath, this.#dlt, this.#s.snaplen);
     } catch (err) {
-      if (fd !== undefined) {
-        closeSync(fd);
-        // Not even the header fits: no empty file is left behind (a restart would set it aside as damaged).
-        try {
-          unlinkSync(partPath);
-        } catch {
-          // already gone
-        }
-      }
       this.#writeFailed(err as NodeJS.ErrnoException, partPath);
       return undefined;
     }
     this.#nextSeq++;
-    this.#file = { seq, name, partPath, fd, written: FILE_HEADER_BYTES, startMs: tsMs, index: new FileIndexBuilder(this.#dlt, this.#s.snaplen) };
+    this.#file = { seq, name, pcap, startMs: tsMs, index: new FileIndexBuilder(this.#dlt, this.#s.snaplen) };
     return this.#file;
   }
 
-  /** Writes the buffer out. False when it could not (the recording is then paused or failed). */
-  #flush(): boolean {
-    const f = this.#file;
-    if (f === undefined || this.#buffered === 0) return true;
-    try {
-      writeAll(f.fd, this.#buffer.subarray(0, this.#buffered));
-      f.written += this.#buffered;
-      this.#buffered = 0;
-      return true;
-    } catch (err) {
-      // Whatever part of the buffer reached the disk is cut off: the file keeps whole records only.
-      try {
-        ftruncateSync(f.fd, f.written);
-      } catch {
-        // the file stays longer; start-up repair cuts it at its last whole record
-      }
-      this.#buffered = 0;
-      const kept = this.#closeFile(true);
-      const lost = f.index.packets - kept;
-      this.#stats.packets -= lost;
-      this.#drop(errorReason(err as NodeJS.ErrnoException), lost);
-      this.#writeFailed(err as NodeJS.ErrnoException, f.partPath);
-      return false;
-    }
-  }
-
-  /** Closes the current file; returns the packets it holds. After a write error its index is rebuilt from what reached the disk. */
-  #closeFile(afterWriteError = false): number {
+  /**
+   * Closes the current file, index saved first, and returns the packets it holds. A
+   * write the disk refused (`failure`, or the last flush's) leaves the file cut at its
+   * last whole record: its index is rebuilt from what reached the disk, the packets
+   * lost are counted, and the recording pauses (or fails).
+   */
+  #closeFile(failure?: NodeJS.ErrnoException): number {
     const f = this.#file!;
     this.#file = undefined;
-    if (!afterWriteError) {
-      this.#file = f;
-      const flushed = this.#flush();
-      this.#file = undefined;
-      if (!flushed) return 0; // closed by the failed flush
+    if (!failure) {
+      try {
+        f.pcap.flush();
+      } catch (err) {
+        failure = err as NodeJS.ErrnoException;
+      }
     }
     const finalPath = join(this.#s.dir, f.name);
-    try {
-      fsyncSync(f.fd);
-    } catch {
-      // a full disk: what is written stays readable
-    }
-    closeSync(f.fd);
-    const builder = afterWriteError ? indexRecords(f.partPath) : f.index;
+    const builder = failure ? indexRecords(f.pcap.partPath) : f.index;
     const index = builder.data();
     // The index first: a pcap under its final name always has its index (or is rebuilt at start).
     try {
@@ -232,17 +193,27 @@ export class RecordingWriter implements PacketSink {
     } catch (err) {
       this.#log(`index of ${f.name} not saved (${(err as Error).message}); it is rebuilt at the next start`);
     }
-    renameSync(f.partPath, finalPath);
-    const stored: StoredFile = { seq: f.seq, name: f.name, path: finalPath, indexPath: indexPathOf(finalPath), bytes: f.written, writing: false };
+    const bytes = f.pcap.bytes;
+    try {
+      f.pcap.close(finalPath);
+    } catch {
+      // a full disk at fsync: what is written stays readable, under its final name
+    }
+    const stored: StoredFile = { seq: f.seq, name: f.name, path: finalPath, indexPath: indexPathOf(finalPath), bytes, writing: false };
     this.#closed.push({ file: stored, diskBytes: diskBytesOf(stored), firstMs: index.firstMs });
-    this.#log(`closed ${f.name}: ${index.packets} packets, ${index.fileBytes || f.written} bytes`);
+    this.#log(`closed ${f.name}: ${index.packets} packets, ${bytes} bytes`);
+    if (failure) {
+      const lost = f.index.packets - index.packets;
+      this.#stats.packets -= lost;
+      this.#drop(errorReason(failure), lost);
+      this.#writeFailed(failure, f.pcap.partPath);
+    }
     return index.packets;
   }
 
   /** Deletes the oldest closed files while the store is over its max disk space. */
   #enforceMaxDisk(): void {
-    const current = this.#file ? this.#file.written + this.#buffered : 0;
-    let total = this.#closed.reduce((n, c) => n + c.diskBytes, 0) + current;
+    let total = this.#closedBytes() + (this.#file?.pcap.bytes ?? 0);
     while (total > this.#s.maxDiskBytes && this.#closed.length > 0) {
       const oldest = this.#closed.shift()!;
       total -= removeFile(oldest.file);
@@ -289,11 +260,6 @@ function freeBytes(dir: string): number {
   } catch {
     return Infinity;
   }
-}
-
-function writeAll(fd: number, b: Uint8Array): void {
-  let done = 0;
-  while (done < b.length) done += writeSync(fd, b, done, b.length - done);
 }
 
 function errorReason(err: NodeJS.ErrnoException): string {
