@@ -6,8 +6,8 @@
 import { fork } from 'node:child_process';
 import { PacketInterface } from '../src/interfaces/packet-interface.ts';
 import { TSX_LOADER } from '../src/runtime/ts-worker.ts';
-import { finished, lastJson, onCleanup, start } from './children.ts';
-import { offerFilter, offerUdp, settled, sleep, type UdpOffer } from './udp-offer.ts';
+import { finished, lastJson, onCleanup } from './children.ts';
+import { offerFilter, offerUdp, settled, sleep, tcpdumpWhileOffered, type UdpOffer } from './udp-offer.ts';
 
 const OFFER: UdpOffer = { dstPort: 17001, srcPort: 17100, flows: 64, seconds: 3, payload: 64 };
 const FILTER = offerFilter(OFFER);
@@ -71,20 +71,9 @@ async function bareCap(udpgen: string, pps: number): Promise<Counted> {
 }
 
 async function tcpdump(udpgen: string, pps: number): Promise<Counted> {
-  const child = start('tcpdump', ['-i', 'lo', '-n', '-B', String(BUFFER_BYTES / 1024), '-w', '/dev/null', FILTER]);
-  const done = finished(child, 60_000);
-  let err = '';
-  child.stderr!.on('data', (d: Buffer) => (err += d));
-  for (let i = 0; !err.includes('listening on') && i < 100; i++) await sleep(50);
-  if (!err.includes('listening on')) throw new Error(`tcpdump did not start: ${err.trim()}`);
-  const g = await offerUdp(udpgen, OFFER, pps);
-  await sleep(QUIET_MS);
-  child.kill('SIGINT');
-  // tcpdump prints its totals on stderr as it exits.
-  const out = (await done).stderr;
-  const captured = Number(/(\d+) packets? captured/.exec(out)?.[1] ?? NaN);
-  const kernelDrops = Number(/(\d+) packets? dropped by kernel/.exec(out)?.[1] ?? NaN);
-  return { sent: g.sent, sendSeconds: g.seconds, captured, kernelDrops };
+  const t = await tcpdumpWhileOffered(udpgen, OFFER, pps, '/dev/null', BUFFER_BYTES, QUIET_MS);
+  const captured = Number(/(\d+) packets? captured/.exec(t.stderr)?.[1] ?? NaN);
+  return { sent: t.sent, sendSeconds: t.seconds, captured, kernelDrops: t.kernelDrops };
 }
 
 export async function capture(udpgen: string, rates: number[], log: (line: string) => void): Promise<CaptureRow[]> {

@@ -9,8 +9,7 @@
 // bytes in the store (capinfos over its files) against all captured, which should be the
 // alerted flow's share (1 %). Each rate runs a, b, b, a; the figures are sums over both
 // runs of each. Everything is written under one temporary directory, deleted as it goes.
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { sinkSettings } from '../src/conditional/conditional-settings.ts';
 import { tupleKey } from '../src/flows/flow-key.ts';
@@ -18,7 +17,7 @@ import { PacketInterface } from '../src/interfaces/packet-interface.ts';
 import type { ConditionalSinkSettings, ConditionalSinkStats } from '../src/model/conditional.ts';
 import { finished, onCleanup, start } from './children.ts';
 import { captureChildPid, processCpu } from './thread-cpu.ts';
-import { offerFilter, offerUdp, settled, sleep, type UdpOffer } from './udp-offer.ts';
+import { alternatingRuns, offerFilter, offerUdp, settled, sleep, type UdpOffer } from './udp-offer.ts';
 
 /**
  * 300-byte UDP payloads (342-byte frames) from 100 flows, all inside 17700–17799: the
@@ -158,23 +157,6 @@ function describe(r: ConditionalRun): string {
 }
 
 /** Every rate: a, b, b, a in a temporary directory removed at the end. */
-export async function conditionalBench(udpgen: string, rates: number[], log: (line: string) => void): Promise<ConditionalRow[]> {
-  const work = mkdtempSync(join(tmpdir(), 'fb-bench-conditional-'));
-  const unregister = onCleanup(() => rmSync(work, { recursive: true, force: true }));
-  try {
-    const rows: ConditionalRow[] = [];
-    for (const pps of rates) {
-      const runs: ConditionalRun[] = [];
-      for (const withConditional of [false, true, true, false]) {
-        const r = await runOnce(udpgen, pps, withConditional, work);
-        log(`  conditional at ${pps} pps, ${describe(r)}`);
-        runs.push(r);
-      }
-      rows.push({ offeredPps: pps, runs });
-    }
-    return rows;
-  } finally {
-    rmSync(work, { recursive: true, force: true });
-    unregister();
-  }
+export function conditionalBench(udpgen: string, rates: number[], log: (line: string) => void): Promise<ConditionalRow[]> {
+  return alternatingRuns('conditional', rates, (pps, withIt, work) => runOnce(udpgen, pps, withIt, work), describe, log);
 }

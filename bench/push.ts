@@ -7,8 +7,7 @@
 // /proc/<pid>/stat of the capture child. Each rate runs a, b, b, a (drift on a shared
 // machine falls on both); the figures are the sums over both runs of each.
 // Everything is written under one temporary directory, deleted as it goes and at the end.
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { PacketInterface } from '../src/interfaces/packet-interface.ts';
 import type { PushSinkConfig, PushTargetStats } from '../src/model/push.ts';
@@ -17,7 +16,7 @@ import { pushLogPath } from '../src/push/push-log.ts';
 import { DEFAULT_SPOOL_BYTES, parseSplit, pathParts } from '../src/push/target.ts';
 import { finished, onCleanup, start } from './children.ts';
 import { captureChildPid, processCpu } from './thread-cpu.ts';
-import { offerFilter, offerUdp, settled, type UdpOffer } from './udp-offer.ts';
+import { alternatingRuns, offerFilter, offerUdp, settled, type UdpOffer } from './udp-offer.ts';
 
 /** UDP payload 300 (a 342-byte frame), as the recording bench; its own ports. */
 const OFFER: UdpOffer = { dstPort: 17003, srcPort: 17300, flows: 64, seconds: 3, payload: 300 };
@@ -159,23 +158,6 @@ function describe(r: PushRun): string {
 }
 
 /** Every rate: a, b, b, a in a temporary directory removed at the end. */
-export async function pushBench(udpgen: string, rates: number[], log: (line: string) => void): Promise<PushRow[]> {
-  const work = mkdtempSync(join(tmpdir(), 'fb-bench-push-'));
-  const unregister = onCleanup(() => rmSync(work, { recursive: true, force: true }));
-  try {
-    const rows: PushRow[] = [];
-    for (const pps of rates) {
-      const runs: PushRun[] = [];
-      for (const withPush of [false, true, true, false]) {
-        const r = await runOnce(udpgen, pps, withPush, work);
-        log(`  push at ${pps} pps, ${describe(r)}`);
-        runs.push(r);
-      }
-      rows.push({ offeredPps: pps, runs });
-    }
-    return rows;
-  } finally {
-    rmSync(work, { recursive: true, force: true });
-    unregister();
-  }
+export function pushBench(udpgen: string, rates: number[], log: (line: string) => void): Promise<PushRow[]> {
+  return alternatingRuns('push', rates, (pps, withIt, work) => runOnce(udpgen, pps, withIt, work), describe, log);
 }

@@ -17,7 +17,7 @@ import type { RecordingSettings } from '../src/model/recording.ts';
 import { extract, type ExtractionResult } from '../src/recording/reader.ts';
 import { RecordingWriter } from '../src/recording/writer.ts';
 import { finished, onCleanup, run, start } from './children.ts';
-import { offerFilter, offerUdp, settled, sleep, type UdpOffer } from './udp-offer.ts';
+import { offerFilter, offerUdp, settled, tcpdumpWhileOffered, type UdpOffer } from './udp-offer.ts';
 import { ipText, mixedFlows, tinyFlows, writeSynthetic, type SyntheticFlow } from './recording-synthetic.ts';
 
 /** UDP payload 300: a 342-byte frame, 358 bytes in the file with its record header. */
@@ -121,18 +121,8 @@ async function oursAt(udpgen: string, pps: number, dir: string): Promise<Written
 }
 
 async function tcpdumpAt(udpgen: string, pps: number, file: string): Promise<Written> {
-  const child = start('tcpdump', ['-i', 'lo', '-n', '-B', String(BUFFER_BYTES / 1024), '-w', file, FILTER]);
-  const done = finished(child, 60_000);
-  let err = '';
-  child.stderr!.on('data', (d: Buffer) => (err += d));
-  for (let i = 0; !err.includes('listening on') && i < 100; i++) await sleep(50);
-  if (!err.includes('listening on')) throw new Error(`tcpdump did not start: ${err.trim()}`);
-  const g = await offerUdp(udpgen, OFFER, pps);
-  await sleep(TCPDUMP_TAIL_MS);
-  child.kill('SIGINT');
-  const out = (await done).stderr;
-  const kernelDrops = Number(/(\d+) packets? dropped by kernel/.exec(out)?.[1] ?? NaN);
-  return { sent: g.sent, sendSeconds: g.seconds, written: await capinfosCount([file]), kernelDrops };
+  const t = await tcpdumpWhileOffered(udpgen, OFFER, pps, file, BUFFER_BYTES, TCPDUMP_TAIL_MS);
+  return { sent: t.sent, sendSeconds: t.seconds, written: await capinfosCount([file]), kernelDrops: t.kernelDrops };
 }
 
 /** Part 1: recording throughput on lo, flowbridge then tcpdump at each rate. */

@@ -1,6 +1,10 @@
-// Paced UDP on lo from bench/udpgen.c, and waiting for a count to settle: what the
-// capture and recording benchmarks both do around the thing they measure.
-import { lastJson, run } from './children.ts';
+// Paced UDP on lo from bench/udpgen.c, tcpdump as the baseline while it is offered,
+// waiting for a count to settle, and runs alternated with their baseline: what the
+// capture, recording, push and conditional benchmarks do around the thing they measure.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { finished, lastJson, onCleanup, run, start } from './children.ts';
 
 export interface UdpOffer {
   dstPort: number;
@@ -34,4 +38,50 @@ export async function settled(read: () => number, quietMs: number): Promise<numb
     last = next;
   }
   return last;
+}
+
+/**
+ * The baseline for a capture: `tcpdump -i lo` writing `file` (or /dev/null) with the same
+ * BPF and kernel buffer while `o` is offered at `pps`; it is stopped `tailMs` after the
+ * sender and says on stderr what it captured and what the kernel dropped.
+ */
+export async function tcpdumpWhileOffered(udpgen: string, o: UdpOffer, pps: number, file: string, bufferBytes: number, tailMs: number): Promise<{ sent: number; seconds: number; stderr: string; kernelDrops: number }> {
+  const child = start('tcpdump', ['-i', 'lo', '-n', '-B', String(bufferBytes / 1024), '-w', file, offerFilter(o)]);
+  const done = finished(child, 60_000);
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => (err += d));
+  for (let i = 0; !err.includes('listening on') && i < 100; i++) await sleep(50);
+  if (!err.includes('listening on')) throw new Error(`tcpdump did not start: ${err.trim()}`);
+  const g = await offerUdp(udpgen, o, pps);
+  await sleep(tailMs);
+  child.kill('SIGINT');
+  // tcpdump prints its totals on stderr as it exits.
+  const stderr = (await done).stderr;
+  return { ...g, stderr, kernelDrops: Number(/(\d+) packets? dropped by kernel/.exec(stderr)?.[1] ?? NaN) };
+}
+
+/**
+ * A measurement alternated with its baseline at every rate (baseline, with, with,
+ * baseline: a neighbour's load falls on both alike), in a temporary directory removed
+ * at the end; `run(pps, withIt, work)` measures once, `describe` logs it.
+ */
+export async function alternatingRuns<R>(name: string, rates: number[], run: (pps: number, withIt: boolean, work: string) => Promise<R>, describe: (r: R) => string, log: (line: string) => void): Promise<{ offeredPps: number; runs: R[] }[]> {
+  const work = mkdtempSync(join(tmpdir(), `fb-bench-${name}-`));
+  const unregister = onCleanup(() => rmSync(work, { recursive: true, force: true }));
+  try {
+    const rows: { offeredPps: number; runs: R[] }[] = [];
+    for (const pps of rates) {
+      const runs: R[] = [];
+      for (const withIt of [false, true, true, false]) {
+        const r = await run(pps, withIt, work);
+        log(`  ${name} at ${pps} pps, ${describe(r)}`);
+        runs.push(r);
+      }
+      rows.push({ offeredPps: pps, runs });
+    }
+    return rows;
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+    unregister();
+  }
 }
