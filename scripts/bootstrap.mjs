@@ -27,11 +27,13 @@ const TEST = {
   tcpdump: 'capture tests compare against tcpdump',
   tshark: 'every pcap flowbridge writes is read back by tshark',
   rclone: 'push targets in RCLONE mode (tests serve a real rclone remote)',
+  'nats-server': 'scale-out tests start a real three-node NATS JetStream cluster',
 };
 const BENCH = {
   'libzmq3-dev': 'the C load generator and the C subscriber baseline',
   gcc: 'compiles the C load generator',
   tcpdump: 'capture baseline',
+  'nats-server': 'the scale-out benchmark runs ingest → JetStream → capture',
 };
 
 const wanted = { ...RUNTIME, ...(mode === '--test' ? TEST : {}), ...(mode === '--bench' ? { ...TEST, ...BENCH } : {}) };

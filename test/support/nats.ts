@@ -1,0 +1,134 @@
+// A real three-node nats-server cluster with JetStream on 127.0.0.1, for the scale-out
+// tests: free ports, one config file and store directory per node under a temporary
+// directory, cluster routes between them. A node can be killed with SIGKILL and started
+// again on the same ports and store; stop() ends every node and removes the directory.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, connect as tcpConnect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { waitFor } from './wait.ts';
+
+export const natsServerInstalled = spawnSync('nats-server', ['--version']).status === 0;
+
+export interface NatsNode {
+  name: string;
+  port: number;
+  clusterPort: number;
+  url: string;
+  readonly running: boolean;
+}
+
+export interface NatsCluster {
+  nodes: NatsNode[];
+  /** Every node's client URL, comma separated, as --nats takes them. */
+  urls: string;
+  /** SIGKILL: no goodbye to the others, as a crash. */
+  kill(index: number): Promise<void>;
+  /** Starts a killed node again on its ports and store; resolves when it accepts clients. */
+  restart(index: number): Promise<void>;
+  /** Resolves when JetStream answers with a meta leader (after start or a restart). */
+  jetStreamReady(timeoutMs?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = tcpConnect({ host: '127.0.0.1', port }, () => { s.destroy(); resolve(true); });
+    s.once('error', () => resolve(false));
+  });
+}
+
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const p of live) p.kill('SIGKILL');
+});
+
+/** Starts `size` nodes (default 3) and waits until JetStream has a meta leader. */
+export async function startNatsCluster(size = 3, options: { log?: boolean } = {}): Promise<NatsCluster> {
+  const dir = mkdtempSync(join(tmpdir(), 'fb-nats-'));
+  const ports: number[] = [];
+  // Distinct free ports: asked one by one, each released before the next is taken.
+  while (ports.length < size * 2) {
+    const p = await freePort();
+    if (!ports.includes(p)) ports.push(p);
+  }
+  const nodes = Array.from({ length: size }, (_, i) => {
+    const node = { name: `n${i + 1}`, port: ports[i * 2], clusterPort: ports[i * 2 + 1], url: `nats://127.0.0.1:${ports[i * 2]}`, process: undefined as ChildProcess | undefined, config: '' };
+    const store = join(dir, node.name, 'store');
+    mkdirSync(store, { recursive: true });
+    const routes = ports.filter((_, j) => j % 2 === 1 && j !== i * 2 + 1).map((p) => `nats-route://127.0.0.1:${p}`);
+    node.config = join(dir, node.name, 'nats.conf');
+    writeFileSync(node.config, [
+      `server_name: ${node.name}`,
+      `listen: 127.0.0.1:${node.port}`,
+      `jetstream { store_dir: "${store}", max_memory_store: 256MB, max_file_store: 1GB }`,
+      `cluster { name: fb-test, listen: 127.0.0.1:${node.clusterPort}, routes: [${routes.join(', ')}] }`,
+      '',
+    ].join('\n'));
+    return node;
+  });
+
+  const launch = async (i: number) => {
+    const node = nodes[i];
+    const child = spawn('nats-server', ['-c', node.config], { stdio: ['ignore', 'ignore', options.log ? 'inherit' : 'ignore'] });
+    live.add(child);
+    child.once('exit', () => live.delete(child));
+    node.process = child;
+    await waitFor(() => accepts(node.port), `nats-server ${node.name} on ${node.port}`, 15_000);
+  };
+  await Promise.all(nodes.map((_, i) => launch(i)));
+
+  const cluster: NatsCluster = {
+    nodes: nodes.map((n) => ({ name: n.name, port: n.port, clusterPort: n.clusterPort, url: n.url, get running() { return n.process?.exitCode === null && n.process.signalCode === null; } })),
+    urls: nodes.map((n) => n.url).join(','),
+    async kill(i) {
+      const child = nodes[i].process;
+      if (!child || child.exitCode !== null || child.signalCode !== null) return;
+      await new Promise<void>((resolve) => { child.once('exit', () => resolve()); child.kill('SIGKILL'); });
+    },
+    async restart(i) {
+      await launch(i);
+    },
+    async jetStreamReady(timeoutMs = 30_000) {
+      const nc = await connect({ servers: nodes.filter((n) => n.process?.exitCode === null).map((n) => n.url), reconnect: false });
+      try {
+        const jsm = await jetstreamManager(nc, { timeout: 2_000, checkAPI: false });
+        await waitFor(async () => {
+          try {
+            await jsm.getAccountInfo();
+            return true;
+          } catch {
+            return false;
+          }
+        }, 'a JetStream meta leader', timeoutMs, 200);
+      } finally {
+        await nc.close();
+      }
+    },
+    async stop() {
+      await Promise.all(nodes.map((_, i) => cluster.kill(i)));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  try {
+    await cluster.jetStreamReady();
+  } catch (err) {
+    await cluster.stop();
+    throw err;
+  }
+  return cluster;
+}
