@@ -20,10 +20,19 @@ import { recordingApi, recordingErrorResponse } from './recording-api.ts';
 import { BadRequest, restApi } from './rest.ts';
 import { processesApi } from './processes-api.ts';
 import { userErrorResponse, usersApi } from './users-api.ts';
+import { bodyLimits } from './body-limit.ts';
+import { WebCounters } from './web-counters.ts';
+import { WEB_LIMIT_DEFAULTS, type WebStats } from '../model/web.ts';
 
 export function createApp(ctx: ApiContext): Hono {
   const app = new Hono();
-  const metrics = createMetrics(ctx.telemetry);
+  const limits = { ...WEB_LIMIT_DEFAULTS, ...ctx.limits };
+  const counters = new WebCounters();
+  const webStats = (): WebStats => ({
+    refused: { ...counters.refused }, loginFailures: { ...counters.loginFailures }, loginThrottled: counters.refused['login-throttled'], pcapStreams: counters.pcapStreams,
+    sessions: ctx.users?.sessions.stats() ?? { size: 0, max: 0, dropped: 0 }, throttle: { size: 0, max: 0, dropped: 0 },
+  });
+  const metrics = createMetrics(ctx.telemetry, webStats);
 
   app.onError((err, c) => {
     if (err instanceof BadRequest) return c.json({ error: err.message }, 400);
@@ -37,6 +46,8 @@ export function createApp(ctx: ApiContext): Hono {
   });
   app.notFound((c) => c.json({ error: `no route ${c.req.method} ${c.req.path} (see /api/v1/openapi.json)` }, 404));
 
+  // Bodies are bounded before anything (the audit trail, a handler) reads them.
+  app.use('*', bodyLimits(limits, counters));
   // The pages' forms: another site must not change settings or sign in through an operator's browser.
   const pageForms = csrf();
   app.use('*', (c, next) => (c.req.path.startsWith('/api/') ? next() : pageForms(c, next)));

@@ -12,6 +12,7 @@ import type { Recordings } from '../recording/recordings.ts';
 import type { OnDemandCaptures } from '../ondemand/ondemand-captures.ts';
 import type { AuditLog } from './packet-access.ts';
 import type { UserStore } from '../access/users.ts';
+import type { WebLimits } from '../model/web.ts';
 
 export interface ApiAuth {
   /** When set, mutating calls need `Authorization: Bearer <token>`. */
@@ -47,4 +48,6 @@ export interface ApiContext {
   audit?: AuditLog;
   /** Users, their tokens and page sessions (none configured: the API token or loopback rule applies). */
   users?: UserStore;
+  /** Bodies, per-user streams and jobs, sessions (unset: WEB_LIMIT_DEFAULTS). */
+  limits?: Partial<WebLimits>;
 }

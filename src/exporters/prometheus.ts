@@ -9,6 +9,7 @@ import type { ProcessTraffic } from '../model/flow.ts';
 import type { AlertStats } from '../model/alert.ts';
 import type { ConditionalStats } from '../model/conditional.ts';
 import type { ExtractionStats } from '../model/recording.ts';
+import type { WebStats } from '../model/web.ts';
 
 type Labels = Record<string, string>;
 type Sample = [Labels, number];
@@ -29,7 +30,7 @@ interface Snapshot {
   conditional?: ConditionalStats;
 }
 
-export function createMetrics(telemetry: Telemetry): MetricsEndpoint {
+export function createMetrics(telemetry: Telemetry, web?: () => WebStats): MetricsEndpoint {
   const registry = new Registry();
   let snap: Snapshot = { interfaces: [], processes: [], hosts: [] };
   const all = () => snap.interfaces;
@@ -82,6 +83,8 @@ export function createMetrics(telemetry: Telemetry): MetricsEndpoint {
     () => packets().map((p) => [{ interface: p.name }, p.p.bytes]));
   counter('flowbridge_capture_errors_total', 'Captured packets that could not be used, by reason', ['interface', 'reason'],
     () => packets().flatMap((p) => entries(p, 'reason', p.p.errors)));
+  counter('flowbridge_capture_restarts_total', 'Capture processes started again after theirs ended on its own (killed, crashed, device gone)', ['interface'],
+    () => snap.interfaces.flatMap((i) => (i.kind === 'packet' ? [[{ interface: i.name }, i.status.restarts ?? 0] as const] : [])));
 
   // Continuous recording of packet interfaces (only those that record have series).
   const recordings = () => snap.interfaces.flatMap((i) => (i.recording?.enabled ? [{ name: i.name, r: i.recording }] : []));
@@ -175,6 +178,17 @@ export function createMetrics(telemetry: Telemetry): MetricsEndpoint {
     () => snap.processes.map((t) => [{ interface: t.iface, process: t.process }, t.bytes]));
   gauge('flowbridge_process_flow_packets', 'Packets of the active flows owned by a process (top N, the rest as other)', ['interface', 'process'],
     () => snap.processes.map((t) => [{ interface: t.iface, process: t.process }, t.packets]));
+
+  // The web side (src/api/): requests a bound refused, sign-ins that failed or were throttled, sessions.
+  if (web) {
+    const read = (f: (s: WebStats) => Sample[]) => () => f(web());
+    counter('flowbridge_http_refused_total', 'Requests refused by a bound before their handler ran, by reason', ['reason'], read((s) => Object.entries(s.refused).map(([reason, n]) => [{ reason }, n])));
+    counter('flowbridge_login_failures_total', 'Failed sign-ins, by reason', ['reason'], read((s) => Object.entries(s.loginFailures).map(([reason, n]) => [{ reason }, n])));
+    counter('flowbridge_login_throttled_total', 'Sign-ins answered 429 after too many recent failures from the address or for the user name', [], read((s) => [[{}, s.loginThrottled]]));
+    gauge('flowbridge_pcap_streams', 'Packet downloads streaming now', [], read((s) => [[{}, s.pcapStreams]]));
+    gauge('flowbridge_sessions', 'Page sessions open now', [], read((s) => [[{}, s.sessions.size]]));
+    counter('flowbridge_sessions_dropped_total', 'Page sessions ended early because the session table was full', [], read((s) => [[{}, s.sessions.dropped]]));
+  }
 
   gauge('flowbridge_uptime_seconds', 'Seconds since the collector started', [], () => [[{}, (Date.now() - telemetry.startedAt) / 1000]]);
 
