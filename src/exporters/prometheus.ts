@@ -84,7 +84,7 @@ export function createMetrics(telemetry: Telemetry, web?: () => WebStats): Metri
   counter('flowbridge_capture_errors_total', 'Captured packets that could not be used, by reason', ['interface', 'reason'],
     () => packets().flatMap((p) => entries(p, 'reason', p.p.errors)));
   counter('flowbridge_capture_restarts_total', 'Capture processes started again after theirs ended on its own (killed, crashed, device gone)', ['interface'],
-    () => snap.interfaces.flatMap((i) => (i.kind === 'packet' ? [[{ interface: i.name }, i.status.restarts ?? 0] as const] : [])));
+    () => snap.interfaces.flatMap((i) => (i.kind === 'packet' ? [[{ interface: i.name }, i.status.restarts ?? 0] as Sample] : [])));
 
   // Continuous recording of packet interfaces (only those that record have series).
   const recordings = () => snap.interfaces.flatMap((i) => (i.recording?.enabled ? [{ name: i.name, r: i.recording }] : []));

@@ -4,7 +4,9 @@
 // one that cannot be opened reports why and leaves the other interfaces alone.
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
 import { TSX_LOADER } from '../runtime/ts-worker.ts';
+import { Supervisor, type RunEnd, type SupervisedRun, type SupervisorState } from '../runtime/supervisor.ts';
 import { neededSnaplen, type CaptureCommand, type CaptureConfig, type CaptureMessage } from '../capture/capture-protocol.ts';
 import { SEEN_PACKETS, type Flow } from '../flows/flow-entry.ts';
 import { FlowTable, type FlowTableOptions } from '../flows/flow-table.ts';
@@ -68,6 +70,10 @@ export class PacketInterface implements PacketInterfaceApi {
   readonly #config: CaptureConfig;
   #child: ChildProcess | undefined;
   #starting: Promise<void> | undefined;
+  /** Keeps the capture process running (restarts it); undefined when stopped. */
+  #supervisor: Supervisor | undefined;
+  /** Restarts counted by supervisors of earlier starts (a reopen for new sinks starts anew). */
+  #restartsBefore = 0;
   #status: InterfaceStatus = { state: 'stopped' };
   #counters: CaptureCounters = { packets: 0, bytes: 0, errors: {} };
   #replayed: Promise<void> = Promise.resolve();
@@ -293,12 +299,57 @@ export class PacketInterface implements PacketInterfaceApi {
     return this.#replayed;
   }
 
-  /** Starts capturing; rejects with a clear message (naming the device) when it cannot. Starting twice is one start. */
+  /**
+   * Starts capturing; rejects with a clear message (naming the device) when it cannot.
+   * Starting twice is one start. Once a live capture has run, a capture process that
+   * ends on its own is started again by the supervisor (with backoff), and a device
+   * that is gone is waited for; the flows held stay.
+   */
   start(): Promise<void> {
-    // Running already (a replayed file stays running after its capture process ended).
-    if (this.#child || this.#status.state === 'running') return this.#starting ?? Promise.resolve();
+    // Running already, or supervised (a replayed file stays running after its capture process ended).
+    if (this.#supervisor || this.#child || this.#status.state === 'running') return this.#starting ?? Promise.resolve();
     this.#counters = { packets: 0, bytes: 0, errors: {} };
     this.#status = { state: 'starting' };
+    const supervisor = new Supervisor({
+      name: `capture on ${this.device}`,
+      run: (attempt) => this.#run(attempt),
+      blocked: this.live ? () => deviceGone(this.device) : undefined,
+      onChange: (s) => this.#supervised(s),
+      ...CAPTURE_SUPERVISION,
+    });
+    this.#supervisor = supervisor;
+    supervisor.start();
+    return this.#starting!;
+  }
+
+  /** The capture process's pid while one runs. */
+  get capturePid(): number | undefined {
+    return this.#child?.pid;
+  }
+
+  /** Restarts of the capture process since this interface was made. */
+  get restarts(): number {
+    return this.#restartsBefore + (this.#supervisor?.state().restarts ?? 0);
+  }
+
+  /** The supervisor's word on the interface's status: down (and why) between runs. */
+  #supervised(s: SupervisorState): void {
+    const restarts = this.#restartsBefore + s.restarts;
+    const shown = restarts > 0 ? { restarts } : {};
+    if (s.phase === 'backoff') {
+      const ms = Math.max(0, (s.nextStartAt ?? Date.now()) - Date.now());
+      this.#status = { state: 'error', error: `${s.lastExit}; restarting in ${ms} ms`, ...shown };
+    } else if (s.phase === 'waiting') {
+      this.#status = { state: 'error', error: s.waitingFor, ...shown };
+    } else if (restarts > 0 && this.#status.state !== 'stopped') {
+      this.#status = { ...this.#status, ...shown };
+    }
+  }
+
+  /** One capture process: ends with whether the supervisor should start another. */
+  #run(attempt: number): SupervisedRun {
+    // What the ended processes counted stays: counters carry on across restarts.
+    const base = { ...this.#counters };
     const child = fork(fileURLToPath(new URL('../capture/capture-process.ts', import.meta.url)), [], {
       execArgv: ['--import', TSX_LOADER],
       env: { ...process.env, FLOWBRIDGE_CAPTURE: JSON.stringify(this.#config) },
@@ -310,25 +361,37 @@ export class PacketInterface implements PacketInterfaceApi {
       // The capture may have ended meanwhile (a finished replay): nothing to tell it then.
       if (child.connected) child.send(c, () => {});
     };
+    const counted = (c: CaptureCounters) => { this.#counters = addCounters(base, c); };
     let finished = false;
+    let ready = false;
+    let stopping = false;
+    /** What the capture said before it ended (it cannot go on), if anything. */
+    let lastError: string | undefined;
     let finish: () => void = () => {};
-    if ('file' in this.#config.source) this.#replayed = new Promise((resolve) => (finish = resolve));
-    this.#starting = new Promise<void>((resolve, reject) => {
+    if (attempt === 0 && 'file' in this.#config.source) this.#replayed = new Promise((resolve) => (finish = resolve));
+    let ended: (end: RunEnd) => void = () => {};
+    const end = new Promise<RunEnd>((resolve) => (ended = resolve));
+    const starting = new Promise<void>((resolve, reject) => {
+      // The first start's failure is the caller's to see (a wrong device or filter): not restarted.
       const failed = (message: string) => {
-        this.#status = { state: 'error', error: message };
-        reject(new Error(message));
+        if (attempt === 0 && !ready) {
+          this.#status = { state: 'error', error: message };
+          reject(new Error(message));
+        }
         finish();
       };
       child.on('message', (m: CaptureMessage) => {
         switch (m.type) {
           case 'ready':
+            ready = true;
             this.#openedSnaplen = m.snaplen;
-            this.#status = { state: 'running' };
+            this.#status = { state: 'running', ...(this.restarts > 0 ? { restarts: this.restarts } : {}) };
             // A capture reopened: its conditional store follows the flows alerted before.
             if (this.#alerted.size) send({ type: 'conditional-flows', alerted: [...this.#alerted], ended: [] });
             resolve();
             break;
           case 'error':
+            lastError = m.message;
             failed(m.message);
             break;
           case 'batch':
@@ -340,7 +403,7 @@ export class PacketInterface implements PacketInterfaceApi {
             } finally {
               send({ type: 'applied' });
             }
-            this.#counters = m.counters;
+            counted(m.counters);
             if (m.recording) this.#recording = m.recording;
             for (const p of m.push ?? []) this.#push.set(p.desc, p);
             this.#onDemandReport(m.ondemand);
@@ -349,7 +412,7 @@ export class PacketInterface implements PacketInterfaceApi {
           case 'finished':
             // The file is read: the capture process ends, the interface stays up showing its flows.
             finished = true;
-            this.#counters = m.counters;
+            counted(m.counters);
             if (m.recording) this.#recording = m.recording;
             for (const p of m.push ?? []) this.#push.set(p.desc, p);
             this.#onDemandReport(m.ondemand);
@@ -358,33 +421,68 @@ export class PacketInterface implements PacketInterfaceApi {
             break;
         }
       });
-      child.on('error', (err) => failed(`capture on ${this.device} failed: ${err.message}`));
+      child.on('error', (err) => {
+        lastError ??= `capture on ${this.device} failed: ${err.message}`;
+        failed(lastError);
+      });
       // 'close', not 'exit': it comes after every message the capture sent has been handled.
       child.on('close', (code, signal) => {
         if (this.#child === child) this.#child = undefined;
-        const state = this.#status.state;
-        if (!finished && (state === 'running' || state === 'starting')) {
-          failed(`capture on ${this.device} ended unexpectedly (${signal ?? `exit code ${code}`})`);
-        } else {
+        const reason = lastError ?? `capture on ${this.device} ended unexpectedly (${signal ?? `exit code ${code}`})`;
+        if (stopping || finished) {
           // Stopped before it was ready (a no-op once started).
           reject(new Error(`capture on ${this.device} was stopped`));
           finish();
+          ended({ reason: finished ? 'finished' : 'stopped', restart: false });
+          return;
         }
+        failed(reason);
+        // A live capture that ran, or a restart, goes again; a replay would count its file twice.
+        const restart = this.live && (ready || attempt > 0);
+        if (!restart) this.#status = { state: 'error', error: reason, ...(this.restarts > 0 ? { restarts: this.restarts } : {}) };
+        ended({ reason, restart });
       });
     });
     // A failed start is reported by status(); callers that do not await it must not crash the process.
-    this.#starting.catch(() => {});
-    return this.#starting;
+    starting.catch(() => {});
+    if (attempt === 0) this.#starting = starting;
+    return {
+      ended: end,
+      stop: async () => {
+        stopping = true;
+        if (child.exitCode !== null || child.signalCode !== null) return void (await end);
+        if (child.connected) child.send({ type: 'stop' } satisfies CaptureCommand, () => {});
+        const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+        await end;
+        clearTimeout(timer);
+      },
+    };
   }
 
   async stop(): Promise<void> {
-    const child = this.#child;
-    if (this.#status.state !== 'error') this.#status = { state: 'stopped' };
-    if (!child) return;
-    const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
-    if (child.connected) child.send({ type: 'stop' } satisfies CaptureCommand, () => {});
-    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
-    await exited;
-    clearTimeout(timer);
+    const supervisor = this.#supervisor;
+    this.#supervisor = undefined;
+    if (supervisor) this.#restartsBefore += supervisor.state().restarts;
+    // Between runs (restarting, or waiting for its device) the interface was not capturing: now it is stopped.
+    const between = supervisor && ['backoff', 'waiting'].includes(supervisor.state().phase);
+    if (this.#status.state !== 'error' || between) this.#status = { state: 'stopped' };
+    await supervisor?.stop();
   }
+}
+
+/** Restarts of a capture: quick at first, at most every 5 s (a device coming back is seen within that). */
+const CAPTURE_SUPERVISION = { minBackoffMs: 250, maxBackoffMs: 5_000, stableMs: 60_000 };
+
+/** Why a live capture cannot start now: its device is gone (no netlink: the kernel's sysfs says). */
+function deviceGone(device: string): string | undefined {
+  if (device === 'any' || existsSync(`/sys/class/net/${device}`)) return undefined;
+  return `device ${device} is gone; waiting for it`;
+}
+
+function addCounters(a: CaptureCounters, b: CaptureCounters): CaptureCounters {
+  const errors = { ...a.errors };
+  for (const [k, n] of Object.entries(b.errors)) errors[k] = (errors[k] ?? 0) + n;
+  const c: CaptureCounters = { packets: a.packets + b.packets, bytes: a.bytes + b.bytes, errors };
+  if (a.kernelDrops !== undefined || b.kernelDrops !== undefined) c.kernelDrops = (a.kernelDrops ?? 0) + (b.kernelDrops ?? 0);
+  return c;
 }

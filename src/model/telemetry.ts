@@ -29,6 +29,8 @@ export interface InterfaceStatus {
   state: 'starting' | 'running' | 'error' | 'stopped';
   /** A clear sentence when state is `error` (e.g. "cannot open eth9: no such device"). */
   error?: string;
+  /** Times its capture process (or receive thread) was started again after it ended on its own; absent before the first. */
+  restarts?: number;
 }
 
 /** Events routed to one interface (dispatch rules 1–4, 7). */
