@@ -7,15 +7,18 @@
 //   start(): Promise<void>    opens every endpoint; rejects naming the one that failed
 //   stop(): Promise<void>     closes the sockets and ends the thread
 //   stats() / refreshStats()  the latest snapshot / a fresh one
-//   failure                   why the thread stopped on its own, if it did
+//   failure                   why the thread is not receiving (it died; restarted with backoff), if so
+//   injectFault()             makes the thread throw as a bug would (tests, soak)
 // and, from their modules: parseEndpoints (endpoint.ts), loadOrCreateCurveKeys (curve.ts).
 import type { Worker } from 'node:worker_threads';
 import type { CollectedEvent } from '../model/event.ts';
 import type { CollectorStats } from '../model/exporter.ts';
+import { Supervisor, type RunEnd, type SupervisedRun } from '../runtime/supervisor.ts';
 import { startTsWorker } from '../runtime/ts-worker.ts';
 import type { CurveKeys } from './curve.ts';
 import { parseEndpoints } from './endpoint.ts';
 import { unpackBatch } from './handoff.ts';
+import { addStats, countersOnly } from './stats-total.ts';
 import { MAX_PAYLOAD_BYTES } from './wire/payload.ts';
 import { CONTROL, CONTROL_SLOTS, type WorkerConfig, type WorkerMessage } from './worker-protocol.ts';
 
@@ -46,18 +49,26 @@ export type EventsHandler = (events: CollectedEvent[]) => void;
 function emptyStats(interfaceId: number): CollectorStats {
   const none = { size: 0, max: 0, dropped: 0 };
   return {
-    interfaceId, messages: {}, events: {}, rejected: {}, lostMessages: 0, exporters: [], samples: [], rejectedByTopic: {},
+    interfaceId, messages: {}, events: {}, rejected: {}, lostMessages: 0, connections: {}, threadRestarts: 0, exporters: [], samples: [], rejectedByTopic: {},
     bounds: { exporters: none, learnedFieldIds: none, handoffBatches: none },
   };
+}
+
+/** One run of the receive thread: its worker and the flags it shares with us. */
+interface ThreadRun extends SupervisedRun {
+  control: Int32Array;
+  worker: Worker;
+  /** The latest snapshot it posted. */
+  stats: CollectorStats;
 }
 
 export class ZmqCollector {
   readonly options: CollectorOptions;
   readonly #onEvents: EventsHandler;
-  /** Shared with the worker: stop flag, hand-off fill level, stats request (worker-protocol.ts). */
-  readonly #control = new Int32Array(new SharedArrayBuffer(CONTROL_SLOTS * 4));
-  #worker: Worker | undefined;
-  #stats: CollectorStats;
+  #supervisor: Supervisor | undefined;
+  #run: ThreadRun | undefined;
+  /** The counters of runs that ended (stats-total.ts). */
+  #carried: CollectorStats;
   #statsWaiters: (() => void)[] = [];
   #failure: string | undefined;
 
@@ -66,15 +77,13 @@ export class ZmqCollector {
     parseEndpoints(options.endpoints);
     this.options = options;
     this.#onEvents = onEvents;
-    this.#stats = emptyStats(options.interfaceId);
+    this.#carried = emptyStats(options.interfaceId);
   }
 
-  /** Binds/connects every endpoint; rejects with the reason (e.g. address in use) naming the endpoint. */
-  start(): Promise<void> {
-    if (this.#worker) return Promise.reject(new Error(`ZMQ interface ${this.options.interfaceId} is already started`));
+  #config(control: Int32Array): WorkerConfig {
     const o = this.options;
     const maxPayloadBytes = o.maxPayloadBytes ?? MAX_PAYLOAD_BYTES;
-    const config: WorkerConfig = {
+    return {
       interfaceId: o.interfaceId,
       endpoints: o.endpoints,
       curveSecretKey: o.curve?.secretKey,
@@ -82,74 +91,136 @@ export class ZmqCollector {
       maxFrameBytes: Math.max(16 * 1024 * 1024, maxPayloadBytes * 2),
       receiveHwm: o.receiveHwm ?? 100_000,
       maxInflightBatches: o.maxInflightBatches ?? 256,
-      control: this.#control.buffer as SharedArrayBuffer,
+      control: control.buffer as SharedArrayBuffer,
     };
-    this.#control.fill(0);
+  }
+
+  /**
+   * Starts one receive thread. `ready` settles when it has opened every endpoint (or
+   * could not: the reason names the endpoint).
+   */
+  #startThread(): { run: ThreadRun; ready: Promise<void> } {
+    const o = this.options;
+    const control = new Int32Array(new SharedArrayBuffer(CONTROL_SLOTS * 4));
+    const worker = startTsWorker(new URL('./worker.ts', import.meta.url), this.#config(control));
+    let error: string | undefined;
+    let ready!: () => void;
+    let refused!: (err: Error) => void;
+    const readyPromise = new Promise<void>((resolve, reject) => { ready = resolve; refused = reject; });
+    readyPromise.catch(() => {});
+    const ended = new Promise<RunEnd>((resolve) => {
+      worker.on('error', (err) => (error ??= err.message));
+      worker.once('exit', (code) => {
+        const stopping = Atomics.load(control, CONTROL.stop) === 1;
+        const reason = error ?? `exit code ${code}`;
+        refused(new Error(`ZMQ interface ${o.interfaceId} (${o.endpoints}): collector thread failed: ${reason}`));
+        resolve({ reason, restart: !stopping });
+      });
+    });
+    const run: ThreadRun = {
+      control, worker, stats: emptyStats(o.interfaceId), ended,
+      async stop() {
+        Atomics.store(control, CONTROL.stop, 1);
+        await ended;
+      },
+    };
+    worker.on('message', (m: WorkerMessage) => {
+      switch (m.type) {
+        case 'events':
+          try {
+            this.#onEvents(unpackBatch(m.batch));
+          } finally {
+            Atomics.sub(control, CONTROL.inflight, 1);
+          }
+          break;
+        case 'stats':
+          run.stats = m.stats;
+          for (const w of this.#statsWaiters.splice(0)) w();
+          break;
+        case 'ready':
+          ready();
+          break;
+        case 'error':
+          // The worker names the endpoint: "cannot bind tcp://*:5556c: Address already in use".
+          error = m.message;
+          refused(new Error(`ZMQ interface ${o.interfaceId}: ${m.message}`));
+          break;
+      }
+    });
+    return { run, ready: readyPromise };
+  }
+
+  /** Binds/connects every endpoint; rejects with the reason (e.g. address in use) naming the endpoint. */
+  start(): Promise<void> {
+    if (this.#supervisor) return Promise.reject(new Error(`ZMQ interface ${this.options.interfaceId} is already started`));
     this.#failure = undefined;
-    const worker = startTsWorker(new URL('./worker.ts', import.meta.url), config);
-    this.#worker = worker;
-    return new Promise((resolve, reject) => {
-      let started = false;
-      worker.on('message', (m: WorkerMessage) => {
-        switch (m.type) {
-          case 'events':
-            try {
-              this.#onEvents(unpackBatch(m.batch));
-            } finally {
-              Atomics.sub(this.#control, CONTROL.inflight, 1);
-            }
-            break;
-          case 'stats':
-            this.#stats = { ...m.stats, curvePublicKey: o.curve?.publicKey };
-            for (const w of this.#statsWaiters.splice(0)) w();
-            break;
-          case 'ready':
-            started = true;
-            resolve();
-            break;
-          case 'error':
-            // The worker names the endpoint: "cannot bind tcp://*:5556c: Address already in use".
-            reject(new Error(`ZMQ interface ${o.interfaceId}: ${m.message}`));
-            break;
+    let first: Promise<void> | undefined;
+    const supervisor = new Supervisor({
+      name: `ZMQ interface ${this.options.interfaceId} collector thread`,
+      run: (attempt) => {
+        const { run, ready } = this.#startThread();
+        this.#run = run;
+        if (attempt === 0) first = ready;
+        // A restarted thread that is up again is no longer a problem.
+        else void ready.then(() => { if (this.#run === run) this.#failure = undefined; }, () => {});
+        void run.ended.then(() => {
+          this.#carried = addStats(this.#carried, countersOnly(run.stats));
+          if (this.#run === run) this.#run = undefined;
+          for (const w of this.#statsWaiters.splice(0)) w();
+        });
+        return run;
+      },
+      onChange: (state) => {
+        this.#carried.threadRestarts = state.restarts;
+        if (state.phase === 'backoff' || state.phase === 'waiting') {
+          const inMs = Math.max(0, (state.nextStartAt ?? Date.now()) - Date.now());
+          this.#failure = `collector thread ended (${state.lastExit}); restart ${state.restarts + 1} in ${inMs} ms`;
         }
-      });
-      worker.on('error', (err) => {
-        this.#failure = `collector thread failed: ${err.message}`;
-        if (!started) reject(new Error(`ZMQ interface ${o.interfaceId} (${o.endpoints}): ${this.#failure}`));
-      });
-      worker.on('exit', (code) => {
-        this.#worker = undefined;
-        // Exiting without being asked to (and after a successful start) is a failure.
-        if (started && Atomics.load(this.#control, CONTROL.stop) === 0) this.#failure ??= `collector thread exited (code ${code})`;
-        for (const w of this.#statsWaiters.splice(0)) w();
-      });
+      },
+    });
+    this.#supervisor = supervisor;
+    supervisor.start();
+    return first!.catch(async (err: Error) => {
+      // Opening the endpoints failed: a configuration error, not something to retry.
+      this.#supervisor = undefined;
+      await supervisor.stop();
+      throw err;
     });
   }
 
-  /** Why the collector stopped receiving on its own, if it did. */
+  /** Why the collector is not receiving on its own (until its thread runs again), if so. */
   get failure(): string | undefined {
     return this.#failure;
   }
 
-  /** The latest snapshot (the worker posts one every 250 ms). */
+  /** The latest snapshot (the thread posts one every 250 ms), with the counters of threads that ended. */
   stats(): CollectorStats {
-    return this.#stats;
+    const current = this.#run?.stats ?? emptyStats(this.options.interfaceId);
+    const s = addStats(this.#carried, current);
+    return { ...s, threadRestarts: this.#carried.threadRestarts, curvePublicKey: this.options.curve?.publicKey };
   }
 
-  /** Asks the worker for a snapshot now and resolves when it has arrived. */
+  /** Asks the thread for a snapshot now and resolves when it has arrived. */
   refreshStats(): Promise<CollectorStats> {
-    if (!this.#worker) return Promise.resolve(this.#stats);
+    const run = this.#run;
+    if (!run) return Promise.resolve(this.stats());
     return new Promise((resolve) => {
-      this.#statsWaiters.push(() => resolve(this.#stats));
-      Atomics.store(this.#control, CONTROL.statsRequested, 1);
+      this.#statsWaiters.push(() => resolve(this.stats()));
+      Atomics.store(run.control, CONTROL.statsRequested, 1);
     });
+  }
+
+  /** Makes the receive thread throw, as a bug in it would (tests and the soak): it is restarted. */
+  injectFault(): void {
+    if (this.#run) Atomics.store(this.#run.control, CONTROL.fail, 1);
   }
 
   /** Closes every socket and ends the thread. */
   async stop(): Promise<void> {
-    const worker = this.#worker;
-    if (!worker) return;
-    Atomics.store(this.#control, CONTROL.stop, 1);
-    await new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    const supervisor = this.#supervisor;
+    if (!supervisor) return;
+    this.#supervisor = undefined;
+    await supervisor.stop();
+    this.#failure = undefined;
   }
 }

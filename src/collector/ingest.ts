@@ -136,6 +136,8 @@ export class Ingest {
       events: { ...this.#events },
       rejected: { ...this.#rejected },
       lostMessages: this.sources.lostMessages,
+      connections: {},
+      threadRestarts: 0,
       exporters: this.sources.list(),
       samples: this.#samples.list(),
       rejectedByTopic: Object.fromEntries(Object.entries(this.#rejectedByTopic).map(([t, r]) => [t, { ...r }])),

@@ -10,8 +10,10 @@ export const CONTROL = {
   inflight: 1,
   /** Set to 1 by the main thread: post a stats snapshot now. */
   statsRequested: 2,
+  /** Set to 1 by the main thread: throw, as a bug in the thread would (fault injection for tests and the soak). */
+  fail: 3,
 } as const;
-export const CONTROL_SLOTS = 3;
+export const CONTROL_SLOTS = 4;
 
 export interface WorkerConfig {
   interfaceId: number;

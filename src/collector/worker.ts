@@ -6,7 +6,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { needsIpv6, parseEndpoints, type ZmqEndpoint } from './endpoint.ts';
 import { BatchPacker, transferListOf } from './handoff.ts';
 import { Ingest, TOPICS } from './ingest.ts';
-import { Poller, SubSocket, ZMQ_DONTWAIT, ZMQ_IPV6, ZMQ_MAXMSGSIZE, ZMQ_RCVHWM, ZMQ_RCVTIMEO, ZmqContext, ZmqError } from '../native/libzmq.ts';
+import { MonitorSocket, Poller, SubSocket, ZMQ_DONTWAIT, ZMQ_IPV6, ZMQ_MAXMSGSIZE, ZMQ_RCVHWM, ZMQ_RCVTIMEO, ZmqContext, ZmqError } from '../native/libzmq.ts';
+import { ConnectionCounts, MONITORED_EVENTS } from './connections.ts';
 import { CONTROL, type WorkerConfig, type WorkerMessage } from './worker-protocol.ts';
 
 const NO_BYTES = Buffer.alloc(0);
@@ -24,10 +25,12 @@ const control = new Int32Array(config.control);
 const port = parentPort!;
 const post = (m: WorkerMessage, transfer?: ArrayBuffer[]) => port.postMessage(m, transfer);
 
-/** One endpoint of the interface and the SUB socket that reads it. */
+/** One endpoint of the interface, the SUB socket that reads it and the monitor of its connections. */
 interface Input {
   endpoint: ZmqEndpoint;
   socket: SubSocket;
+  monitor: MonitorSocket;
+  connections: ConnectionCounts;
 }
 
 function open(ctx: ZmqContext): Input[] {
@@ -41,6 +44,8 @@ function open(ctx: ZmqContext): Input[] {
     if (needsIpv6(endpoint)) socket.setInt(ZMQ_IPV6, 1, 'ZMQ_IPV6');
     if (config.curveSecretKey) socket.curveServer(config.curveSecretKey);
     for (const topic of TOPICS) socket.subscribe(topic);
+    // Before bind/connect, so that no connection goes unseen.
+    const monitor = ctx.monitor(socket, MONITORED_EVENTS);
     try {
       if (endpoint.mode === 'bind') socket.bind(endpoint.address);
       else socket.connect(endpoint.address);
@@ -50,7 +55,7 @@ function open(ctx: ZmqContext): Input[] {
       const hint = err instanceof ZmqError && err.errno === ENODEV && endpoint.mode === 'bind' ? ' (bind to an IP address, * or an interface name)' : '';
       throw new Error(`cannot ${endpoint.mode} ${endpoint.spec}: ${why}${hint}`);
     }
-    return { endpoint, socket };
+    return { endpoint, socket, monitor, connections: new ConnectionCounts() };
   });
 }
 
@@ -107,30 +112,38 @@ function run(inputs: Input[]): void {
     return true;
   };
 
-  const poller = inputs.length > 1 ? new Poller(inputs.map((i) => i.socket)) : undefined;
-  while (Atomics.load(control, CONTROL.stop) === 0) {
-    let idle: boolean;
-    if (!poller) {
-      // One endpoint: block in libzmq's receive (up to its RCVTIMEO).
-      idle = !receive(inputs[0], 0);
-    } else {
-      idle = poller.wait(RECEIVE_TIMEOUT_MS) === 0;
-      for (let i = 0; !idle && i < inputs.length; i++) {
-        if (!poller.readable(i)) continue;
-        for (let k = 0; k < FAIR_SHARE && receive(inputs[i], ZMQ_DONTWAIT); k++);
+  /** Counts what the socket monitor saw; a producer libzmq cut mid-frame is an oversize frame. */
+  const monitorEvents = ({ endpoint, monitor, connections }: Input) => {
+    for (let e = monitor.next(); e; e = monitor.next()) {
+      if (connections.seen(e) === 'oversize') {
+        ingest.reject('oversize', '', endpoint.spec, `a frame over libzmq's ${config.maxFrameBytes}-byte guard (ZMQ_MAXMSGSIZE): libzmq closed the producer's connection`, undefined, Date.now());
       }
+    }
+  };
+  const connections = () => Object.fromEntries(inputs.map((i) => [i.endpoint.spec, { ...i.connections.counts }]));
+  const snapshot = () => ({ ...ingest.stats(now, handoff()), connections: connections() });
+
+  // Every SUB socket, then every monitor: one wait covers data and connection events.
+  const poller = new Poller([...inputs.map((i) => i.socket), ...inputs.map((i) => i.monitor)]);
+  while (Atomics.load(control, CONTROL.stop) === 0) {
+    if (Atomics.load(control, CONTROL.fail) === 1) throw new Error('told to fail (fault injection)');
+    const idle = poller.wait(RECEIVE_TIMEOUT_MS) === 0;
+    for (let i = 0; !idle && i < inputs.length; i++) {
+      if (poller.readable(i)) for (let k = 0; k < FAIR_SHARE && receive(inputs[i], ZMQ_DONTWAIT); k++);
+      if (poller.readable(inputs.length + i)) monitorEvents(inputs[i]);
     }
     if (idle) now = Date.now();
     if (batch.count > 0 && (idle || now - batchStarted >= BATCH_MAX_AGE_MS)) flush();
     if (now - lastStats >= STATS_EVERY_MS || Atomics.exchange(control, CONTROL.statsRequested, 0) === 1) {
       flush();
       lastStats = now;
-      post({ type: 'stats', stats: ingest.stats(now, handoff()) });
+      post({ type: 'stats', stats: snapshot() });
     }
   }
   now = Date.now();
   flush();
-  post({ type: 'stats', stats: ingest.stats(now, handoff()) });
+  for (const input of inputs) monitorEvents(input);
+  post({ type: 'stats', stats: snapshot() });
 }
 
 const ctx = new ZmqContext();
@@ -144,5 +157,6 @@ try {
 try {
   if (inputs) run(inputs);
 } finally {
+  for (const input of inputs ?? []) input.connections.close();
   ctx.term();
 }

@@ -65,6 +65,10 @@ export function createMetrics(telemetry: Telemetry, web?: () => WebStats): Metri
     () => zmqs().flatMap((z) => entries(z, 'reason', z.c.rejected)));
   counter('flowbridge_zmq_lost_messages_total', 'Messages lost according to msg_id gaps', ['interface'],
     () => zmqs().map((z) => [{ interface: z.name }, z.c.lostMessages]));
+  counter('flowbridge_zmq_connections_total', 'Producer connections seen by libzmq\'s socket monitor, by endpoint and event (accepted, connected, disconnected, oversize: cut by the 16 MiB frame guard, handshake-failed*)', ['interface', 'endpoint', 'event'],
+    () => zmqs().flatMap((z) => Object.entries(z.c.connections ?? {}).flatMap(([endpoint, counts]) => Object.entries(counts).map(([event, n]): Sample => [{ interface: z.name, endpoint, event }, n ?? 0]))));
+  counter('flowbridge_zmq_thread_restarts_total', 'Receive threads of the ZMQ interface that died and were started again', ['interface'],
+    () => zmqs().map((z) => [{ interface: z.name }, z.c.threadRestarts ?? 0]));
   gauge('flowbridge_exporters', 'Producers seen in the last 10 s', ['interface'],
     () => zmqs().map((z) => [{ interface: z.name }, z.c.exporters.length]));
 

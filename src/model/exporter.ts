@@ -17,6 +17,17 @@ export type RejectReason =
   | 'handoff-full' // the collector→dispatch queue was full
   | 'internal-error'; // a bug in flowbridge met this message: counted and sampled, the loop goes on
 
+/**
+ * What libzmq's socket monitor saw of producer connections, counted per endpoint:
+ * 'accepted' (a producer connected to an endpoint flowbridge binds), 'connected' (flowbridge
+ * connected to a producer), 'disconnected' (the producer closed or reset it), 'oversize'
+ * (libzmq cut a producer that was still sending: a frame over the ZMQ_MAXMSGSIZE guard, or,
+ * rarely, broken ZMTP framing), 'handshake-failed*' (ZMTP or CURVE handshake refused).
+ */
+export type ConnectionEvent =
+  | 'accepted' | 'connected' | 'disconnected' | 'oversize'
+  | 'handshake-failed' | 'handshake-failed-protocol' | 'handshake-failed-auth';
+
 export interface RejectedSample {
   /** Epoch milliseconds. */
   at: number;
@@ -69,6 +80,10 @@ export interface CollectorStats {
     handoffBatches: Bound;
   };
   lostMessages: number;
+  /** Producer connections by endpoint (the endpoint as configured), then event. */
+  connections: Record<string, Partial<Record<ConnectionEvent, number>>>;
+  /** Times a receive or decode thread of this interface died and was started again. */
+  threadRestarts: number;
   exporters: ExporterStats[];
   samples: RejectedSample[];
   /** The CURVE public key (Z85) when encryption is on. */

@@ -8,8 +8,14 @@ const lib = koffi.load('libzmq.so.5');
 const libc = koffi.load('libc.so.6');
 /** Copies a frame out of libzmq's memory straight into one of our Buffers. */
 const memcpy = libc.func('void *memcpy(void *dst, const void *src, size_t n)');
+const dup = libc.func('int dup(int fd)');
+const closeFd = libc.func('int close(int fd)');
+const recvPeek = libc.func('long recv(int fd, _Out_ uint8_t *buf, size_t len, int flags)');
+const MSG_PEEK = 2;
+const MSG_DONTWAIT = 0x40;
 
 export const ZMQ_SUB = 2;
+const ZMQ_PAIR = 0;
 export const ZMQ_RCVMORE = 13;
 export const ZMQ_SUBSCRIBE = 6;
 export const ZMQ_RCVHWM = 24;
@@ -49,6 +55,15 @@ const zmq_errno = lib.func('int zmq_errno()');
 const zmq_strerror = lib.func('const char *zmq_strerror(int errnum)');
 const zmq_curve_keypair = lib.func('int zmq_curve_keypair(_Out_ uint8_t *z85_public_key, _Out_ uint8_t *z85_secret_key)');
 const zmq_has = lib.func('int zmq_has(const char *capability)');
+const zmq_socket_monitor = lib.func('int zmq_socket_monitor(void *s, const char *addr, int events)');
+
+/** Socket monitor events flowbridge reads (zmq.h; the event frame carries a u16 event and a u32 value). */
+export const ZMQ_EVENT_CONNECTED = 0x0001;
+export const ZMQ_EVENT_ACCEPTED = 0x0020;
+export const ZMQ_EVENT_DISCONNECTED = 0x0200;
+export const ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL = 0x0800;
+export const ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL = 0x2000;
+export const ZMQ_EVENT_HANDSHAKE_FAILED_AUTH = 0x4000;
 
 export class ZmqError extends Error {
   /** libzmq's words for errno, e.g. "Address already in use". */
@@ -75,12 +90,21 @@ function intOption(v: number): Buffer {
 /** A libzmq context: its sockets share its I/O thread. One per collector thread. */
 export class ZmqContext {
   readonly handle: unknown = zmq_ctx_new();
-  readonly #sockets = new Set<SubSocket>();
+  readonly #sockets = new Set<{ close(): void }>();
 
   subSocket(): SubSocket {
     const s = new SubSocket(this.handle, () => this.#sockets.delete(s));
     this.#sockets.add(s);
     return s;
+  }
+
+  /** Starts libzmq's monitor of `socket` (the `events` mask) and returns the PAIR socket that reads it. */
+  monitor(socket: SubSocket, events: number): MonitorSocket {
+    const address = `inproc://monitor-${++monitors}`;
+    check(zmq_socket_monitor(socket.handle, address, events), 'zmq_socket_monitor');
+    const m = new MonitorSocket(this.handle, address, () => this.#sockets.delete(m));
+    this.#sockets.add(m);
+    return m;
   }
 
   /** Closes the sockets left open, then the context. */
@@ -190,6 +214,73 @@ export class SubSocket {
   }
 }
 
+let monitors = 0;
+
+/** One socket monitor event: what happened, its value (a file descriptor, an errno or a protocol error code) and the endpoint. */
+export interface MonitorEvent {
+  event: number;
+  value: number;
+  endpoint: string;
+}
+
+/** The PAIR socket a socket monitor writes its events to (two frames an event). */
+export class MonitorSocket {
+  readonly handle: unknown;
+  readonly #onClose: () => void;
+  readonly #frame = Buffer.alloc(6);
+  readonly #address = Buffer.alloc(1024);
+  #closed = false;
+
+  constructor(ctx: unknown, address: string, onClose: () => void) {
+    this.handle = zmq_socket(ctx, ZMQ_PAIR);
+    if (!this.handle) throw new ZmqError('zmq_socket');
+    this.#onClose = onClose;
+    check(zmq_setsockopt(this.handle, ZMQ_LINGER, intOption(0), 4), 'ZMQ_LINGER');
+    check(zmq_connect(this.handle, address), `connect ${address}`);
+  }
+
+  /** The next event, or undefined when none is waiting. */
+  next(): MonitorEvent | undefined {
+    const n = zmq_recv(this.handle, this.#frame, 6, ZMQ_DONTWAIT) as number;
+    if (n < 0) return undefined;
+    const event = this.#frame.readUInt16LE(0);
+    const value = this.#frame.readUInt32LE(2);
+    const m = zmq_recv(this.handle, this.#address, this.#address.length, 0) as number;
+    const endpoint = m > 0 ? this.#address.toString('latin1', 0, Math.min(m, this.#address.length)) : '';
+    return { event, value, endpoint };
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    zmq_close(this.handle);
+    this.#onClose();
+  }
+}
+
+/**
+ * A second descriptor of a connection libzmq owns, taken when the monitor reports it:
+ * after libzmq closes its own, this one still tells how the connection ended.
+ * -1 when the descriptor is gone already.
+ */
+export function holdConnection(fd: number): number {
+  return dup(fd) as number;
+}
+
+/**
+ * How a held connection stands after libzmq dropped it: 'closed' when the peer closed
+ * it (end of stream, or reset), 'open' when the peer was still connected (or still
+ * sending): libzmq cut it. Releases the descriptor.
+ */
+export function releaseConnection(held: number): 'closed' | 'open' {
+  const b = Buffer.alloc(1);
+  const n = Number(recvPeek(held, b, 1, MSG_PEEK | MSG_DONTWAIT));
+  const errno = n < 0 ? (zmq_errno() as number) : 0;
+  closeFd(held);
+  // recv: 0 at end of stream; data waiting, or EAGAIN, while the peer is connected.
+  return n === 0 || (n < 0 && errno !== EAGAIN) ? 'closed' : 'open';
+}
+
 /**
  * Waits until one of several sockets has a message (zmq_poll), for a collector fed
  * by several endpoints: each endpoint has its own socket, so every message is known
@@ -199,7 +290,7 @@ export class Poller {
   readonly #items: Buffer;
   readonly #count: number;
 
-  constructor(sockets: SubSocket[]) {
+  constructor(sockets: { handle: unknown }[]) {
     this.#count = sockets.length;
     this.#items = Buffer.alloc(POLLITEM_BYTES * sockets.length);
     sockets.forEach((s, i) => {
