@@ -2,6 +2,8 @@
 // shape as the config file so one resolver applies both.
 import { parseArgs } from 'node:util';
 import { ConfigError, DEFAULTS, DEFAULT_INTERFACES, type ConfigFile } from './config.ts';
+import { parseByteSize, BYTE_SIZE_ACCEPTED } from './model/byte-size.ts';
+import { WEB_LIMIT_DEFAULTS } from './model/web.ts';
 
 export const USAGE = `flowbridge: process-aware flows from eBPF events (ZMQ) merged with captured traffic
 
@@ -57,8 +59,34 @@ Web and API:
                                (config file "users", or POST /api/v1/users) every call needs
                                a credential, and this token is an admin without capture or pcap
       --protect-reads          with a token and no users: reads need it too (except /healthz)
+      --https-cert <file>      serve the pages and the API over HTTPS with this PEM certificate
+      --https-key <file>       ... and this PEM private key (both, or neither)
+      --max-body <size>        largest request body (default 1MiB; POST /api/v1/alerts and the
+                               conditional pcap upload take 16MiB); larger ones get 413
+      --headers-timeout <s>    a client must send its request head within <s> (default ${WEB_LIMIT_DEFAULTS.headersTimeoutSeconds})
+      --request-timeout <s>    a client must send its whole request within <s> (default ${WEB_LIMIT_DEFAULTS.requestTimeoutSeconds})
+      --keep-alive-timeout <s> an idle kept-alive connection is closed after <s> (default ${WEB_LIMIT_DEFAULTS.keepAliveTimeoutSeconds})
+      --max-pcap-streams-per-user <n>
+                               packet downloads one user streams at once (default ${WEB_LIMIT_DEFAULTS.maxPcapStreamsPerUser}); more get 429
+      --max-extractions-per-user <n>
+                               extraction jobs one user has queued or running (default ${WEB_LIMIT_DEFAULTS.maxExtractionsPerUser}); more get 429
       --top-processes <n>      per-process metric series kept, the rest summed as "other"
                                (default ${DEFAULTS.metrics.topProcesses})
+
+Scale-out (NATS JetStream; without --nats one process does everything):
+      --nats <url,...>         NATS servers (nats://10.0.0.5:4222,nats://10.0.0.6:4222): merged
+                               flows, alerts and process summaries are published to JetStream
+      --role <role>            all (default): everything here; ingest: receive ZMQ, publish
+                               events by target; capture: capture, merge the events of these
+                               devices from JetStream, publish merged flows
+      --node-name <name>       this node in subjects and message ids (default: the host name)
+      --export-format <f>      msgpack (default) or json
+      --export-interval <s>    a live flow is published again after this long (default 60)
+      --nats-buffer <n>        records kept while NATS is unreachable (default 100000)
+      --nats-replicas <n>      replicas of the streams flowbridge creates (default: servers given, at most 3)
+      --nats-user <u>  --nats-password <p> (or FLOWBRIDGE_NATS_PASSWORD)
+      --nats-token <t> (or FLOWBRIDGE_NATS_TOKEN)
+      --nats-nkey <seed file>  --nats-creds <creds file>  --nats-tls-ca <CA PEM file>
 
 General:
       --no-agent               do not run the host agent (flowbridge agent) beside the collector;
@@ -126,6 +154,13 @@ function nonEmpty(value: string | undefined, flag: string): string | undefined {
   return value;
 }
 
+function bodySize(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const bytes = parseByteSize(value);
+  if (bytes === undefined || bytes < 1024) throw new ConfigError(`--max-body ${JSON.stringify(value)}: expected at least 1KiB, as ${BYTE_SIZE_ACCEPTED}`);
+  return bytes;
+}
+
 /** --record <iface>=<max disk space>, repeatable. */
 function recordFlags(values: string[] | undefined): ConfigFile['recording'] {
   const sizes = pairs(values, '--record', 'eth1=500MB');
@@ -158,10 +193,31 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
         http: { type: 'string' },
         'api-token': { type: 'string' },
         'protect-reads': { type: 'boolean' },
+        'https-cert': { type: 'string' },
+        'https-key': { type: 'string' },
+        'max-body': { type: 'string' },
+        'headers-timeout': { type: 'string' },
+        'request-timeout': { type: 'string' },
+        'keep-alive-timeout': { type: 'string' },
+        'max-pcap-streams-per-user': { type: 'string' },
+        'max-extractions-per-user': { type: 'string' },
         'top-processes': { type: 'string' },
         'data-dir': { type: 'string' },
         config: { type: 'string' },
         'no-agent': { type: 'boolean' },
+        nats: { type: 'string' },
+        role: { type: 'string' },
+        'node-name': { type: 'string' },
+        'export-format': { type: 'string' },
+        'export-interval': { type: 'string' },
+        'nats-buffer': { type: 'string' },
+        'nats-replicas': { type: 'string' },
+        'nats-user': { type: 'string' },
+        'nats-password': { type: 'string' },
+        'nats-token': { type: 'string' },
+        'nats-nkey': { type: 'string' },
+        'nats-creds': { type: 'string' },
+        'nats-tls-ca': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'V' },
       },
@@ -184,6 +240,15 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
     http: v.http,
     apiToken: v['api-token'] ?? (env.FLOWBRIDGE_API_TOKEN || undefined),
     protectReads: v['protect-reads'],
+    https: definedOnly({ cert: nonEmpty(v['https-cert'], '--https-cert'), key: nonEmpty(v['https-key'], '--https-key') }),
+    web: definedOnly({
+      maxBodyBytes: bodySize(v['max-body']),
+      headersTimeoutSeconds: seconds(v['headers-timeout'], '--headers-timeout', false),
+      requestTimeoutSeconds: seconds(v['request-timeout'], '--request-timeout', false),
+      keepAliveTimeoutSeconds: seconds(v['keep-alive-timeout'], '--keep-alive-timeout', false),
+      maxPcapStreamsPerUser: positiveInt(v['max-pcap-streams-per-user'], '--max-pcap-streams-per-user'),
+      maxExtractionsPerUser: positiveInt(v['max-extractions-per-user'], '--max-extractions-per-user'),
+    }),
     dataDir: v['data-dir'],
     pcapDir: v['pcap-dir'],
     communityIdSeed: seed(v['community-id-seed']),
@@ -194,6 +259,21 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
     flowTable: definedOnly({ maxFlows, idleTimeoutSeconds: idle, graceSeconds: grace }),
     dispatch: queueBound ? { queueBound } : undefined,
     metrics: top ? { topProcesses: top } : undefined,
+    nats: definedOnly({
+      servers: v.nats?.split(','),
+      role: v.role,
+      node: v['node-name'],
+      exportFormat: v['export-format'],
+      exportIntervalSeconds: seconds(v['export-interval'], '--export-interval', false),
+      bufferBound: positiveInt(v['nats-buffer'], '--nats-buffer'),
+      replicas: positiveInt(v['nats-replicas'], '--nats-replicas'),
+      user: v['nats-user'],
+      password: v['nats-password'] ?? (env.FLOWBRIDGE_NATS_PASSWORD || undefined),
+      token: v['nats-token'] ?? (env.FLOWBRIDGE_NATS_TOKEN || undefined),
+      nkeyFile: nonEmpty(v['nats-nkey'], '--nats-nkey'),
+      credsFile: nonEmpty(v['nats-creds'], '--nats-creds'),
+      tlsCa: nonEmpty(v['nats-tls-ca'], '--nats-tls-ca'),
+    }),
   };
   return { help: v.help ?? false, version: v.version ?? false, agent: !v['no-agent'], configFile: v.config, flags };
 }

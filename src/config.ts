@@ -3,14 +3,17 @@
 // value the pipeline is built from. Bad input says what was wrong and what is accepted.
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { createSecureContext } from 'node:tls';
 import { Ajv } from 'ajv';
 import configSchema from '../schemas/config.schema.json' with { type: 'json' };
 import { alertRule, type AlertRule } from './alerts/rules.ts';
 import type { PushTargetSpec } from './model/push.ts';
 import type { UserInput } from './model/access.ts';
+import { WEB_LIMIT_DEFAULTS, type WebLimits } from './model/web.ts';
 import { pushTargetSpec } from './push/target.ts';
 import { conditionalRequest, ConditionalSettingsError, type ConditionalRequest } from './conditional/conditional-settings.ts';
 import { recordingRequest, RecordingSettingsError, type RecordingInput, type RecordingRequest } from './recording/settings.ts';
+import { natsSettings, NatsSettingsError, type NatsInput, type NatsSettings } from './scaleout/settings.ts';
 
 export type InterfaceSpec =
   | { kind: 'zmq'; name: string; endpoints: string }
@@ -20,6 +23,10 @@ export type InterfaceSpec =
 export interface FlowbridgeConfig {
   interfaces: InterfaceSpec[];
   http: { host: string; port: number };
+  /** Serve the pages and the API over HTTPS with these PEM files (absolute). */
+  https?: { cert: string; key: string };
+  /** Bounds of the web side (src/model/web.ts). */
+  web: WebLimits;
   dataDir: string;
   mirrored: string[];
   companions: Record<string, string>;
@@ -47,12 +54,16 @@ export interface FlowbridgeConfig {
   eveSocket?: string;
   /** flowbridge's own alert rules on merged events (config file; changes over the API are saved in the data dir). */
   alertRules: AlertRule[];
+  /** Scale-out through NATS JetStream (--nats); absent: one process, no NATS. */
+  nats?: NatsSettings;
 }
 
 /** The file's shape (every key optional); the schema is what enforces it. */
 export interface ConfigFile {
   interfaces?: string[];
   http?: string;
+  https?: Partial<{ cert: string; key: string }>;
+  web?: Partial<WebLimits>;
   dataDir?: string;
   mirrored?: string[];
   companions?: Record<string, string>;
@@ -72,6 +83,7 @@ export interface ConfigFile {
   eveSocket?: string;
   users?: UserInput[];
   rules?: unknown[];
+  nats?: NatsInput;
 }
 
 /** The config file's alert rules, checked; a bad one is a ConfigError naming it. */
@@ -185,6 +197,28 @@ function conditionalPcapOf(input: Record<string, string | number>, interfaces: I
   }
 }
 
+/** --https-cert and --https-key: both or neither, each a readable file. */
+function httpsOf(given: Partial<{ cert: string; key: string }>): { cert: string; key: string } | undefined {
+  if (given.cert === undefined && given.key === undefined) return undefined;
+  if (given.cert === undefined || given.key === undefined) {
+    throw new ConfigError(`${given.cert === undefined ? '--https-key' : '--https-cert'} needs ${given.cert === undefined ? '--https-cert' : '--https-key'} too: HTTPS takes a certificate and its private key (PEM files), or neither for plain HTTP`);
+  }
+  const paths = { cert: resolve(given.cert), key: resolve(given.key) };
+  const pem = Object.fromEntries(Object.entries(paths).map(([what, path]) => {
+    try {
+      return [what, readFileSync(path)];
+    } catch (err) {
+      throw new ConfigError(`--https-${what} ${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): give a PEM file flowbridge may read`);
+    }
+  }));
+  try {
+    createSecureContext({ cert: pem.cert, key: pem.key });
+  } catch (err) {
+    throw new ConfigError(`--https-cert ${paths.cert} and --https-key ${paths.key} are not a PEM certificate and its private key (${(err as Error).message})`);
+  }
+  return paths;
+}
+
 /** Merges defaults, file and flags (flags win) into the configuration the pipeline runs with. */
 export function resolveConfig(file: ConfigFile, flags: ConfigFile): FlowbridgeConfig {
   const pick = <K extends keyof ConfigFile>(k: K): ConfigFile[K] => (flags[k] !== undefined ? flags[k] : file[k]);
@@ -224,9 +258,12 @@ export function resolveConfig(file: ConfigFile, flags: ConfigFile): FlowbridgeCo
     pushTargets.push(spec);
   }
   const dataDir = resolve(pick('dataDir') ?? DEFAULTS.dataDir);
+  const https = httpsOf({ ...file.https, ...flags.https });
   const config: FlowbridgeConfig = {
     interfaces,
     http: parseHostPort(pick('http') ?? DEFAULTS.http, '--http'),
+    ...(https ? { https } : {}),
+    web: { ...WEB_LIMIT_DEFAULTS, ...file.web, ...flags.web },
     dataDir,
     mirrored: [...(file.mirrored ?? []), ...(flags.mirrored ?? [])],
     companions: { ...file.companions, ...flags.companions },
@@ -249,6 +286,13 @@ export function resolveConfig(file: ConfigFile, flags: ConfigFile): FlowbridgeCo
   if (eveFile !== undefined) config.eveFile = resolve(eveFile);
   if (eveSocket !== undefined) config.eveSocket = resolve(eveSocket);
   if (config.eveFile !== undefined && config.eveFile === config.eveSocket) throw new ConfigError('--eve-file and --eve-socket name the same path: give the file Suricata writes, or the socket it connects to');
+  try {
+    const nats = natsSettings({ ...file.nats, ...flags.nats });
+    if (nats) config.nats = nats;
+  } catch (err) {
+    if (err instanceof NatsSettingsError) throw new ConfigError(err.message);
+    throw err;
+  }
   if (config.protectReads && !config.apiToken) throw new ConfigError('protectReads needs an apiToken (--api-token or FLOWBRIDGE_API_TOKEN)');
   if (config.apiToken !== undefined && config.apiToken.length < 8) throw new ConfigError('the API token must be at least 8 characters');
   return config;

@@ -3,8 +3,7 @@
 // and takes it down again. Nothing here decodes, routes or merges: it only wires.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
-import { serve, type ServerType } from '@hono/node-server';
+import type { ServerType } from '@hono/node-server';
 import pkg from '../package.json' with { type: 'json' };
 import { Alerts } from './alerts/alerts.ts';
 import { AlertRules } from './alerts/rules.ts';
@@ -12,6 +11,7 @@ import type { SocketEvent } from './model/event.ts';
 import { AlertPcaps } from './conditional/alert-pcaps.ts';
 import { ConditionalPcap } from './conditional/conditional-pcap.ts';
 import { createApp } from './api/app.ts';
+import { serveApp } from './api/server.ts';
 import type { ApiContext } from './api/context.ts';
 import { loadOrCreateCurveKeys, type CurveKeys } from './collector/curve.ts';
 import type { FlowbridgeConfig, InterfaceSpec } from './config.ts';
@@ -55,7 +55,10 @@ export interface RunningFlowbridge {
   readonly context: ApiContext;
   /** Base URL of the API and pages, when served. */
   readonly url?: string;
+  /** Stops intake (ZMQ receive, capture), then flushes queues and completes files. */
   stop(): Promise<void>;
+  /** While stop() runs: what it has not finished yet (a bounded stop logs these). */
+  stopPending(): string[];
 }
 
 function buildInterface(spec: InterfaceSpec, id: number, config: FlowbridgeConfig, curve: CurveKeys | undefined, dispatcher: Dispatcher, recordings: Recordings, push: PushTargets, conditional: ConditionalPcap, rules: AlertRules): MonitoredInterface {
@@ -206,23 +209,30 @@ export async function startFlowbridge(config: FlowbridgeConfig, options: StartOp
     users,
     captures,
     audit: new AuditLog(join(config.dataDir, 'audit.log')),
+    limits: config.web,
   };
 
   let server: ServerType | undefined;
   let url: string | undefined;
   if (options.http !== false) {
-    const app = createApp(context);
-    server = await new Promise<ServerType>((resolve, reject) => {
-      const s = serve({ fetch: app.fetch, hostname: config.http.host, port: config.http.port }, () => resolve(s));
-      s.once('error', (err: Error) => reject(new Error(`cannot serve HTTP on ${config.http.host}:${config.http.port}: ${err.message}`)));
-    });
-    const port = (server.address() as AddressInfo).port;
-    const host = config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host;
-    url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${port}`;
+    // Bodies, timeouts, HTTPS, per-user bounds: src/api/server.ts and src/api/body-limit.ts.
+    ({ server, url } = await serveApp(createApp(context), { ...config.http, https: config.https, timeouts: config.web }));
     announce(log, config, url, curve?.publicKey, users.size);
   }
   await started;
 
+  // The stop's steps not yet done (what a stop cut short by its bound could not flush).
+  const stopping = new Set<string>();
+  const step = async (what: string, work: () => unknown): Promise<void> => {
+    stopping.add(what);
+    try {
+      await work();
+    } catch (err) {
+      log(`flowbridge: stopping ${what} failed: ${(err as Error).message}`);
+    } finally {
+      stopping.delete(what);
+    }
+  };
   return {
     config,
     registry,
@@ -231,17 +241,27 @@ export async function startFlowbridge(config: FlowbridgeConfig, options: StartOp
     telemetry,
     context,
     url,
+    stopPending: () => [...stopping],
     async stop() {
       clearInterval(expiry);
       stopHistory();
-      if (server) await new Promise<void>((resolve) => server!.close(() => resolve()));
+      // No new requests; the ones in flight (a pcap stream) may finish while the rest stops.
+      const web = server && new Promise<void>((resolve) => server!.close(() => resolve()));
       // A running on-demand capture stops cleanly: its pieces are completed and kept.
-      await captures.stopAll();
-      await recordings.jobs.close();
-      push.stop();
-      await alerts.stop();
-      await uploads.close();
-      await Promise.all(registry.list().map((i) => i.stop().catch(() => {})));
+      await step('on-demand captures (pieces completed and moved in)', () => captures.stopAll());
+      // Intake next: ZMQ receive and capture end; captures complete their recording and push files.
+      await Promise.all(registry.list().map((i) => step(`interface ${i.name} (${i.kind === 'packet' ? 'capture, recording and push files' : 'ZMQ receive'})`, () => i.stop())));
+      // Events received before the intake ended are merged.
+      await step('dispatch queues', () => dispatcher.flush());
+      await step('extraction jobs', () => recordings.jobs.close());
+      await step('push uploads', () => push.stop());
+      await step('alerts', () => alerts.stop());
+      await step('conditional pcap uploads', () => uploads.close());
+      if (web) {
+        // Connections still open once the rest has stopped are ended (HTTP/1 servers can).
+        (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+        await step('web server', () => web);
+      }
     },
   };
 }
