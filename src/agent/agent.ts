@@ -1,5 +1,6 @@
 // The host agent: bpftrace → parse → enrich → bounded queue → ZMQ PUB, plus the
 // periodic extras (netstat snapshot, interface counters) when asked for.
+import { statSync } from 'node:fs';
 import { BPFTRACE_PROGRAM, parseEventLine, READY_LINE } from './bpftrace-program.ts';
 import { counterRecords } from './counters.ts';
 import { cachedLookup, flowRecord, netstatRecord, type Enrichment } from './flow-record.ts';
@@ -32,6 +33,11 @@ export interface AgentStats extends PublisherStats {
   netstatSnapshots: number;
 }
 
+/** The agent's network namespace (the inode /proc/self/ns/net names), 0 when unreadable. */
+function ownNetns(): number {
+  try { return statSync('/proc/self/ns/net').ino; } catch { return 0; }
+}
+
 export class HostAgentUnavailable extends Error {
   constructor(readonly missing: string[]) {
     super(`the agent cannot run here: missing ${missing.join('; ')}`);
@@ -54,7 +60,12 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   if (!check.ok) throw new HostAgentUnavailable(check.missing);
 
   const routes = new RouteDevices();
-  const enrich: Enrichment = { device: (remote, local) => routes.deviceFor(remote, local), lookup: cachedLookup() };
+  const enrich: Enrichment = {
+    device: (remote, local) => routes.deviceFor(remote, local),
+    source: (remote) => routes.sourceFor(remote),
+    lookup: cachedLookup(),
+    netns: ownNetns(),
+  };
   let snapshots = 0;
   const timers: NodeJS.Timeout[] = [];
   // Each record its own message: a collector's queue bounds count events, not batches.

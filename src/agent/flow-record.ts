@@ -1,15 +1,22 @@
 // A socket event from bpftrace, enriched from /proc, as the ebpflowexport-style JSON record
 // the collector accepts (events.md): SRC is the TCP client, so for sockets this host
-// accepted SRC is the remote side.
+// accepted SRC is the remote side. A socket in another network namespace (a container's,
+// a test's) is reached from this host through the route to its own address (a veth, a
+// bridge), so that is its interface; its loopback is not this host's lo, so it gets none.
 import { LRUCache } from 'lru-cache';
-import type { SocketEvent } from './bpftrace-program.ts';
+import type { SocketEvent, TcpCounters } from './bpftrace-program.ts';
 import { containerField } from './container-id.ts';
 import type { NetstatEntry } from './netstat.ts';
 import { processField, processInfo, userName, type ProcessInfo } from './process-info.ts';
+import { isLoopback } from './route-device.ts';
 
 export interface Enrichment {
   /** The interface of the connection (RouteDevices.deviceFor). */
   device: (remote: string, local: string) => string | undefined;
+  /** The address this host sends from to `remote` (for UDP sockets bound to any address). */
+  source?: (remote: string) => string | undefined;
+  /** The agent's own network namespace (inode); 0 or absent: every socket is taken as this host's. */
+  netns?: number;
   /** /proc lookups, cached per pid for a few seconds. */
   lookup: (pid: number) => ProcessInfo;
 }
@@ -31,29 +38,52 @@ export function timestampNow(now = Date.now()): string {
   return `${Math.floor(now / 1000)}.${String((now % 1000) * 1000).padStart(6, '0')}`;
 }
 
+const UNSPECIFIED = new Set(['0.0.0.0', '::']);
+
+/** The interface an event belongs to on this host (see the top of the file). */
+function deviceOf(ev: SocketEvent, e: Enrichment): string | undefined {
+  if (!e.netns || ev.netns === e.netns) return e.device(ev.remoteAddr, ev.localAddr);
+  if (isLoopback(ev.localAddr) || isLoopback(ev.remoteAddr) || UNSPECIFIED.has(ev.localAddr)) return undefined;
+  return e.device(ev.localAddr, ev.localAddr);
+}
+
+/** A closed socket's counters as the netstat TCP block names them (events.md §2), times in ms. */
+function tcpBlock(c: TcpCounters): Record<string, unknown> {
+  return {
+    CONN_STATE: 'CLOSE', BYTES_RCVD: c.bytesReceived, BYTES_ACKED: c.bytesAcked, RETRAN_PKTS: c.retransmissions,
+    SEGS_IN: c.segmentsIn, SEGS_OUT: c.segmentsOut, RTT: c.rttUs / 1000, RTT_VARIANCE: c.rttVarianceUs / 1000,
+  };
+}
+
 export function flowRecord(ev: SocketEvent, e: Enrichment, now = Date.now()): Record<string, unknown> {
   const v = ev.ipVersion === 4 ? 'IPV4' : 'IPV6';
+  let local = ev.localAddr;
+  // A UDP socket bound to any address: the address its datagrams leave from, so the event
+  // meets the captured packets.
+  if (UNSPECIFIED.has(local) && (!e.netns || ev.netns === e.netns)) local = e.source?.(ev.remoteAddr) ?? local;
   const [src, sport, dst, dport] = ev.accepted
-    ? [ev.remoteAddr, ev.remotePort, ev.localAddr, ev.localPort]
-    : [ev.localAddr, ev.localPort, ev.remoteAddr, ev.remotePort];
+    ? [ev.remoteAddr, ev.remotePort, local, ev.localPort]
+    : [local, ev.localPort, ev.remoteAddr, ev.remotePort];
   const r: Record<string, unknown> = {
     timestamp: timestampNow(now),
     IP_PROTOCOL_VERSION: ev.ipVersion,
-    PROTOCOL: 6,
-    TCP_EVENT_TYPE: ev.type,
+    PROTOCOL: ev.protocol,
+    [ev.protocol === 6 ? 'TCP_EVENT_TYPE' : 'UDP_EVENT_TYPE']: ev.type,
     [`${v}_SRC_ADDR`]: src,
     [`${v}_DST_ADDR`]: dst,
     L4_SRC_PORT: sport,
     L4_DST_PORT: dport,
   };
-  const device = e.device(ev.remoteAddr, ev.localAddr);
+  const device = deviceOf({ ...ev, localAddr: local }, e);
   if (device) r.INTERFACE_NAME = device;
   if (ev.latencyMs !== undefined) r.NW_LATENCY_MS = ev.latencyMs;
   // The record format has no way to say "the local side is the server" but for ACCEPT: a
-  // collector reads a CLOSE's process as the client's. The close of an accepted socket so
-  // goes without its process (the ACCEPT told it already); it still ends the flow.
-  const carriesProcess = ev.pid > 0 && !(ev.accepted && ev.type === 'CLOSE');
-  if (carriesProcess) {
+  // collector reads a CLOSE's process and counters as the client's. The close of an
+  // accepted socket so goes without its process (the ACCEPT told it already) and without
+  // its counters (they would be read as the client's); it still ends the flow.
+  const clientSide = !(ev.accepted && ev.type === 'CLOSE');
+  if (ev.counters && clientSide) r.TCP = tcpBlock(ev.counters);
+  if (ev.pid > 0 && clientSide) {
     const info = e.lookup(ev.pid);
     // bpftrace's view wins for who did it; /proc adds what bpftrace cannot see. A
     // process already gone keeps the name bpftrace saw.

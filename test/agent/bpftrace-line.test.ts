@@ -9,25 +9,49 @@ const gone = { device: () => 'lo', lookup: (pid: number) => ({ pid }) };
 
 describe('bpftrace lines', () => {
   it('parses a CONNECT with its latency and a comm with spaces', () => {
-    expect(parseEventLine('E CONNECT 27554 27606 1000 4 127.0.0.1 59292 127.0.0.1 16500 45 node (vitest 1)')).toEqual({
-      type: 'CONNECT', accepted: false, pid: 27554, tid: 27606, uid: 1000, comm: 'node (vitest 1)', ipVersion: 4,
+    expect(parseEventLine('E CONNECT 27554 27606 1000 4 127.0.0.1 59292 127.0.0.1 16500 45 4026531833 0 0 0 0 0 0 0 node (vitest 1)')).toEqual({
+      type: 'CONNECT', protocol: 6, accepted: false, netns: 4026531833, pid: 27554, tid: 27606, uid: 1000, comm: 'node (vitest 1)', ipVersion: 4,
       localAddr: '127.0.0.1', localPort: 59292, remoteAddr: '127.0.0.1', remotePort: 16500, latencyMs: 0.045,
     });
   });
 
   it('an accepted socket has the remote client as SRC, for ACCEPT and its CLOSE', () => {
-    for (const line of ['E ACCEPT 7 7 0 6 ::1 18751 ::1 43370 0 python3', 'E CLOSE_ACCEPTED 7 7 0 6 ::1 18751 ::1 43370 0 python3']) {
+    for (const line of ['E ACCEPT 7 7 0 6 ::1 18751 ::1 43370 0 4026531833 0 0 0 0 0 0 0 python3', 'E CLOSE_ACCEPTED 7 7 0 6 ::1 18751 ::1 43370 0 4026531833 10 20 0 3 4 50 25 python3']) {
       const ev = parseEventLine(line)!;
       expect(ev.accepted).toBe(true);
       expect(flowRecord(ev, gone)).toMatchObject({ IPV6_SRC_ADDR: '::1', L4_SRC_PORT: 43370, L4_DST_PORT: 18751, IP_PROTOCOL_VERSION: 6 });
     }
-    expect(parseEventLine('E CLOSE_ACCEPTED 7 7 0 6 ::1 18751 ::1 43370 0 python3')!.type).toBe('CLOSE');
+    expect(parseEventLine('E CLOSE_ACCEPTED 7 7 0 6 ::1 18751 ::1 43370 0 4026531833 10 20 0 3 4 50 25 python3')!.type).toBe('CLOSE');
   });
 
   it('a process already gone keeps the name bpftrace saw; an unknown pid gets no process', () => {
-    const r = flowRecord(parseEventLine('E CONNECT 999999 999999 0 4 10.0.0.1 40000 10.0.0.2 80 10 curl')!, gone);
+    const r = flowRecord(parseEventLine('E CONNECT 999999 999999 0 4 10.0.0.1 40000 10.0.0.2 80 10 4026531833 0 0 0 0 0 0 0 curl')!, gone);
     expect(r).toMatchObject({ TCP_EVENT_TYPE: 'CONNECT', NW_LATENCY_MS: 0.01, LOCAL_PROCESS: { PID: 999999, UID: 0, UID_NAME: 'root', PROCESS_PATH: 'curl' } });
-    expect(flowRecord(parseEventLine('E CLOSE 0 0 0 4 10.0.0.1 40000 10.0.0.2 80 0 ')!, gone).LOCAL_PROCESS).toBeUndefined();
+    expect(flowRecord(parseEventLine('E CLOSE 0 0 0 4 10.0.0.1 40000 10.0.0.2 80 0 4026531833 1 1 0 1 1 0 0 ')!, gone).LOCAL_PROCESS).toBeUndefined();
+  });
+
+  it('a CLOSE of a socket this host connected carries its counters in the netstat TCP block; an accepted one does not', () => {
+    const closed = parseEventLine('E CLOSE 42 42 0 4 127.0.0.1 40000 127.0.0.1 80 0 4026531833 5001 100002 3 40 80 1250 500 python3')!;
+    expect(closed.counters).toEqual({ bytesReceived: 5001, bytesAcked: 100002, retransmissions: 3, segmentsIn: 40, segmentsOut: 80, rttUs: 1250, rttVarianceUs: 500 });
+    expect(flowRecord(closed, gone).TCP).toEqual({ CONN_STATE: 'CLOSE', BYTES_RCVD: 5001, BYTES_ACKED: 100002, RETRAN_PKTS: 3, SEGS_IN: 40, SEGS_OUT: 80, RTT: 1.25, RTT_VARIANCE: 0.5 });
+    expect(flowRecord(parseEventLine('E CLOSE_ACCEPTED 7 7 0 4 127.0.0.1 80 127.0.0.1 40000 0 4026531833 10 20 0 3 4 50 25 python3')!, gone).TCP).toBeUndefined();
+    expect(parseEventLine('E CONNECT 42 42 0 4 127.0.0.1 40000 127.0.0.1 80 7 4026531833 0 0 0 0 0 0 0 python3')!.counters).toBeUndefined();
+  });
+
+  it('a UDP line is a SEND from the local socket; one bound to any address gets the source of its route', () => {
+    const ev = parseEventLine('U 42 43 1000 4 0.0.0.0 40000 127.0.0.1 53 4026531833 python3 x')!;
+    expect(ev).toMatchObject({ type: 'SEND', protocol: 17, pid: 42, tid: 43, uid: 1000, localAddr: '0.0.0.0', localPort: 40000, remoteAddr: '127.0.0.1', remotePort: 53, comm: 'python3 x' });
+    expect(flowRecord(ev, { ...gone, source: (remote: string) => remote })).toMatchObject({
+      PROTOCOL: 17, UDP_EVENT_TYPE: 'SEND', IPV4_SRC_ADDR: '127.0.0.1', L4_SRC_PORT: 40000, IPV4_DST_ADDR: '127.0.0.1', L4_DST_PORT: 53, LOCAL_PROCESS: { PID: 42 },
+    });
+  });
+
+  it('a socket in another network namespace: the route to its own address is its interface; its loopback is none of this host\'s', () => {
+    const device = (remote: string) => (remote === '10.9.9.2' ? 'veth0' : 'eth0');
+    const e = { device, lookup: (pid: number) => ({ pid }), netns: 1 };
+    expect(flowRecord(parseEventLine('E CONNECT 42 42 0 4 10.9.9.2 40000 10.9.9.1 80 7 2 0 0 0 0 0 0 0 curl')!, e).INTERFACE_NAME).toBe('veth0');
+    expect(flowRecord(parseEventLine('E CONNECT 42 42 0 4 127.0.0.1 40000 127.0.0.1 80 7 2 0 0 0 0 0 0 0 curl')!, e).INTERFACE_NAME).toBeUndefined();
+    expect(flowRecord(parseEventLine('E CONNECT 42 42 0 4 10.9.9.2 40000 10.9.9.1 80 7 1 0 0 0 0 0 0 0 curl')!, e).INTERFACE_NAME).toBe('eth0');
   });
 
   it('ignores what is not an event line', () => {
