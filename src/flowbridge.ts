@@ -33,6 +33,8 @@ import type { InterfaceTelemetry, Problem, Telemetry } from './model/telemetry.t
 import { processDetail, summarizeProcesses, type ProcessSourceInterface } from './views/process-summary.ts';
 import { TrafficHistory } from './views/traffic-history.ts';
 import { startHistorySampler } from './views/history-sampler.ts';
+import { ScaleOut } from './scaleout/scaleout.ts';
+import type { Flow } from './flows/flow-entry.ts';
 
 export const VERSION: string = pkg.version;
 
@@ -53,6 +55,8 @@ export interface RunningFlowbridge {
   readonly dispatcher: Dispatcher;
   readonly telemetry: Telemetry;
   readonly context: ApiContext;
+  /** Scale-out through NATS JetStream (--nats). */
+  readonly scaleout?: ScaleOut;
   /** Base URL of the API and pages, when served. */
   readonly url?: string;
   /** Stops intake (ZMQ receive, capture), then flushes queues and completes files. */
@@ -61,17 +65,21 @@ export interface RunningFlowbridge {
   stopPending(): string[];
 }
 
-function buildInterface(spec: InterfaceSpec, id: number, config: FlowbridgeConfig, curve: CurveKeys | undefined, dispatcher: Dispatcher, recordings: Recordings, push: PushTargets, conditional: ConditionalPcap, rules: AlertRules): MonitoredInterface {
+function buildInterface(spec: InterfaceSpec, id: number, config: FlowbridgeConfig, curve: CurveKeys | undefined, dispatcher: Dispatcher, recordings: Recordings, push: PushTargets, conditional: ConditionalPcap, rules: AlertRules, scaleout?: ScaleOut): MonitoredInterface {
   const flowTable: FlowTableOptions = {
     maxFlows: config.flowTable.maxFlows,
     idleTimeoutMs: config.flowTable.idleTimeoutSeconds * 1000,
     closedGraceMs: config.flowTable.graceSeconds * 1000,
     communityIdSeed: config.communityIdSeed,
   };
+  // Exported flows (--nats): a packet interface's flow leaving its table is published, final.
+  if (scaleout && spec.kind !== 'zmq') flowTable.onRemoved = (flow: Flow) => scaleout.flowRemoved(spec.name, flow);
   switch (spec.kind) {
     case 'zmq': {
       const iface: ZmqInterface = new ZmqInterface({ id, name: spec.name, endpoints: spec.endpoints, curve, flowTable }, (events) => {
         dispatcher.dispatch(iface, events);
+        // Ingest nodes (--role ingest): the events also go to the capture nodes that must see them.
+        scaleout?.ingest(iface.name, events);
         // After dispatch has merged them (its drain is queued first), so a rule's alert finds its flow with the process.
         if (rules.active) setImmediate(() => rules.evaluate(events.filter((e): e is SocketEvent => e.kind === 'flow' || e.kind === 'netstat')));
       });
@@ -152,19 +160,27 @@ export async function startFlowbridge(config: FlowbridgeConfig, options: StartOp
   const conditional = new ConditionalPcap({ dataDir: config.dataDir, configured: config.conditionalPcap });
   // flowbridge's own alert rules on the merged events; what they raise is stored and joined like IDS alerts.
   const rules = new AlertRules(config.alertRules, (alert) => alerts.accept([alert], 'rule'), join(config.dataDir, 'alert-rules.json'));
-  config.interfaces.forEach((spec, id) => registry.add(buildInterface(spec, id, config, curve, dispatcher, recordings, push, conditional, rules)));
+  // Scale-out (src/scaleout/): connects in the background; the collector runs and buffers meanwhile.
+  const packetInterfaces = () => registry.packetInterfaces().map((i) => ({ name: i.name, device: i.device, flows: i.flows }));
+  const scaleout = config.nats && new ScaleOut({
+    settings: config.nats, log, communityIdSeed: config.communityIdSeed, idleTimeoutMs: config.flowTable.idleTimeoutSeconds * 1000, graceMs: config.flowTable.graceSeconds * 1000,
+    interfaces: packetInterfaces, processes: () => telemetry.processes!({}), companions: config.companions, mirrored: config.mirrored,
+  });
+  config.interfaces.forEach((spec, id) => registry.add(buildInterface(spec, id, config, curve, dispatcher, recordings, push, conditional, rules, scaleout)));
   conditional.attach(registry);
   recordings.attach(registry);
   await push.attach(registry);
 
   // Alerts join flows on every packet interface (a conditional-pcap setting may narrow this later).
-  const alerts = new Alerts({ dataDir: config.dataDir, eveFile: config.eveFile, eveSocket: config.eveSocket, interfaces: () => registry.packetInterfaces(), communityIdSeed: config.communityIdSeed, onMatched: (a) => conditional.matched(a) });
+  const alerts = new Alerts({ dataDir: config.dataDir, eveFile: config.eveFile, eveSocket: config.eveSocket, interfaces: () => registry.packetInterfaces(), communityIdSeed: config.communityIdSeed, onMatched: (a) => { conditional.matched(a); scaleout?.alert(a); } });
   const uploads = new AlertPcaps({ dir: join(config.dataDir, 'conditional-extractions'), conditional, alerts: alerts.store, communityIdSeed: config.communityIdSeed });
 
   const saved = store.load();
   const startupProblems: string[] = [...(saved.problem ? [saved.problem] : []), ...recordings.problems, ...push.problems, ...conditional.problems, ...users.problems, ...captures.problems, ...(rules.problem ? [rules.problem] : [])];
   if (captures.recovered.length) log(`flowbridge: an on-demand capture interrupted by a stop of flowbridge was kept: ${captures.recovered.join(', ')} moved into ${captures.store.dir}`);
-  for (const note of companions.init(saved.settings, { mirrored: config.mirrored, companions: config.companions })) log(`flowbridge: ${note}`);
+  // An ingest node's companions are capture nodes' devices: shared through the NATS bucket, not checked against local interfaces.
+  const localDispatch = config.nats?.role === 'ingest' ? { mirrored: [], companions: {} } : { mirrored: config.mirrored, companions: config.companions };
+  for (const note of companions.init(saved.settings, localDispatch)) log(`flowbridge: ${note}`);
 
   // Each interface starts on its own: one that cannot open its device or endpoint is
   // reported and the others keep running. The API serves meanwhile, showing each
@@ -188,6 +204,12 @@ export async function startFlowbridge(config: FlowbridgeConfig, options: StartOp
   expiry.unref();
 
   const telemetry: Telemetry = { ...pipelineTelemetry(registry, dispatcher, companions, recordings, alerts, startupProblems, config.metrics.topProcesses), conditional: () => conditional.stats() };
+  if (scaleout) {
+    const local = telemetry.problems;
+    telemetry.problems = () => [...local(), ...scaleout.problems().map((text) => ({ text }))];
+    telemetry.scaleout = () => scaleout.stats();
+    scaleout.start();
+  }
   // Processes across interfaces and the traffic history (src/views/): read by the API, the pages.
   const processSources = (): ProcessSourceInterface[] => registry.list().map((i) => ({ id: i.id, kind: i.kind, flows: i.flows }));
   telemetry.processes = (q) => summarizeProcesses(processSources(), q, config.metrics.topProcesses);
@@ -241,6 +263,7 @@ export async function startFlowbridge(config: FlowbridgeConfig, options: StartOp
     telemetry,
     context,
     url,
+    scaleout: scaleout || undefined,
     stopPending: () => [...stopping],
     async stop() {
       clearInterval(expiry);
@@ -253,6 +276,8 @@ export async function startFlowbridge(config: FlowbridgeConfig, options: StartOp
       await Promise.all(registry.list().map((i) => step(`interface ${i.name} (${i.kind === 'packet' ? 'capture, recording and push files' : 'ZMQ receive'})`, () => i.stop())));
       // Events received before the intake ended are merged.
       await step('dispatch queues', () => dispatcher.flush());
+      // Final records of the flows still in the tables, published (or given up after a few seconds).
+      if (scaleout) await step('NATS: final flow records and the outbox', () => scaleout.stop());
       await step('extraction jobs', () => recordings.jobs.close());
       await step('push uploads', () => push.stop());
       await step('alerts', () => alerts.stop());

@@ -118,6 +118,8 @@ export function restApi(ctx: ApiContext): Hono {
       interfaces: ctx.telemetry.interfaces().map((t) => ({ id: t.id, name: t.name, kind: t.kind, status: t.status })),
       curvePublicKey: ctx.curvePublicKey ?? null,
       problems: ctx.telemetry.problems(),
+      // Scale-out through NATS (--nats): connection, buffer, rates, consumers' lag.
+      ...(ctx.telemetry.scaleout ? { scaleout: ctx.telemetry.scaleout() } : {}),
     });
   });
   return api;

@@ -120,6 +120,7 @@ export class PacketInterface implements PacketInterfaceApi {
     this.flows = new FlowTable({ ...options.flowTable, ...keep, onRemoved: (flow) => {
       this.#tag(flow);
       this.#conditionalEnded(flow.key);
+      options.flowTable?.onRemoved?.(flow);
     } });
   }
 

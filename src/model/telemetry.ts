@@ -10,6 +10,7 @@ import type { CollectorStats } from './exporter.ts';
 import type { FlowTableStats, ProcessTraffic } from './flow.ts';
 import type { ProcessDetail, ProcessList, ProcessQuery } from '../views/process-summary.ts';
 import type { TrafficHistory } from '../views/traffic-history.ts';
+import type { ScaleOutStats } from '../scaleout/scaleout.ts';
 
 /** Something an operator should see now; `interfaceId` when it is about one interface. */
 export interface Problem {
@@ -130,6 +131,8 @@ export interface Telemetry {
   extractions?(): ExtractionStats;
   /** IDS alerts taken, joined and refused (absent when alerts are not part of this pipeline). */
   alerts?(): AlertStats;
+  /** Scale-out through NATS JetStream: connection, outbox, exports, ingest or consumers (absent without --nats). */
+  scaleout?(): ScaleOutStats;
   /** Conditional pcap: the stores of alerted flows (absent when not part of this pipeline). */
   conditional?(): ConditionalStats;
   problems(): Problem[];

@@ -132,3 +132,20 @@ export async function startNatsCluster(size = 3, options: { log?: boolean } = {}
   }
   return cluster;
 }
+
+/** Every message a stream holds now, in order, with its subject and Nats-Msg-Id (a reader, as an operator's consumer would be). */
+export async function readStream(urls: string, stream: string): Promise<{ subject: string; msgId?: string; data: Uint8Array }[]> {
+  const nc = await connect({ servers: urls.split(','), reconnect: false });
+  try {
+    const jsm = await jetstreamManager(nc, { timeout: 5_000, checkAPI: false });
+    const info = await jsm.streams.info(stream);
+    const out: { subject: string; msgId?: string; data: Uint8Array }[] = [];
+    for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
+      const m = await jsm.streams.getMessage(stream, { seq }).catch(() => null);
+      if (m) out.push({ subject: m.subject, msgId: m.header?.get('Nats-Msg-Id') || undefined, data: m.data });
+    }
+    return out;
+  } finally {
+    await nc.close();
+  }
+}

@@ -1,0 +1,144 @@
+// The one connection to the NATS cluster: opened in the background (a cluster that is
+// unreachable at start is not fatal: the collector runs, buffers and says so), kept
+// open by the client's reconnects, and telling its state to whoever publishes or
+// consumes. The streams and the key-value bucket are created on the first connect.
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { connectionOptions, type NatsSettings } from './settings.ts';
+import { ensureStreams } from './streams.ts';
+
+export type LinkState = 'connecting' | 'connected' | 'reconnecting' | 'closed';
+
+export interface LinkStats {
+  state: LinkState;
+  /** The server connected to now. */
+  server?: string;
+  /** Times the connection was lost and found again. */
+  reconnects: number;
+  disconnects: number;
+  /** The last error the client or the server reported. */
+  lastError?: string;
+  /** Epoch ms of the last change of state. */
+  since: number;
+}
+
+export interface Ready {
+  nc: NatsConnection;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+}
+
+export class NatsLink {
+  readonly settings: NatsSettings;
+  #state: LinkState = 'connecting';
+  #since = Date.now();
+  #nc: NatsConnection | undefined;
+  #ready: Ready | undefined;
+  #reconnects = 0;
+  #disconnects = 0;
+  #lastError: string | undefined;
+  #closing = false;
+  readonly #listeners: ((ready: Ready | undefined) => void)[] = [];
+  readonly #log: (line: string) => void;
+
+  constructor(settings: NatsSettings, log: (line: string) => void = () => {}) {
+    this.settings = settings;
+    this.#log = log;
+  }
+
+  /** Starts connecting; never throws for an unreachable cluster (the state says it). */
+  open(): void {
+    void this.#connect();
+  }
+
+  /** Told `Ready` when connected (and after each reconnect), undefined when the connection is lost. */
+  onChange(listener: (ready: Ready | undefined) => void): void {
+    this.#listeners.push(listener);
+    if (this.#ready) listener(this.#ready);
+  }
+
+  get ready(): Ready | undefined {
+    return this.#ready;
+  }
+
+  stats(): LinkStats {
+    const s: LinkStats = { state: this.#state, reconnects: this.#reconnects, disconnects: this.#disconnects, since: this.#since };
+    if (this.#ready && this.#nc) s.server = this.#nc.getServer();
+    if (this.#lastError) s.lastError = this.#lastError;
+    return s;
+  }
+
+  async close(): Promise<void> {
+    this.#closing = true;
+    this.#set('closed', undefined);
+    const nc = this.#nc;
+    if (nc && !nc.isClosed()) await nc.drain().catch(() => nc.close());
+  }
+
+  async #connect(): Promise<void> {
+    this.#log(`flowbridge: NATS: connecting to ${this.settings.servers.join(', ')} as ${this.settings.role} node ${this.settings.node}`);
+    let nc: NatsConnection;
+    try {
+      nc = await connect(connectionOptions(this.settings));
+    } catch (err) {
+      this.#lastError = (err as Error).message;
+      if (this.#closing) return;
+      this.#log(`flowbridge: NATS: cannot connect (${this.#lastError}); trying again, buffering meanwhile`);
+      setTimeout(() => void this.#connect(), 1_000).unref();
+      return;
+    }
+    if (this.#closing) {
+      await nc.close();
+      return;
+    }
+    this.#nc = nc;
+    void this.#watch(nc);
+    await this.#prepare(nc);
+  }
+
+  /** Streams and bucket first, then the others are told: nothing publishes into a stream that is not there. */
+  async #prepare(nc: NatsConnection): Promise<void> {
+    for (;;) {
+      if (this.#closing || nc.isClosed()) return;
+      try {
+        const jsm = await jetstreamManager(nc, { timeout: 5_000 });
+        await ensureStreams(jsm, this.settings);
+        this.#set('connected', { nc, js: jetstream(nc, { timeout: 5_000 }), jsm });
+        this.#log(`flowbridge: NATS: connected to ${nc.getServer()}, JetStream streams ready`);
+        return;
+      } catch (err) {
+        this.#lastError = `JetStream not ready: ${(err as Error).message}`;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  }
+
+  async #watch(nc: NatsConnection): Promise<void> {
+    for await (const s of nc.status()) {
+      switch (s.type) {
+        case 'disconnect':
+          this.#disconnects++;
+          this.#set('reconnecting', undefined);
+          this.#log(`flowbridge: NATS: lost ${s.server}; reconnecting, buffering meanwhile`);
+          break;
+        case 'reconnect':
+          this.#reconnects++;
+          void this.#prepare(nc);
+          break;
+        case 'error':
+          this.#lastError = s.error.message;
+          break;
+        case 'close':
+          if (!this.#closing) this.#set('closed', undefined);
+          break;
+      }
+    }
+  }
+
+  #set(state: LinkState, ready: Ready | undefined): void {
+    if (state !== this.#state) this.#since = Date.now();
+    this.#state = state;
+    this.#ready = ready;
+    for (const l of this.#listeners) l(ready);
+  }
+}

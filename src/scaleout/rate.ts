@@ -1,0 +1,15 @@
+// Messages per second over the last few seconds, from a counter sampled as it is read.
+const WINDOW_MS = 5_000;
+
+export class Rate {
+  #samples: { at: number; count: number }[] = [];
+
+  /** The rate now, given the counter's value now. */
+  read(count: number, now = Date.now()): number {
+    this.#samples.push({ at: now, count });
+    while (this.#samples.length > 2 && now - this.#samples[1].at >= WINDOW_MS) this.#samples.shift();
+    const first = this.#samples[0];
+    const seconds = (now - first.at) / 1000;
+    return seconds > 0 ? (count - first.count) / seconds : 0;
+  }
+}

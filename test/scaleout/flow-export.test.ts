@@ -1,0 +1,107 @@
+// Flow export to a real three-node JetStream cluster (issue 16): merged flows of lo,
+// each with the process an event named, leave as msgpack records. The cluster is down
+// when flowbridge starts: it runs, captures, says it is not connected and buffers; when
+// the cluster is back every closed flow is in the flow stream exactly once, final, with
+// its process, each message with its id, each record as schemas/export-record.schema.json says.
+import { createServer, connect as tcpConnect, type Server } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { Ajv } from 'ajv';
+import { decodeRecord, type FlowExportRecord } from '../../src/scaleout/export-record.ts';
+import { fixture } from '../support/fixtures.ts';
+import { connectProducer, startWithFlags } from '../support/flowbridge.ts';
+import { natsServerInstalled, readStream, startNatsCluster, type NatsCluster } from '../support/nats.ts';
+import { describeAsRoot } from '../support/privileges.ts';
+import type { Producer } from '../support/producer.ts';
+import { waitFor } from '../support/wait.ts';
+
+const ZMQ_PORT = 18760;
+const SERVER_PORT = 18761;
+/** Fixed client ports: the events naming each connection are sent before it is made. */
+const CLIENT_PORTS = [18771, 18772, 18773, 18774, 18775];
+const schema = JSON.parse(readFileSync(new URL('../../schemas/export-record.schema.json', import.meta.url), 'utf8'));
+const validate = new Ajv({ allErrors: true, strict: false }).compile(schema);
+
+describeAsRoot('flow export to NATS JetStream', 'capture on lo', () => {
+  let cluster: NatsCluster;
+  let fb: Awaited<ReturnType<typeof startWithFlags>>;
+  let producer: Producer;
+  let server: Server;
+
+  beforeAll(async () => {
+    if (!natsServerInstalled) throw new Error('nats-server is not installed (scripts/bootstrap.mjs --test installs it)');
+    cluster = await startNatsCluster(3);
+    server = createServer((s) => { s.on('data', () => {}); s.on('end', () => s.end(Buffer.alloc(2_000, 0x61))); });
+    await new Promise<void>((r) => server.listen(SERVER_PORT, '127.0.0.1', r));
+  }, 60_000);
+  afterAll(async () => {
+    producer?.close();
+    server?.close();
+    await fb?.stop();
+    await cluster?.stop();
+  });
+
+  it('runs and buffers while NATS is unreachable, then publishes every closed flow once, final, with its process', async () => {
+    // Unreachable at start: every server down.
+    for (let i = 0; i < 3; i++) await cluster.kill(i);
+    fb = await startWithFlags([
+      '-i', `tcp://127.0.0.1:${ZMQ_PORT}c`, '-i', 'lo', '--bpf', `lo=tcp port ${SERVER_PORT}`,
+      '--nats', cluster.urls, '--node-name', 'edge1', '--grace', '1', '--export-interval', '1',
+    ]);
+    producer = await connectProducer(fb, `tcp://127.0.0.1:${ZMQ_PORT}`);
+    await waitFor(() => fb.registry.resolve('lo')?.status().state === 'running', 'lo captured');
+    expect(fb.telemetry.scaleout!().connection.state).toBe('connecting');
+
+    // Each connection's process, named first (the event creates the flow; the packets join it).
+    for (const [i, port] of CLIENT_PORTS.entries()) {
+      await producer.send('flow', {
+        ...fixture('nprobe-mini-connect'), IF_NAME: 'lo', IPV4_LOCAL_ADDR: '127.0.0.1', IPV4_REMOTE_ADDR: '127.0.0.1', L4_LOCAL_PORT: port, L4_REMOTE_PORT: SERVER_PORT,
+        LOCAL_PROCESS: { PID: 5000 + i, UID: 1000, UID_NAME: 'erin', PROCESS_PATH: `/usr/bin/job${i}` },
+      });
+    }
+    const lo = fb.registry.resolve('lo')!;
+    await waitFor(() => CLIENT_PORTS.every((p) => lo.flows.query({ port: p }).total === 1), 'the events merged into lo');
+    for (const port of CLIENT_PORTS) {
+      await new Promise<void>((resolve, reject) => {
+        const c = tcpConnect({ host: '127.0.0.1', port: SERVER_PORT, localPort: port }, () => c.end(Buffer.alloc(500, 0x62)));
+        c.on('data', () => {});
+        c.on('error', reject);
+        c.on('close', () => resolve());
+      });
+    }
+    // Closed, past the grace period, out of the table: their final records wait in the buffer.
+    await waitFor(() => fb.telemetry.scaleout!().flows.finals.closed >= CLIENT_PORTS.length, 'final records of the closed flows', 20_000);
+    const buffered = fb.telemetry.scaleout!();
+    expect(buffered.connection.state).toBe('connecting');
+    expect(buffered.outbox.size).toBeGreaterThanOrEqual(CLIENT_PORTS.length);
+    expect(buffered.outbox.published.flows).toBe(0);
+    expect(fb.telemetry.problems().map((p) => p.text).join('\n')).toMatch(/NATS connecting since .*records buffered/);
+    const status = await (await fb.api('/api/v1/status')).json() as { scaleout?: { connection: { state: string } } };
+    expect(status.scaleout?.connection.state).toBe('connecting');
+
+    // The cluster comes back: flowbridge connects, creates its streams and catches up.
+    for (let i = 0; i < 3; i++) await cluster.restart(i);
+    await waitFor(() => fb.telemetry.scaleout!().connection.state === 'connected', 'connected to NATS', 30_000);
+    await waitFor(() => fb.telemetry.scaleout!().outbox.size === 0, 'the buffer emptied', 30_000);
+    expect(fb.telemetry.scaleout!().outbox.dropped.flows).toBe(0);
+
+    const messages = await readStream(cluster.urls, 'FLOWBRIDGE_FLOWS');
+    const records = messages.map((m) => ({ ...m, record: decodeRecord(m.data) as FlowExportRecord }));
+    for (const r of records) {
+      expect(validate(r.record), JSON.stringify(validate.errors)).toBe(true);
+      expect(r.subject).toBe('flowbridge.flows.edge1.lo');
+      expect(r.msgId).toBe(`edge1.lo.${r.record.flow.key}.${r.record.flow.firstSeen}.${r.record.update}`);
+    }
+    const ids = records.map((r) => r.msgId);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const [i, port] of CLIENT_PORTS.entries()) {
+      const finals = records.filter((r) => r.record.final && r.record.flow.client.port === port);
+      expect(finals, `final records of client port ${port}`).toHaveLength(1);
+      const { record } = finals[0];
+      expect(record).toMatchObject({ recordType: 'flow', node: 'edge1', interface: 'lo', reason: 'closed' });
+      expect(record.flow).toMatchObject({ closed: true, server: { ip: '127.0.0.1', port: SERVER_PORT }, process: { pid: 5000 + i, path: `/usr/bin/job${i}` } });
+      expect(record.flow.seenBy).toEqual(expect.arrayContaining(['packets', 'events']));
+      expect(record.flow.bytes).toBeGreaterThan(2_500);
+    }
+  }, 120_000);
+});
