@@ -5,6 +5,9 @@ import { ConfigError, DEFAULTS, DEFAULT_INTERFACES, type ConfigFile } from './co
 import { parseByteSize, BYTE_SIZE_ACCEPTED } from './model/byte-size.ts';
 import { WEB_LIMIT_DEFAULTS } from './model/web.ts';
 
+/** Default bound of a stop on SIGTERM/SIGINT (seconds). */
+export const STOP_TIMEOUT_SECONDS = 10;
+
 export const USAGE = `flowbridge: process-aware flows from eBPF events (ZMQ) merged with captured traffic
 
 Usage: flowbridge [options]          (npm start -- [options])
@@ -92,6 +95,8 @@ General:
       --no-agent               do not run the host agent (flowbridge agent) beside the collector;
                                it runs by default when the host allows it (root, bpftrace, tracefs)
       --data-dir <dir>         settings and keys (default ${DEFAULTS.dataDir})
+      --stop-timeout <s>       on SIGTERM or SIGINT, stop intake, flush queues and complete files
+                               within <s> seconds, then exit saying what was not flushed (default ${STOP_TIMEOUT_SECONDS})
       --config <file>          JSON configuration (schemas/config.schema.json); flags override it
   -h, --help                   this text
   -V, --version                the version
@@ -105,6 +110,8 @@ export interface CliRequest {
   help: boolean;
   /** Run the host agent beside the collector (default; --no-agent turns it off). */
   agent: boolean;
+  /** How long a stop on SIGTERM/SIGINT may take before the process exits anyway (--stop-timeout). */
+  stopTimeoutSeconds: number;
   version: boolean;
   configFile?: string;
   flags: ConfigFile;
@@ -205,6 +212,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
         'data-dir': { type: 'string' },
         config: { type: 'string' },
         'no-agent': { type: 'boolean' },
+        'stop-timeout': { type: 'string' },
         nats: { type: 'string' },
         role: { type: 'string' },
         'node-name': { type: 'string' },
@@ -275,5 +283,6 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
       tlsCa: nonEmpty(v['nats-tls-ca'], '--nats-tls-ca'),
     }),
   };
-  return { help: v.help ?? false, version: v.version ?? false, agent: !v['no-agent'], configFile: v.config, flags };
+  const stopTimeoutSeconds = seconds(v['stop-timeout'], '--stop-timeout', false) ?? STOP_TIMEOUT_SECONDS;
+  return { help: v.help ?? false, version: v.version ?? false, agent: !v['no-agent'], stopTimeoutSeconds, configFile: v.config, flags };
 }

@@ -34,12 +34,16 @@ let stopping = false;
 /** Wakes a replay waiting for room in the hand-off, or for its pace. */
 let wake: (() => void) | undefined;
 const stopHandlers: (() => void)[] = [];
+/** Stops reading, completes the sinks' files, sends the last batch and ends. */
+function stop(): void {
+  if (stopping) return;
+  stopping = true;
+  for (const h of stopHandlers) h();
+}
 process.on('message', (m: CaptureCommand) => {
   if (m.type === 'applied') inflight--;
-  else if (m.type === 'stop' && !stopping) {
-    stopping = true;
-    for (const h of stopHandlers) h();
-  } else if (m.type === 'sinks') {
+  else if (m.type === 'stop') stop();
+  else if (m.type === 'sinks') {
     config.recording = m.recording;
     config.push = m.push;
     config.ondemand = m.ondemand;
@@ -50,8 +54,18 @@ process.on('message', (m: CaptureCommand) => {
   }
   wake?.();
 });
-// The collector going away ends the capture.
-process.on('disconnect', () => process.exit(0));
+// The collector going away (killed, even) ends the capture: its files are completed first.
+process.on('disconnect', () => {
+  try {
+    closeSinks();
+  } finally {
+    process.exit(0);
+  }
+});
+// A stop of the whole process group (Ctrl-C) is the collector's to order: it sends 'stop'.
+process.on('SIGINT', () => {});
+// SIGTERM to this process alone ends it cleanly (files completed); the collector starts it again.
+process.on('SIGTERM', stop);
 
 const counters: CaptureCounters = { packets: 0, bytes: 0, errors: {} };
 const batch = new PacketBatch(config.maxBatchFlows);
@@ -69,6 +83,13 @@ async function configureSinks(pcap: Pcap): Promise<void> {
     sinks ??= new CaptureSinks(pcap.dlt, pcap.snaplen, pcap.nanoseconds);
   }
   sinks.configure(config);
+}
+let sinksClosed = false;
+/** Completes the sinks' files (once: every way this process ends comes here). */
+function closeSinks(): void {
+  if (sinksClosed) return;
+  sinksClosed = true;
+  sinks?.close();
 }
 let reportedOverflow = 0;
 let reportedPackets = -1;
@@ -189,7 +210,7 @@ async function live(device: string): Promise<void> {
     counters.kernelDrops = pcap.kernelDrops();
     records.close();
     pcap.close();
-    sinks?.close();
+    closeSinks();
     postLast(takeBatch(true)!);
   });
   post({ type: 'ready', dlt: pcap.dlt, snaplen: pcap.snaplen });
@@ -248,7 +269,7 @@ async function replay(file: string): Promise<void> {
   }
   records.close();
   pcap.close();
-  sinks?.close();
+  closeSinks();
   flush(true);
   postLast({ type: 'finished', counters, ...sinks?.report() });
 }
