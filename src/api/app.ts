@@ -21,6 +21,7 @@ import { BadRequest, restApi } from './rest.ts';
 import { processesApi } from './processes-api.ts';
 import { userErrorResponse, usersApi } from './users-api.ts';
 import { bodyLimits } from './body-limit.ts';
+import { ExtractionOwners, pcapStreamBound, PerUserBound } from './per-user-bounds.ts';
 import { WebCounters } from './web-counters.ts';
 import { WEB_LIMIT_DEFAULTS, type WebStats } from '../model/web.ts';
 
@@ -36,6 +37,7 @@ export function createApp(ctx: ApiContext): Hono {
 
   app.onError((err, c) => {
     if (err instanceof BadRequest) return c.json({ error: err.message }, 400);
+    if (err instanceof PerUserBound) return c.json({ error: err.message, bound: err.bound }, 429);
     const mapped = recordingErrorResponse(err) ?? pushErrorResponse(err) ?? alertErrorResponse(err) ?? conditionalErrorResponse(err) ?? captureErrorResponse(err) ?? userErrorResponse(err) ?? rulesErrorResponse(err);
     if (mapped) return c.json({ error: mapped.error }, mapped.status);
     if (err instanceof SettingsError) return c.json({ error: err.message }, err.status);
@@ -66,10 +68,12 @@ export function createApp(ctx: ApiContext): Hono {
   app.use('*', contextStorage());
   app.use('*', auditTrail(ctx));
   app.use('*', accessByRoute(ctx));
+  // What one caller may hold at once (per-user-bounds.ts): packet downloads here, extraction jobs in recording-api.ts.
+  app.use('*', pcapStreamBound(limits, counters));
   app.get('/healthz', (c) => c.json({ ok: true }));
   app.get('/metrics', async (c) => c.text(await metrics.metrics(), 200, { 'content-type': metrics.contentType }));
   app.get('/api/v1/openapi.json', (c) => c.json(openApiDocument(ctx.version)));
-  if (ctx.recordings) app.route('/', recordingApi(ctx, ctx.recordings));
+  if (ctx.recordings) app.route('/', recordingApi(ctx, ctx.recordings, new ExtractionOwners(limits, counters)));
   if (ctx.push) app.route('/api/v1', pushApi(ctx.push));
   if (ctx.alerts) app.route('/api/v1', alertsApi(ctx.alerts));
   if (ctx.rules) app.route('/api/v1', rulesApi(ctx.rules));

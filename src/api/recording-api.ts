@@ -15,6 +15,7 @@ import type { ApiContext } from './context.ts';
 import { audit as writeAudit } from './audit-trail.ts';
 import { countedBody, type AuditEntry } from './packet-access.ts';
 import { BadRequest } from './rest.ts';
+import { ExtractionOwners } from './per-user-bounds.ts';
 
 export const PCAP_TYPE = 'application/vnd.tcpdump.pcap';
 
@@ -25,7 +26,7 @@ export function recordingErrorResponse(err: Error): { status: 400 | 404 | 409 | 
   return null;
 }
 
-export function recordingApi(ctx: ApiContext, recordings: Recordings): Hono {
+export function recordingApi(ctx: ApiContext, recordings: Recordings, owners: ExtractionOwners): Hono {
   const app = new Hono();
 
   const packetInterface = (ref: string | undefined): PacketInterface => {
@@ -125,7 +126,18 @@ export function recordingApi(ctx: ApiContext, recordings: Recordings): Hono {
     const iface = recording(String(ref));
     const r = extractionRequest(rest);
     const flows = recordings.flowKeys(iface, r);
-    return c.json(recordings.jobs.create(iface.id, r, flows), 202);
+    const caller = ExtractionOwners.callerOf(c);
+    owners.check(caller, (id) => {
+      try {
+        const { status } = recordings.jobs.get(id);
+        return status === 'queued' || status === 'running';
+      } catch {
+        return false; // deleted
+      }
+    });
+    const job = recordings.jobs.create(iface.id, r, flows);
+    owners.add(job.id, caller);
+    return c.json(job, 202);
   });
   app.get('/api/v1/extractions', (c) => c.json({ jobs: recordings.jobs.list(), bounds: recordings.jobs.bounds }));
   app.get('/api/v1/extractions/:id', (c) => c.json(recordings.jobs.get(c.req.param('id'))));
