@@ -18,6 +18,9 @@
  *     --no-drop        wait at the high-water mark instead of dropping (ZMQ_XPUB_NODROP):
  *                      flat out, the generator then sends exactly what the receiver takes
  *     --hold           after reporting, keep the connection until stdin closes (see below)
+ *     --dump           write the message pool's payloads to stdout (each a u32 length,
+ *                      little-endian, then its bytes) and exit without sending: the
+ *                      bench's parse floor and stage costs read the very same payloads
  *     FIXTURE          JSON files of one event each (topic "flow"), cycled in order
  *
  * Before sending, it waits (up to 5 s) until the collector's subscription to "flow"
@@ -180,7 +183,7 @@ static void send_message(void *pub, long m, int layout, uint32_t *msg_id, uint32
 int main(int argc, char **argv) {
   double launched = now();
   const char *endpoint = "tcp://127.0.0.1:17000";
-  int bind = 0, layout = 0, batch = 1, hwm = 1000, no_drop = 0, hold = 0;
+  int bind = 0, layout = 0, batch = 1, hwm = 1000, no_drop = 0, hold = 0, dump = 0;
   double rate = 0, seconds = 3;
   uint32_t msg_id = 1, source_id = 1;
   long flows = 20000;
@@ -191,7 +194,7 @@ int main(int argc, char **argv) {
       {"msg-id", required_argument, 0, 'm'},   {"source-id", required_argument, 0, 'i'},
       {"flows", required_argument, 0, 'f'},    {"hwm", required_argument, 0, 'w'},
       {"no-drop", no_argument, 0, 'n'},        {"hold", no_argument, 0, 'h'},
-      {0, 0, 0, 0}};
+      {"dump", no_argument, 0, 'D'},           {0, 0, 0, 0}};
   for (int c; (c = getopt_long(argc, argv, "", options, NULL)) != -1;) {
     switch (c) {
       case 'e': endpoint = optarg; break;
@@ -206,13 +209,14 @@ int main(int argc, char **argv) {
       case 'w': hwm = atoi(optarg); break;
       case 'n': no_drop = 1; break;
       case 'h': hold = 1; break;
+      case 'D': dump = 1; break;
       default: return 2;
     }
   }
   int nfix = argc - optind;
   if (nfix < 1 || (layout != 0 && layout != 3) || batch < 1 || flows < 1) {
     fprintf(stderr, "usage: loadgen [--endpoint E] [--bind] [--header 0|3] [--batch N] [--rate MSGS_PER_S] [--seconds S]\n"
-                    "               [--msg-id N] [--source-id N] [--flows N] [--hwm N] [--no-drop] [--hold] FIXTURE...\n");
+                    "               [--msg-id N] [--source-id N] [--flows N] [--hwm N] [--no-drop] [--hold] [--dump] FIXTURE...\n");
     return 2;
   }
   char **events = malloc(sizeof(char *) * nfix);
@@ -246,6 +250,16 @@ int main(int argc, char **argv) {
     memcpy(v0_headers[m], TOPIC, strlen(TOPIC));
     memcpy(v0_headers[m] + 32, &version, 4);
     memcpy(v0_headers[m] + 36, &size, 4);
+  }
+
+  if (dump) {
+    for (long m = 0; m < pool; m++) {
+      uint32_t size = (uint32_t)sizes[m];
+      fwrite(&size, 4, 1, stdout);
+      fwrite(payloads[m], 1, sizes[m], stdout);
+    }
+    fflush(stdout);
+    return 0;
   }
 
   void *ctx = zmq_ctx_new();

@@ -6,6 +6,7 @@ import { BENCH_DIR } from './build.ts';
 import type { CaptureRow, Counted } from './capture.ts';
 import { countedTotal } from './ingest-ledger.ts';
 import type { IngestResult, IngestStep } from './ingest.ts';
+import { floorNotes, ingestRow } from './ingest-report.ts';
 import type { MemoryResult } from './memory.ts';
 import { recordingNotes, recordingRows } from './recording-report.ts';
 import type { RecordingResult } from './recording.ts';
@@ -68,17 +69,6 @@ const rate = (n: number) => (n >= 995_000 ? `${(n / 1e6).toFixed(2)} M` : n >= 1
 const pct = (a: number, b: number) => (b > 0 ? `${Math.round((100 * a) / b)}%` : 'n/a');
 const share = (c: Counted) => (c.sent > 0 ? c.captured / c.sent : 0);
 const pps = (c: Counted) => (c.sendSeconds > 0 ? c.captured / c.sendSeconds : 0);
-
-function ingestRow(r: IngestResult): string[] {
-  return [
-    `ingest (${r.scenario}) ${r.description}: events/s, zero loss`,
-    `${rate(r.eventsPerSecond)}${r.confirmation && !r.confirmation.passed ? ' (did not hold on a retry)' : ''}`,
-    `C subscriber ${rate(r.ceiling.eventsPerSecond)}`,
-    pct(r.eventsPerSecond, r.ceiling.eventsPerSecond),
-    `≥ ${rate(r.target)}`,
-    r.eventsPerSecond >= r.target ? 'yes' : 'no',
-  ];
-}
 
 function captureRow(c: CaptureRow): string[] {
   const ours = share(c.flowbridge);
@@ -161,6 +151,7 @@ export function renderTable(r: Results): string {
     `Anchor: ntopng publishes ${rate(r.anchor.flowsPerSecondPerInterface)} flows/s per ZMQ interface (${rate(r.anchor.twoInterfaces)} with two) on a ${r.anchor.machine}; one ZMQ interface is one thread there.`,
     'Ingest: the real pipeline (startFlowbridge: receive thread, decode, validate, normalise, dispatch, merge). Zero loss = every event sent merged into the flow table and the backlog cleared within 0.5 s of the sender stopping, in 3-s steps. Ceiling: a C subscriber that only counts, fed flat out.',
     ...r.ingest.map(confirmationNote),
+    ...floorNotes(r.ingest),
     'Overload probe (three times the figure for 8 s, producer send HWM 1000 as libzmq defaults): where the lost events show.',
     ...r.ingest.map(overloadNote),
     'Where the CPU went at the figure (cores averaged over the step and its drain):',

@@ -1,0 +1,216 @@
+// The ingest bench's yardsticks on the very payloads the load generator sends
+// (loadgen --dump): the parse floor, a single-thread loop that only decodes UTF-8 and
+// JSON.parses each message (no JavaScript collector that reads JSON can go faster on
+// one thread), and the CPU time per event of each stage of the pipeline, each stage
+// run alone on the output of the one before, in this process:
+//   decode     header, payload checks, UTF-8, JSON.parse (what the floor does, and the checks)
+//   validate   field ids and the schema (ajv, compiled from schemas/)
+//   normalise  records → the event model
+//   hand-off   packing a batch, the structured clone postMessage does, unpacking
+//   dispatch   routing to the interfaces' queues (reference/dispatch.md)
+//   merge      FlowTable.applyEvent into the ZMQ interface's flow table
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BatchPacker, transferListOf, unpackBatch } from '../src/collector/handoff.ts';
+import { Ingest } from '../src/collector/ingest.ts';
+import { FieldIds } from '../src/collector/events/field-ids.ts';
+import { normaliseSocketEvent } from '../src/collector/events/normalise.ts';
+import { compileValidators } from '../src/collector/events/validate.ts';
+import { parseHeader } from '../src/collector/wire/header.ts';
+import { decodePayload } from '../src/collector/wire/payload.ts';
+import { CompanionSettings } from '../src/dispatch/companions.ts';
+import { Dispatcher } from '../src/dispatch/dispatcher.ts';
+import { SettingsStore } from '../src/dispatch/settings-store.ts';
+import { InterfaceRegistry } from '../src/interfaces/registry.ts';
+import { ZmqInterface } from '../src/interfaces/zmq-interface.ts';
+import type { CollectedEvent, SocketEvent } from '../src/model/event.ts';
+import { flowFixtures } from './fixtures.ts';
+
+/** Distinct flows the generator cycles through (as loadgen.ts asks of it). */
+const FLOWS = 20_000;
+/** Each measurement runs at least this long; the floor is the best of several slices. */
+const SLICE_MS = 250;
+const FLOOR_SLICES = 4;
+
+/** The generator's message pool: the payloads, in the order it sends them. */
+export function loadgenPayloads(loadgen: string, batch: number): Buffer[] {
+  const out = execFileSync(loadgen, ['--dump', '--batch', String(batch), '--flows', String(FLOWS), ...flowFixtures()], { maxBuffer: 1 << 30 });
+  const payloads: Buffer[] = [];
+  for (let at = 0; at < out.length; ) {
+    const n = out.readUInt32LE(at);
+    payloads.push(out.subarray(at + 4, at + 4 + n));
+    at += 4 + n;
+  }
+  return payloads;
+}
+
+/** Header frames as the generator writes them (v0: 40 bytes, size field unused here; v3: 36). */
+export function headerFrame(version: 0 | 3, msgId = 1): Buffer {
+  const h = Buffer.alloc(version === 0 ? 40 : 36);
+  h.write('flow', 0, 'latin1');
+  if (version === 3) {
+    h[16] = 4;
+    h.writeUInt32BE(msgId, 28);
+    h.writeUInt32LE(1, 32);
+  }
+  return h;
+}
+
+/** Calls `pass` (one pass over the input, `events` events) until SLICE_MS of wall time has gone; events per second. */
+function rate(pass: () => void, events: number, ms = SLICE_MS): number {
+  pass(); // warm
+  let done = 0;
+  const t0 = performance.now();
+  let t = t0;
+  while (t - t0 < ms) {
+    pass();
+    done += events;
+    t = performance.now();
+  }
+  return done / ((t - t0) / 1000);
+}
+
+/** CPU time per event, µs, of `pass` over `events` events (this thread's CPU: the main thread does nothing else meanwhile). */
+function cpuPerEvent(pass: () => void, events: number, ms = SLICE_MS): number {
+  pass();
+  let done = 0;
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  while (performance.now() - t0 < ms) {
+    pass();
+    done += events;
+  }
+  const c = process.cpuUsage(c0);
+  return Math.round(((c.user + c.system) / done) * 1000) / 1000;
+}
+
+export interface ParseFloor {
+  /** Events per second of wall time: the best of a few slices (what the pipeline's figure is compared with). */
+  eventsPerSecond: number;
+  /** Events per CPU second of the loop: the floor on an idle core. */
+  eventsPerCpuSecond: number;
+}
+
+/** The parse floor: UTF-8 decode + JSON.parse over the payloads, one thread; the best of a few slices. */
+export function parseFloor(payloads: Buffer[], batch: number): ParseFloor {
+  const events = payloads.length * batch;
+  let sink = 0;
+  const pass = () => {
+    for (const p of payloads) {
+      const v = JSON.parse(p.toString('utf8')) as unknown;
+      if (v !== null) sink++;
+    }
+  };
+  let best = 0;
+  for (let i = 0; i < FLOOR_SLICES; i++) best = Math.max(best, rate(pass, events));
+  const cpuUs = cpuPerEvent(pass, events);
+  if (sink < 0) throw new Error('unreachable');
+  return { eventsPerSecond: Math.round(best), eventsPerCpuSecond: Math.round(1e6 / cpuUs) };
+}
+
+/** Two floors of one scenario (measured before and after its search): the higher of each figure. */
+export function bestFloor(a: ParseFloor, b: ParseFloor): ParseFloor {
+  return { eventsPerSecond: Math.max(a.eventsPerSecond, b.eventsPerSecond), eventsPerCpuSecond: Math.max(a.eventsPerCpuSecond, b.eventsPerCpuSecond) };
+}
+
+export interface StageCosts {
+  /** CPU µs per event of each stage, run alone. */
+  decode: number;
+  validate: number;
+  normalise: number;
+  handoff: number;
+  dispatch: number;
+  merge: number;
+  /** The whole collector thread as it runs (Ingest.message: decode + validate + normalise + packing), for comparison with the sum. */
+  collectorThread: number;
+}
+
+/** Each stage alone over the payloads: the lower of two rounds (the first also warms the code up). */
+export function stageCosts(payloads: Buffer[], batch: number, version: 0 | 3): StageCosts {
+  const a = stageCostsOnce(payloads, batch, version);
+  const b = stageCostsOnce(payloads, batch, version);
+  return Object.fromEntries(Object.entries(a).map(([k, v]) => [k, Math.min(v, b[k as keyof StageCosts])])) as unknown as StageCosts;
+}
+
+function stageCostsOnce(payloads: Buffer[], batch: number, version: 0 | 3): StageCosts {
+  const header = headerFrame(version);
+  const events = payloads.length * batch;
+  const parsedHeader = parseHeader(header);
+  if ('error' in parsedHeader) throw new Error(parsedHeader.detail);
+
+  const decodeAll = () => payloads.map((p) => decodePayload(parsedHeader, p)).flatMap((r) => ('error' in r ? [] : r));
+  const decode = cpuPerEvent(() => {
+    for (const p of payloads) {
+      parseHeader(header);
+      decodePayload(parsedHeader, p);
+    }
+  }, events);
+
+  const records = decodeAll();
+  if (records.length !== events) throw new Error(`decoded ${records.length} of ${events} events`);
+  const fieldIds = new FieldIds();
+  const validators = compileValidators();
+  const validate = cpuPerEvent(() => {
+    for (const r of records) if (!validators['socket-event'](fieldIds.resolve(r))) throw new Error('a fixture failed its schema');
+  }, events);
+  const normalise = cpuPerEvent(() => {
+    for (const r of records) normaliseSocketEvent(r);
+  }, events);
+
+  const normalised: SocketEvent[] = records.map((r) => normaliseSocketEvent(r));
+  const BATCH = 512;
+  const packer = new BatchPacker();
+  const handoff = cpuPerEvent(() => {
+    for (let i = 0; i < normalised.length; i += BATCH) {
+      for (const e of normalised.slice(i, i + BATCH)) packer.add(e);
+      const packed = packer.take();
+      // What postMessage does: the slots move, the rest is cloned.
+      const moved = structuredClone(packed, { transfer: transferListOf(packed) });
+      unpackBatch(moved);
+    }
+  }, events);
+
+  // Dispatch and merge on a real (unstarted) ZMQ interface of a real registry.
+  const dir = mkdtempSync(join(tmpdir(), 'fbstages-'));
+  try {
+    const registry = new InterfaceRegistry();
+    const companions = new CompanionSettings(registry, new SettingsStore(dir));
+    const zmq = new ZmqInterface({ id: 0, name: 'tcp://127.0.0.1:17000c', endpoints: 'tcp://127.0.0.1:17000c' }, () => {});
+    registry.add(zmq);
+    const dispatcher = new Dispatcher(registry, companions, { queueBound: 2 * events + BATCH });
+    const batches: CollectedEvent[][] = [];
+    for (let i = 0; i < normalised.length; i += BATCH) batches.push(normalised.slice(i, i + BATCH));
+    // dispatch() merges at once past half the queue's bound: the bound is twice the pass, and merge is timed apart by flush().
+    let dispatchCpu = 0;
+    let mergeCpu = 0;
+    let passes = 0;
+    const t0 = performance.now();
+    while (performance.now() - t0 < SLICE_MS || passes < 2) {
+      const c0 = process.cpuUsage();
+      for (const b of batches) dispatcher.dispatch(zmq, b);
+      const c1 = process.cpuUsage();
+      dispatcher.flush();
+      const c2 = process.cpuUsage();
+      if (passes > 0) {
+        dispatchCpu += c1.user + c1.system - c0.user - c0.system;
+        mergeCpu += c2.user + c2.system - c1.user - c1.system;
+      }
+      passes++;
+    }
+    const per = (us: number) => Math.round((us / ((passes - 1) * events)) * 100) / 100;
+
+    const ingest = new Ingest(0);
+    const sink = new BatchPacker();
+    const collectorThread = cpuPerEvent(() => {
+      for (const p of payloads) {
+        ingest.message([header, p], 'tcp://127.0.0.1:17000c', '127.0.0.1', sink, 0);
+        if (sink.count >= BATCH) sink.take();
+      }
+    }, events);
+    return { decode, validate, normalise, handoff, dispatch: per(dispatchCpu), merge: per(mergeCpu), collectorThread };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
