@@ -33,6 +33,28 @@ export function mergeSide(old: SideInfo | undefined, next: SideInfo): SideInfo {
   return { process: next.process ?? old.process, parent: next.parent ?? old.parent, container: next.container ?? old.container };
 }
 
+/**
+ * The flow's side after `next`: the shared side it has when `next` says nothing new
+ * (field by field: the usual case, a flow's events repeat their process), else the
+ * merged side, interned. Comparing is far cheaper than building the interner's key.
+ */
+export function sideAfter(sides: SideInterner, old: SideInfo | undefined, next: SideInfo): SideInfo {
+  if (old && sameProcess(old.process, next.process) && sameProcess(old.parent, next.parent) && sameContainer(old.container, next.container)) return old;
+  return sides.intern(mergeSide(old, next));
+}
+
+/** `next` (when given) says what `old` says. */
+function sameProcess(old: SideInfo['process'], next: SideInfo['process']): boolean {
+  if (next === undefined || next === old) return true;
+  return old !== undefined && old.pid === next.pid && old.tid === next.tid && old.uid === next.uid && old.user === next.user && old.gid === next.gid &&
+    old.group === next.group && old.path === next.path && old.cmdline === next.cmdline && old.vmSizeKb === next.vmSizeKb && old.vmPeakKb === next.vmPeakKb;
+}
+
+function sameContainer(old: SideInfo['container'], next: SideInfo['container']): boolean {
+  if (next === undefined || next === old) return true;
+  return old !== undefined && old.runtime === next.runtime && old.id === next.id && old.name === next.name && old.pod === next.pod && old.namespace === next.namespace;
+}
+
 export function hasInfo(side: SideInfo): boolean {
   return side.process !== undefined || side.parent !== undefined || side.container !== undefined;
 }

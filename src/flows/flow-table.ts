@@ -8,7 +8,7 @@ import { serverByWellKnownPort } from '../model/orientation.ts';
 import type { SocketEvent } from '../model/event.ts';
 import type { FlowEventNote, FlowQuery, FlowRecord, FlowQueryResult, FlowTableStats, ProcessTraffic } from '../model/flow.ts';
 import { flowKey, orderedTupleKey, tupleKey } from './flow-key.ts';
-import { hasInfo, mergeSide, SideInterner } from './flow-sides.ts';
+import { hasInfo, SideInterner, sideAfter } from './flow-sides.ts';
 import type { FlowTableApi } from '../interfaces/interface.ts';
 import { TCP_FIN, TCP_RST, type FlowDelta } from '../model/flow-delta.ts';
 import { newFlow, SEEN_EVENTS, SEEN_PACKETS, type Flow, type FlowSource, type NetstatBase, type NewFlow } from './flow-entry.ts';
@@ -148,12 +148,12 @@ export class FlowTable implements FlowTableApi, FlowSource {
 
     const localIsA = (event.localSide === 'client') === clientIsA;
     if (hasInfo(event.local)) {
-      if (localIsA) flow.sideA = this.#sides.intern(mergeSide(flow.sideA, event.local));
-      else flow.sideB = this.#sides.intern(mergeSide(flow.sideB, event.local));
+      if (localIsA) flow.sideA = sideAfter(this.#sides, flow.sideA, event.local);
+      else flow.sideB = sideAfter(this.#sides, flow.sideB, event.local);
     }
     if (hasInfo(event.remote)) {
-      if (localIsA) flow.sideB = this.#sides.intern(mergeSide(flow.sideB, event.remote));
-      else flow.sideA = this.#sides.intern(mergeSide(flow.sideA, event.remote));
+      if (localIsA) flow.sideB = sideAfter(this.#sides, flow.sideB, event.remote);
+      else flow.sideA = sideAfter(this.#sides, flow.sideA, event.remote);
     }
     flow.lastEvent = event.eventType ?? 'NETSTAT';
     if (event.latencyMs !== undefined) flow.latencyMs = event.latencyMs;
