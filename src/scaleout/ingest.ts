@@ -16,6 +16,10 @@ import { subjectToken } from './settings.ts';
 export type NotPublishedReason = 'loopback' | 'no-target' | 'no-capture-node' | 'buffer-full';
 
 export interface IngestStats {
+  /** Devices capture nodes announced (events by name go only to these). */
+  targets: string[];
+  /** ZMQ interface → mirrored device its events also go to (announced and marked mirrored). */
+  companions: Record<string, string>;
   published: { name: number; companion: number };
   notPublished: Record<NotPublishedReason, number>;
 }
@@ -47,7 +51,8 @@ export class IngestPublisher {
   }
 
   stats(): IngestStats {
-    return { published: { ...this.#published }, notPublished: { ...this.#not } };
+    const companions = Object.fromEntries([...this.#view.companions].filter(([, d]) => this.#view.mirrored.has(d)));
+    return { targets: [...this.#view.targets].sort(), companions, published: { ...this.#published }, notPublished: { ...this.#not } };
   }
 
   #route(event: SocketEvent, via: string, companion: string | undefined, now: number): void {

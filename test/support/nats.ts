@@ -149,3 +149,17 @@ export async function readStream(urls: string, stream: string): Promise<{ subjec
     await nc.close();
   }
 }
+
+/** Index in cluster.nodes of the server leading a stream now (the one whose loss forces an election). */
+export async function streamLeader(cluster: NatsCluster, stream: string): Promise<number> {
+  const nc = await connect({ servers: cluster.urls.split(','), reconnect: false });
+  try {
+    const jsm = await jetstreamManager(nc, { timeout: 5_000, checkAPI: false });
+    const leader = (await jsm.streams.info(stream)).cluster?.leader;
+    const i = cluster.nodes.findIndex((n) => n.name === leader);
+    if (i < 0) throw new Error(`stream ${stream} has no leader among ${cluster.nodes.map((n) => n.name).join(', ')} (${leader})`);
+    return i;
+  } finally {
+    await nc.close();
+  }
+}
