@@ -176,6 +176,7 @@ export class UserStore {
     if (!user.tokens.some((t) => t.id === id)) throw new UserError(`user ${name} has no token ${JSON.stringify(id)} (see GET /api/v1/users)`, 404);
     user.tokens = user.tokens.filter((t) => t.id !== id);
     this.save();
+    this.sessions.endToken(id);
   }
 
   /** The user a token of ours belongs to, or undefined. */

@@ -10,6 +10,8 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';
 import { timingSafeEqual } from 'node:crypto';
 import { effectivePermissions, refusal } from '../access/permission.ts';
+import { Sessions } from '../access/sessions.ts';
+import { tokenId } from '../access/tokens.ts';
 import { PERMISSIONS, ROLES, type Need, type Permission, type Principal, type Role, type StoredUser } from '../model/access.ts';
 import { ruleOf } from './access-rules.ts';
 import type { ApiContext } from './context.ts';
@@ -20,7 +22,8 @@ declare module 'hono' {
   }
 }
 
-export const TOKEN_COOKIE = 'flowbridge_token';
+/** The page session's cookie: a random session id (src/access/sessions.ts), never a token. */
+export const SESSION_COOKIE = 'flowbridge_session';
 
 const EVERYTHING: Omit<Principal, 'name' | 'kind'> = { roles: [...ROLES], permissions: [...PERMISSIONS], denied: [] };
 /** No users, no API token: the local operator may do everything (served on loopback). */
@@ -46,16 +49,40 @@ export function tokenFrom(header: string | undefined, cookie: string | undefined
   return m?.[1] ?? cookie;
 }
 
-/** The principal a credential stands for, or undefined when it is not one. */
-export function principalFor(ctx: ApiContext, given: string): Principal | undefined {
+/** With users, the API token is an admin without capture or pcap; without, it may do everything (as before users). */
+const apiTokenPrincipal = (ctx: ApiContext): Principal =>
+  (usersOn(ctx) ? { name: 'token', kind: 'api-token', roles: ['admin'], permissions: [], denied: [] } : { name: 'token', kind: 'api-token', ...EVERYTHING });
+
+const ownSessions = new WeakMap<ApiContext, Sessions>();
+/** The page sessions: the user store's, or (an app built without one) the app's own. */
+export function sessionsOf(ctx: ApiContext): Sessions {
+  if (ctx.users) return ctx.users.sessions;
+  let s = ownSessions.get(ctx);
+  if (!s) ownSessions.set(ctx, (s = new Sessions()));
+  return s;
+}
+
+/** The principal a page session stands for while what it was opened with still holds. */
+function sessionPrincipal(ctx: ApiContext, secret: string): Principal | undefined {
+  const s = sessionsOf(ctx).session(secret);
+  if (!s) return undefined;
+  if (s.kind === 'api-token') return ctx.auth.token !== undefined ? apiTokenPrincipal(ctx) : undefined;
+  const user = usersOn(ctx) ? ctx.users!.find(s.user) : undefined;
+  if (!user || (s.kind === 'token' && !user.tokens.some((t) => t.id === s.tokenId))) return undefined;
+  return principalOf(user);
+}
+
+/** The principal a token (the --api-token or a user's) stands for, with the user's token id; undefined for anything else. */
+export function tokenPrincipal(ctx: ApiContext, given: string): { principal: Principal; tokenId?: string } | undefined {
   const apiToken = ctx.auth.token;
-  if (apiToken !== undefined && sameSecret(given, apiToken)) {
-    // With users, the API token is an admin without capture or pcap; without, it may do everything (as before users).
-    return usersOn(ctx) ? { name: 'token', kind: 'api-token', roles: ['admin'], permissions: [], denied: [] } : { name: 'token', kind: 'api-token', ...EVERYTHING };
-  }
-  if (!usersOn(ctx)) return undefined;
-  const user = ctx.users!.byToken(given) ?? ctx.users!.find(ctx.users!.sessions.user(given) ?? '');
-  return user ? principalOf(user) : undefined;
+  if (apiToken !== undefined && sameSecret(given, apiToken)) return { principal: apiTokenPrincipal(ctx) };
+  const user = usersOn(ctx) ? ctx.users!.byToken(given) : undefined;
+  return user ? { principal: principalOf(user), tokenId: tokenId(given) } : undefined;
+}
+
+/** The principal a credential (a token, or a page session's id) stands for, or undefined when it is not one. */
+export function principalFor(ctx: ApiContext, given: string): Principal | undefined {
+  return sessionPrincipal(ctx, given) ?? tokenPrincipal(ctx, given)?.principal;
 }
 
 const normalise = (need: Role | Permission | Need): Need =>
@@ -76,7 +103,7 @@ function unauthenticated(c: Context, given: string | undefined, users: boolean):
 export function requireAccess(ctx: ApiContext, need: Role | Permission | Need): MiddlewareHandler {
   const wanted = normalise(need);
   return async (c, next) => {
-    const given = tokenFrom(c.req.header('authorization'), getCookie(c, TOKEN_COOKIE));
+    const given = tokenFrom(c.req.header('authorization'), getCookie(c, SESSION_COOKIE));
     const users = usersOn(ctx);
     let principal = given === undefined ? undefined : principalFor(ctx, given);
     if (!principal && !users) {
@@ -97,7 +124,7 @@ export function accessByRoute(ctx: ApiContext): MiddlewareHandler {
   return async (c, next) => {
     const { rule } = ruleOf(c.req.method, c.req.path);
     if (rule.need === 'public') {
-      const given = tokenFrom(c.req.header('authorization'), getCookie(c, TOKEN_COOKIE));
+      const given = tokenFrom(c.req.header('authorization'), getCookie(c, SESSION_COOKIE));
       const p = given === undefined ? undefined : principalFor(ctx, given);
       if (p) c.set('principal', p);
       return next();

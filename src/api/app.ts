@@ -4,7 +4,8 @@ import { HTTPException } from 'hono/http-exception';
 import { csrf } from 'hono/csrf';
 import { SettingsError } from '../dispatch/companions.ts';
 import { createMetrics } from '../exporters/prometheus.ts';
-import { accessByRoute } from './access.ts';
+import { accessByRoute, sessionsOf } from './access.ts';
+import { LoginThrottle } from '../access/login-throttle.ts';
 import { auditTrail } from './audit-trail.ts';
 import { signIn, signOut } from './auth.ts';
 import { contextStorage } from 'hono/context-storage';
@@ -29,9 +30,10 @@ export function createApp(ctx: ApiContext): Hono {
   const app = new Hono();
   const limits = { ...WEB_LIMIT_DEFAULTS, ...ctx.limits };
   const counters = new WebCounters();
+  const throttle = new LoginThrottle();
   const webStats = (): WebStats => ({
     refused: { ...counters.refused }, loginFailures: { ...counters.loginFailures }, loginThrottled: counters.refused['login-throttled'], pcapStreams: counters.pcapStreams,
-    sessions: ctx.users?.sessions.stats() ?? { size: 0, max: 0, dropped: 0 }, throttle: { size: 0, max: 0, dropped: 0 },
+    sessions: sessionsOf(ctx).stats(), throttle: throttle.stats(),
   });
   const metrics = createMetrics(ctx.telemetry, webStats);
 
@@ -83,7 +85,7 @@ export function createApp(ctx: ApiContext): Hono {
   app.route('/api/v1', restApi(ctx));
   app.route('/api/v1', processesApi(ctx));
   // Before the pages: the login form's return address is checked here (same origin only).
-  app.post('/login', signIn(ctx));
+  app.post('/login', signIn(ctx, { throttle, counters, sessionHours: limits.sessionHours }));
   app.post('/logout', signOut(ctx));
   app.route('/', pages(ctx));
   return app;

@@ -7,6 +7,7 @@ import { SettingsError } from '../dispatch/companions.ts';
 import type { MonitoredInterface } from '../interfaces/interface.ts';
 import type { FlowRecord } from '../model/flow.ts';
 import { sameOriginPath } from './auth.ts';
+import { loginPage } from './login-page.tsx';
 import type { ApiContext } from './context.ts';
 import { ExtractDialog, extractionPages, FlowPcapLinks, records } from './extraction-pages.tsx';
 import { flashOf, redirectWith, type FlashKind } from './flash.ts';
@@ -196,26 +197,7 @@ export function pages(ctx: ApiContext): Hono {
       throw err;
     }
   });
-  app.get('/login', (c) => {
-    const next = sameOriginPath(c.req.query('next'));
-    const { error } = flashOf(c);
-    return c.html(
-      <Layout title="Sign in">
-        <h1>Sign in</h1>
-        {error ? <div class="error">{error}</div> : null}
-        <div class="card">
-          <form method="post" action="/login" class="settings">
-            <input type="hidden" name="next" value={next} />
-            <p><label>User</label> <input name="user" autocomplete="username" /></p>
-            <p><label>Password</label> <input type="password" name="password" autocomplete="current-password" /></p>
-            <p><small>or, with no user name:</small></p>
-            <p><label>API token</label> <input type="password" name="token" /></p>
-            <button type="submit">Sign in</button>
-          </form>
-        </div>
-      </Layout>,
-    );
-  });
+  app.get('/login', (c) => loginPage(c, sameOriginPath(c.req.query('next')), flashOf(c).error));
   // POST /login is served by app.ts (signIn), before these pages.
   return app;
 }
