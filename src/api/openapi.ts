@@ -35,7 +35,7 @@ const extractionParams = [
 export function openApiDocument(version: string) {
   return {
     openapi: '3.1.0',
-    info: { title: 'flowbridge REST API', version, description: 'Process-aware flows from eBPF events merged with captured traffic.' },
+    info: { title: 'flowbridge REST API', version, description: 'Process-aware flows from eBPF events merged with captured traffic. Every request body is bounded: 1 MiB (--max-body), 16 MiB for POST /api/v1/alerts and POST /api/v1/conditional-pcap/upload; a larger one is answered 413 { error, limit } without being read. Packet downloads streaming at once and extraction jobs in progress are bounded per caller (--max-pcap-streams-per-user, --max-extractions-per-user): 429 { error, bound }.' },
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
       schemas: {
@@ -324,6 +324,7 @@ export function openApiDocument(version: string) {
           responses: {
             '200': { description: 'Nanosecond pcap, streamed. An empty result has the header only and X-Flowbridge-Empty-Reason: nothing-recorded | window-too-old | nothing-in-window | filter-matched-nothing', content: { 'application/vnd.tcpdump.pcap': {} } },
             ...errors,
+            '429': { description: 'The caller already streams --max-pcap-streams-per-user packet downloads (Retry-After: 1)', content: json({ type: 'object', properties: { error: { type: 'string' }, bound: { type: 'integer' } } }) },
           },
         },
       },
@@ -332,7 +333,7 @@ export function openApiDocument(version: string) {
         post: {
           summary: 'Queue an extraction job (runs in the background, into pcap files)',
           requestBody: { required: true, content: json({ type: 'object', required: ['interface', 'begin', 'end'], properties: { interface: { type: ['integer', 'string'] }, ...Object.fromEntries(extractionParams.map((p) => [p.name, p.schema])) } }) },
-          responses: { '202': { description: 'The job, queued', content: json({ $ref: '#/components/schemas/ExtractionJob' }) }, ...errors, '429': { description: 'Too many jobs: delete finished ones', content: json(error) } },
+          responses: { '202': { description: 'The job, queued', content: json({ $ref: '#/components/schemas/ExtractionJob' }) }, ...errors, '429': { description: 'Too many jobs (delete finished ones), or the caller already has --max-extractions-per-user jobs queued or running (bound names it)', content: json({ type: 'object', properties: { error: { type: 'string' }, bound: { type: 'integer' } } }) } },
         },
       },
       '/api/v1/extractions/{id}': {

@@ -190,8 +190,11 @@ export function createMetrics(telemetry: Telemetry, web?: () => WebStats): Metri
     counter('flowbridge_login_failures_total', 'Failed sign-ins, by reason', ['reason'], read((s) => Object.entries(s.loginFailures).map(([reason, n]) => [{ reason }, n])));
     counter('flowbridge_login_throttled_total', 'Sign-ins answered 429 after too many recent failures from the address or for the user name', [], read((s) => [[{}, s.loginThrottled]]));
     gauge('flowbridge_pcap_streams', 'Packet downloads streaming now', [], read((s) => [[{}, s.pcapStreams]]));
-    gauge('flowbridge_sessions', 'Page sessions open now', [], read((s) => [[{}, s.sessions.size]]));
-    counter('flowbridge_sessions_dropped_total', 'Page sessions ended early because the session table was full', [], read((s) => [[{}, s.sessions.dropped]]));
+    // Its bounded tables: the page sessions and the sign-in throttle's keys.
+    const webTables = (s: WebStats) => [['sessions', s.sessions], ['login-throttle', s.throttle]] as const;
+    gauge('flowbridge_web_table_entries', 'Entries in a bounded table of the web side', ['table'], read((s) => webTables(s).map(([table, b]) => [{ table }, b.size])));
+    gauge('flowbridge_web_table_bound_entries', 'Bound of a table of the web side', ['table'], read((s) => webTables(s).map(([table, b]) => [{ table }, b.max])));
+    counter('flowbridge_web_table_drops_total', 'Entries evicted because a table of the web side was full (the oldest session or throttle key)', ['table'], read((s) => webTables(s).map(([table, b]) => [{ table }, b.dropped])));
   }
 
   gauge('flowbridge_uptime_seconds', 'Seconds since the collector started', [], () => [[{}, (Date.now() - telemetry.startedAt) / 1000]]);

@@ -132,4 +132,8 @@ it('answers 30 wrong passwords in a row with 429 and Retry-After after the fifth
   const lines = await metrics();
   expect(lines).toContain('flowbridge_login_failures_total{reason="wrong-password"} 5');
   expect(lines).toContain('flowbridge_login_throttled_total 28');
+  // The throttle's keys (the two addresses that failed, and erin's name) and the sessions are bounded tables.
+  expect(lines).toContain('flowbridge_web_table_entries{table="login-throttle"} 3');
+  expect(lines).toContain('flowbridge_web_table_bound_entries{table="login-throttle"} 10000');
+  expect(lines).toContain('flowbridge_web_table_bound_entries{table="sessions"} 1000');
 });
