@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { parseCli } from '../../src/cli.ts';
-import { resolveConfig } from '../../src/config.ts';
+import { readConfigFile, resolveConfig } from '../../src/config.ts';
+import { WEB_LIMIT_DEFAULTS } from '../../src/model/web.ts';
 import { startWithFlags } from '../support/flowbridge.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -43,6 +44,39 @@ it('cuts a client that keeps its request head open, and serves the others meanwh
   } finally {
     await fb.stop();
   }
+});
+
+it('closes a kept-alive connection left idle past the keep-alive timeout', async () => {
+  const fb = await startWithFlags(['-i', 'tcp://127.0.0.1:16588c', '--keep-alive-timeout', '1']);
+  try {
+    const socket = connect(Number(new URL(fb.url).port), '127.0.0.1');
+    let received = '';
+    let closed = false;
+    socket.setEncoding('utf8');
+    socket.on('data', (d: string) => (received += d));
+    socket.on('close', () => (closed = true));
+    await new Promise((r) => socket.once('connect', r));
+    socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n');
+    await waitFor(() => received.includes('{"ok":true}'), 'the answer');
+    expect(received).toMatch(/^HTTP\/1\.1 200 /);
+    expect(received).toMatch(/Keep-Alive: timeout=1/i);
+    await waitFor(() => closed, 'the server to close the idle connection', 20_000);
+  } finally {
+    await fb.stop();
+  }
+});
+
+it('takes the bounds and HTTPS from the config file, flags winning', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fb-tls-'));
+  const { cert, key } = selfSigned(dir);
+  const file = join(dir, 'config.json');
+  writeFileSync(file, JSON.stringify({ https: { cert, key }, web: { maxBodyBytes: 65536, headersTimeoutSeconds: 5, maxPcapStreamsPerUser: 2, sessionHours: 1 } }));
+  const config = resolveConfig(readConfigFile(file), parseCli(['--max-body', '2MiB'], {}).flags);
+  expect(config.https).toEqual({ cert, key });
+  expect(config.web).toEqual({ ...WEB_LIMIT_DEFAULTS, maxBodyBytes: 2 * 1024 * 1024, headersTimeoutSeconds: 5, maxPcapStreamsPerUser: 2, sessionHours: 1 });
+  writeFileSync(file, JSON.stringify({ web: { maxBodySize: 1 } }));
+  expect(() => readConfigFile(file)).toThrow(/\/web must NOT have additional properties 'maxBodySize'/);
+  expect(() => parseCli(['--max-body', 'lots'], {})).toThrow('--max-body "lots": expected at least 1KiB, as a number of bytes, or a number with a unit');
 });
 
 /** A self-signed certificate for 127.0.0.1, made by openssl req. */
