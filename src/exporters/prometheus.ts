@@ -8,6 +8,8 @@ import type { DirectionCounters, HostInterfaceCounters, InterfaceTelemetry, Tele
 import type { ProcessTraffic } from '../model/flow.ts';
 import type { AlertStats } from '../model/alert.ts';
 import type { ConditionalStats } from '../model/conditional.ts';
+import type { ScaleOutStats } from '../scaleout/scaleout.ts';
+import { registerScaleOutMetrics } from '../scaleout/metrics.ts';
 import type { ExtractionStats } from '../model/recording.ts';
 import type { WebStats } from '../model/web.ts';
 
@@ -28,6 +30,7 @@ interface Snapshot {
   extractions?: ExtractionStats;
   alerts?: AlertStats;
   conditional?: ConditionalStats;
+  scaleout?: ScaleOutStats;
 }
 
 export function createMetrics(telemetry: Telemetry, web?: () => WebStats): MetricsEndpoint {
@@ -197,6 +200,9 @@ export function createMetrics(telemetry: Telemetry, web?: () => WebStats): Metri
     counter('flowbridge_web_table_drops_total', 'Entries evicted because a table of the web side was full (the oldest session or throttle key)', ['table'], read((s) => webTables(s).map(([table, b]) => [{ table }, b.dropped])));
   }
 
+  // Scale-out through NATS (--nats): src/scaleout/metrics.ts.
+  registerScaleOutMetrics(counter, gauge, () => snap.scaleout);
+
   gauge('flowbridge_uptime_seconds', 'Seconds since the collector started', [], () => [[{}, (Date.now() - telemetry.startedAt) / 1000]]);
 
   return {
@@ -211,6 +217,7 @@ export function createMetrics(telemetry: Telemetry, web?: () => WebStats): Metri
         extractions: telemetry.extractions?.(),
         alerts: telemetry.alerts?.(),
         conditional: telemetry.conditional?.(),
+        scaleout: telemetry.scaleout?.(),
       };
       return registry.metrics();
     },

@@ -28,6 +28,12 @@ describeAsRoot('flow export to NATS JetStream', 'capture on lo', () => {
   let producer: Producer;
   let server: Server;
 
+  /** /metrics as name{labels} → value. */
+  const metrics = async () => new Map((await (await fb.api('/metrics')).text()).split('\n').filter((l) => l && !l.startsWith('#')).map((l) => {
+    const at = l.lastIndexOf(' ');
+    return [l.slice(0, at), Number(l.slice(at + 1))] as const;
+  }));
+
   beforeAll(async () => {
     if (!natsServerInstalled) throw new Error('nats-server is not installed (scripts/bootstrap.mjs --test installs it)');
     cluster = await startNatsCluster(3);
@@ -78,12 +84,21 @@ describeAsRoot('flow export to NATS JetStream', 'capture on lo', () => {
     expect(fb.telemetry.problems().map((p) => p.text).join('\n')).toMatch(/NATS connecting since .*records buffered/);
     const status = await (await fb.api('/api/v1/status')).json() as { scaleout?: { connection: { state: string } } };
     expect(status.scaleout?.connection.state).toBe('connecting');
+    const down = await metrics();
+    expect(down.get('flowbridge_nats_connected{node="edge1",role="all",state="connecting"}')).toBe(0);
+    expect(down.get('flowbridge_nats_buffer_records')).toBeGreaterThanOrEqual(CLIENT_PORTS.length);
+    expect(down.get('flowbridge_nats_flow_records_total{reason="closed"}')).toBeGreaterThanOrEqual(CLIENT_PORTS.length);
 
     // The cluster comes back: flowbridge connects, creates its streams and catches up.
     for (let i = 0; i < 3; i++) await cluster.restart(i);
     await waitFor(() => fb.telemetry.scaleout!().connection.state === 'connected', 'connected to NATS', 30_000);
     await waitFor(() => fb.telemetry.scaleout!().outbox.size === 0, 'the buffer emptied', 30_000);
     expect(fb.telemetry.scaleout!().outbox.dropped.flows).toBe(0);
+    const up = await metrics();
+    expect(up.get('flowbridge_nats_connected{node="edge1",role="all",state="connected"}')).toBe(1);
+    expect(up.get('flowbridge_nats_buffer_records')).toBe(0);
+    expect(up.get('flowbridge_nats_published_total{kind="flows"}')).toBeGreaterThanOrEqual(CLIENT_PORTS.length);
+    expect(up.get('flowbridge_nats_dropped_total{kind="flows"}')).toBe(0);
 
     const messages = await readStream(cluster.urls, 'FLOWBRIDGE_FLOWS');
     const records = messages.map((m) => ({ ...m, record: decodeRecord(m.data) as FlowExportRecord }));

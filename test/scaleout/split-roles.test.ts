@@ -152,6 +152,11 @@ describeAsRoot('split roles: ingest nodes → JetStream → a capture node', 'cr
     expect(merged()).toBe(batch1 + batch2);
     expect(lateByInstance.reduce((a, b) => a + b, 0) + stats(capture!).consumers![0].skipped.late).toBe(LATE_EVENTS);
     expect(capture!.registry.resolve(veth.hostIf)!.flows.query({ port: QUIET_PORT }).total).toBe(0);
+    const text = await (await capture!.api('/metrics')).text();
+    expect(text).toContain(`flowbridge_nats_consumer_skipped_total{interface="${veth.hostIf}",reason="late"} ${LATE_EVENTS}`);
+    expect(text).toContain(`flowbridge_nats_consumer_pending{interface="${veth.hostIf}"} 0`);
+    expect(text).toContain('flowbridge_nats_connected{node="cap1",role="capture",state="connected"} 1');
+    expect(await (await ingest[0].api('/metrics')).text()).toMatch(/flowbridge_nats_ingest_events_total\{route="name"\} [1-9]/);
 
     // The flow stream: every closed flow once, final, with its process; the real ones with their packets.
     const records = (await readStream(cluster.urls, 'FLOWBRIDGE_FLOWS')).map((m) => decodeRecord(m.data) as FlowExportRecord);
