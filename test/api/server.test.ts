@@ -87,22 +87,23 @@ function selfSigned(dir: string): { cert: string; key: string } {
   return { cert, key };
 }
 
-/** GET over HTTPS trusting only `ca`. */
-function httpsGet(url: string, ca: Buffer): Promise<{ status: number; body: string; type: string }> {
+/** A request over HTTPS trusting only `ca`. */
+function httpsCall(url: string, ca: Buffer, method = 'GET', headers: Record<string, string> = {}, body?: string): Promise<{ status: number; body: string; type: string; cookie?: string }> {
   return new Promise((resolve, reject) => {
-    httpsRequest(url, { ca }, (res) => {
-      let body = '';
+    httpsRequest(url, { ca, method, headers }, (res) => {
+      let text = '';
       res.setEncoding('utf8');
-      res.on('data', (d: string) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode!, body, type: String(res.headers['content-type']) }));
-    }).on('error', reject).end();
+      res.on('data', (d: string) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode!, body: text, type: String(res.headers['content-type']), cookie: res.headers['set-cookie']?.[0] }));
+    }).on('error', reject).end(body);
   });
 }
+const httpsGet = (url: string, ca: Buffer) => httpsCall(url, ca);
 
 it('serves the pages and the API over HTTPS with --https-cert and --https-key', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'fb-tls-'));
   const { cert, key } = selfSigned(dir);
-  const fb = await startWithFlags(['-i', 'tcp://127.0.0.1:16583c', '--https-cert', cert, '--https-key', key]);
+  const fb = await startWithFlags(['-i', 'tcp://127.0.0.1:16583c', '--https-cert', cert, '--https-key', key, '--api-token', 'https-test-token']);
   try {
     expect(fb.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
     const ca = readFileSync(cert);
@@ -112,6 +113,10 @@ it('serves the pages and the API over HTTPS with --https-cert and --https-key', 
     const page = await httpsGet(`${fb.url}/`, ca);
     expect(page.status).toBe(200);
     expect(page.type).toMatch(/^text\/html/);
+    // Signed in over HTTPS, the session cookie is marked Secure: a browser never sends it over plain HTTP.
+    const login = await httpsCall(`${fb.url}/login`, ca, 'POST', { origin: fb.url, 'content-type': 'application/x-www-form-urlencoded' }, new URLSearchParams({ token: 'https-test-token', next: '/' }).toString());
+    expect(login.status).toBe(303);
+    expect(login.cookie).toMatch(/^flowbridge_session=fbs_[^;]+;.*; Secure/);
     // A client that does not trust the certificate is refused by TLS itself.
     await expect(httpsGet(`${fb.url}/healthz`, Buffer.from(''))).rejects.toThrow(/self[- ]signed|unable to verify|certificate/i);
     // Plain HTTP on the HTTPS port gets no page.
