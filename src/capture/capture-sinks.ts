@@ -5,6 +5,8 @@ import { ConditionalSink } from '../conditional/conditional-sink.ts';
 import type { ConditionalSinkSettings, ConditionalSinkStats } from '../model/conditional.ts';
 import type { PushSinkConfig, PushTargetStats } from '../model/push.ts';
 import type { RecordingSettings, RecordingStats } from '../model/recording.ts';
+import { completeLeftSplits } from '../push/left-splits.ts';
+import { PushLog } from '../push/push-log.ts';
 import { PushSink } from '../push/push-sink.ts';
 import type { OnDemandSinkConfig, OnDemandSinkStats } from '../model/ondemand.ts';
 import { OnDemandSink } from '../ondemand/ondemand-sink.ts';
@@ -71,6 +73,12 @@ export class CaptureSinks {
     for (const [desc, config] of wanted) {
       if (this.#push.has(desc)) continue;
       try {
+        // Splits an earlier capture process left when it was killed are completed first.
+        const left = completeLeftSplits(config);
+        if (left.length) {
+          const log = new PushLog(config.logPath);
+          for (const line of left) log.line(line);
+        }
         this.#push.set(desc, { config, sink: new PushSink(config, this.#dlt, this.#snaplen, this.#nanoseconds) });
       } catch (err) {
         this.#failed.set(desc, { desc, state: 'failed', error: (err as Error).message, files: 0, bytes: 0, packets: 0, filteredOut: 0, dropped: {} });

@@ -3,7 +3,7 @@
 // temporary name and renamed `<base>.pcapN` when complete. Past maxPieces the oldest
 // piece is deleted before the next one opens, so the pieces never take more than
 // maxPieces × pieceBytes: the newest traffic is kept, as tcpdump -C -W does.
-import { rmSync } from 'node:fs';
+import { readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { OnDemandPiece, OnDemandSinkConfig, OnDemandSinkStats } from '../model/ondemand.ts';
 import { BpfProgram } from '../native/libpcap.ts';
@@ -11,7 +11,8 @@ import { PcapFile } from '../recording/pcap-file.ts';
 import { RECORD_HEADER_BYTES } from '../recording/pcap-format.ts';
 import type { PacketSink } from '../recording/sink.ts';
 import { makeDirs } from '../runtime/make-dirs.ts';
-import { partName } from './piece-names.ts';
+import { partName, pieceNumber } from './piece-names.ts';
+import { cutToWholeRecords } from './whole-records.ts';
 
 export class OnDemandSink implements PacketSink {
   readonly #c: OnDemandSinkConfig;
@@ -33,6 +34,33 @@ export class OnDemandSink implements PacketSink {
     this.#stats = { runId: config.runId, state: 'running', pieces: [], packets: 0, filteredOut: 0, overwritten: 0, dropped: {} };
     makeDirs(config.dir);
     this.#filter = config.filter ? new BpfProgram(config.filter, dlt) : undefined;
+    this.#resume();
+  }
+
+  /**
+   * A capture process started again (it was killed, or its device came back) goes on with
+   * the run's pieces: the one it was writing is cut at its last whole record and completed,
+   * and numbering continues after the last, so no piece is overwritten and the bound holds.
+   */
+  #resume(): void {
+    const prefix = `${this.#c.baseName}.pcap`;
+    const pieces: OnDemandPiece[] = [];
+    for (const file of readdirSync(this.#c.dir)) {
+      const name = file.startsWith(`.${prefix}`) && file.endsWith('.part') ? file.slice(1, -'.part'.length) : file;
+      if (!name.startsWith(prefix) || !/^\d+$/.test(name.slice(prefix.length))) continue;
+      const path = join(this.#c.dir, file);
+      if (name !== file) {
+        if (cutToWholeRecords(path) === 0) {
+          rmSync(path, { force: true });
+          continue;
+        }
+        renameSync(path, join(this.#c.dir, name));
+      }
+      pieces.push({ name, bytes: statSync(join(this.#c.dir, name)).size });
+    }
+    pieces.sort((a, b) => pieceNumber(a.name) - pieceNumber(b.name));
+    this.#stats.pieces = pieces;
+    if (pieces.length) this.#seq = pieceNumber(pieces[pieces.length - 1].name) + 1;
   }
 
   add(memory: Uint8Array, at: number, caplen: number, wireLength: number): void {

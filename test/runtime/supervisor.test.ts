@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
 import { afterEach, expect, it } from 'vitest';
-import { childRun, Supervisor, workerRun, type SupervisorState } from '../../src/runtime/supervisor.ts';
+import { childRun, Supervisor, workerRun } from '../../src/runtime/supervisor.ts';
 import { waitFor } from '../support/wait.ts';
 
 const supervisors: Supervisor[] = [];
