@@ -31,6 +31,11 @@ export interface SoakCollector {
   stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null; seconds: number }>;
 }
 
+/** The soak's collector: a collector-mode ZMQ interface on `endpoint` (tcp://127.0.0.1:PORT) and lo, capturing what `bpf` selects. */
+export function collectorFlags(endpoint: string, bpf: string, dataDir: string): string[] {
+  return ['-i', `${endpoint}c`, '-i', 'lo', '--bpf', `lo=${bpf}`, '--data-dir', dataDir, '--max-flows', '50000'];
+}
+
 /** Starts the collector with `args` (plus --http on a free port, the token, --no-agent). */
 export async function startCollector(args: string[], token: string): Promise<SoakCollector> {
   const child: ChildProcess = spawn(process.execPath, ['--max-semi-space-size=64', '--import', TSX_LOADER, MAIN,

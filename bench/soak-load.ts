@@ -280,6 +280,12 @@ export class LoopbackTraffic {
   }
 }
 
+/** A failed fetch says why in its cause (ECONNRESET, UND_ERR_HEADERS_TIMEOUT, ...). */
+export function describeError(err: unknown): string {
+  const e = err as Error & { cause?: { code?: string; message?: string } };
+  return e.cause ? `${e.message}: ${e.cause.code ?? e.cause.message}` : `${e.name}: ${e.message}`;
+}
+
 export interface RequestError {
   /** Seconds into the soak. */
   at: number;
@@ -298,16 +304,19 @@ export class RequestLog {
   readonly kept: RequestError[] = [];
   readonly #began = performance.now();
 
+  /** Counts a failure of `method path` (status 0: no answer) and keeps the first few. */
+  fail(method: string, path: string, status: number, detail: string): void {
+    const entry = (this.byPath[`${method} ${path}`] ??= { requests: 0, failures: 0 });
+    this.failures++;
+    entry.failures++;
+    if (this.kept.length < 50) this.kept.push({ at: Math.round((performance.now() - this.#began) / 100) / 10, method, path, status, detail: detail.slice(0, 300) });
+  }
+
   async call(fb: SoakCollector, method: string, path: string, body?: unknown): Promise<Response | undefined> {
-    const key = `${method} ${path}`;
-    const entry = (this.byPath[key] ??= { requests: 0, failures: 0 });
+    const entry = (this.byPath[`${method} ${path}`] ??= { requests: 0, failures: 0 });
     this.requests++;
     entry.requests++;
-    const fail = (status: number, detail: string) => {
-      this.failures++;
-      entry.failures++;
-      if (this.kept.length < 50) this.kept.push({ at: Math.round((performance.now() - this.#began) / 100) / 10, method, path, status, detail: detail.slice(0, 300) });
-    };
+    const fail = (status: number, detail: string) => this.fail(method, path, status, detail);
     try {
       const r = await fb.api(path, body === undefined ? { method } : { method, body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
       const text = await r.text(); // read whole: pages and metrics are rendered to the end
@@ -317,7 +326,7 @@ export class RequestLog {
       }
       return new Response(text, { status: r.status, headers: r.headers });
     } catch (err) {
-      fail(0, (err as Error).message);
+      fail(0, describeError(err));
       return undefined;
     }
   }
