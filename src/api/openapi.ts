@@ -86,7 +86,14 @@ export function openApiDocument(version: string) {
           properties: {
             id: { type: 'integer' }, name: { type: 'string' }, kind: { enum: ['zmq', 'packet'] },
             mirrored: { type: 'boolean' }, companion: { type: ['string', 'null'] },
-            status: { type: 'object', properties: { state: { enum: ['starting', 'running', 'error', 'stopped'] }, error: { type: 'string' } } },
+            status: {
+              type: 'object',
+              properties: {
+                state: { enum: ['starting', 'running', 'error', 'stopped'] },
+                error: { type: 'string', description: 'why, while state is error: a capture that ended and is restarting ("...; restarting in 500 ms"), or a device that is gone ("device veth1 is gone; waiting for it")' },
+                restarts: { type: 'integer', description: 'times the capture process (or ZMQ receive thread) was started again after it ended on its own; absent before the first' },
+              },
+            },
             problems: { type: 'array', items: { type: 'string' }, description: 'problems about this interface only' },
             flows: { type: 'object', description: 'active, bound, bySeen {packets, events, both}, evicted, expired' },
             dispatch: { type: 'object', description: 'delivered by route, dropped by reason, queueSize, queueBound' },
