@@ -28,6 +28,8 @@ export interface AgentOptions {
 
 export interface AgentStats extends PublisherStats {
   events: number;
+  /** Events bpftrace said it lost (its perf buffer was full: "Lost N events"). */
+  lost: number;
   unparsed: number;
   restarts: number;
   netstatSnapshots: number;
@@ -68,7 +70,6 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   };
   let snapshots = 0;
   const timers: NodeJS.Timeout[] = [];
-  // Each record its own message: a collector's queue bounds count events, not batches.
   const sendNetstat = () => {
     snapshots++;
     for (const entry of netstatSnapshot()) publisher.publish('flow', netstatRecord(entry, enrich));
@@ -99,6 +100,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   }, 10_000));
   let events = 0;
   let unparsed = 0;
+  let lost = 0;
   let waiters: (() => void)[] = [];
   const supervisor = new BpftraceSupervisor({
     bpftrace: check.bpftrace!,
@@ -113,6 +115,12 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     onLine: (line) => {
       const ev = parseEventLine(line);
       if (!ev) {
+        const lostNow = /^Lost (\d+) events/.exec(line);
+        if (lostNow) {
+          lost += Number(lostNow[1]);
+          log(`agent: bpftrace lost ${lostNow[1]} events (its buffer was full; ${lost} in all)`);
+          return;
+        }
         unparsed++;
         return;
       }
@@ -125,7 +133,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   return {
     publisher,
     supervisor,
-    stats: () => ({ ...publisher.stats(), events, unparsed, restarts: supervisor.restarts, netstatSnapshots: snapshots }),
+    stats: () => ({ ...publisher.stats(), events, lost, unparsed, restarts: supervisor.restarts, netstatSnapshots: snapshots }),
     attached: () => (supervisor.attached ? Promise.resolve() : new Promise((r) => waiters.push(r))),
     stop: async () => {
       for (const t of timers) clearInterval(t);

@@ -93,7 +93,7 @@ export async function agentCommand(argv: string[], io: AgentIo): Promise<number>
     process.once('SIGTERM', () => resolve());
   });
   const s = agent.stats();
-  io.out(`agent: stopping: ${s.events} events, ${s.sent} messages sent, ${s.drops} dropped, bpftrace restarted ${s.restarts} times`);
+  io.out(`agent: stopping: ${s.events} events, ${s.sent} sent in ${s.messages} messages, ${s.drops} dropped, ${s.lost} lost by bpftrace, bpftrace restarted ${s.restarts} times`);
   await agent.stop();
   return 0;
 }

@@ -1,7 +1,9 @@
 // The agent's ZMQ PUB socket: v3 headers (36 bytes, version byte 4) with msg_id
 // increasing by one per message and the agent's source_id, so a collector counts any loss.
-// A bounded queue sits between the producers of events and the socket: when it is full
-// new messages are dropped and counted, never waited for. An XPUB socket (a PUB that
+// A bounded queue of records sits between the producers of events and the socket: when it
+// is full new records are dropped and counted, never waited for. Records waiting for the
+// socket leave together, as one JSON array per message (at most MAX_BATCH records and
+// MAX_BATCH_BYTES), so a burst costs a few sends instead of one per event. An XPUB socket (a PUB that
 // sees subscriptions) tells when a collector joins, so it can be sent a snapshot at once.
 import { XPublisher } from 'zeromq';
 
@@ -30,10 +32,20 @@ export function encodeV3Header(topic: string, size: number, msgId: number, sourc
   return h;
 }
 
+/** Records per message at most. */
+export const MAX_BATCH = 64;
+/** Bytes of JSON per message at most (a collector refuses payloads over 128 KiB). */
+export const MAX_BATCH_BYTES = 64 * 1024;
+
 export interface PublisherStats {
+  /** Records waiting for the socket. */
   queued: number;
   bound: number;
+  /** Records sent. */
   sent: number;
+  /** Messages they were sent in. */
+  messages: number;
+  /** Records dropped: the queue was full, or the socket refused them. */
   drops: number;
 }
 
@@ -41,9 +53,10 @@ export class AgentPublisher {
   readonly socket: XPublisher;
   readonly sourceId: number;
   readonly #bound: number;
-  readonly #queue: [string, Buffer][] = [];
+  readonly #queue: [string, object][] = [];
   #msgId = 0;
   #sent = 0;
+  #messages = 0;
   #drops = 0;
   #pumping = false;
   #closed = false;
@@ -79,29 +92,50 @@ export class AgentPublisher {
     return publisher;
   }
 
-  /** Queues one message of JSON records; false when the queue was full (counted as a drop). */
-  publish(topic: string, records: object | object[]): boolean {
+  /** Queues one JSON record; false when the queue was full (counted as a drop). */
+  publish(topic: string, record: object): boolean {
     if (this.#closed) return false;
     if (this.#queue.length >= this.#bound) {
       this.#drops++;
       return false;
     }
-    this.#queue.push([topic, Buffer.from(JSON.stringify(records))]);
-    if (!this.#pumping) void this.#pump();
+    this.#queue.push([topic, record]);
+    // The pump starts on the next turn of the event loop: the records of one read of
+    // bpftrace's output leave together.
+    if (!this.#pumping) {
+      this.#pumping = true;
+      setImmediate(() => void this.#pump());
+    }
     return true;
+  }
+
+  /** The records at the head of the queue that go in one message: one topic, within the bounds. */
+  #nextBatch(): [string, Buffer, number] {
+    const topic = this.#queue[0][0];
+    const parts: string[] = [];
+    let bytes = 2;
+    while (this.#queue.length && parts.length < MAX_BATCH && this.#queue[0][0] === topic) {
+      const json = JSON.stringify(this.#queue[0][1]);
+      if (parts.length > 0 && bytes + json.length + 1 > MAX_BATCH_BYTES) break;
+      this.#queue.shift();
+      parts.push(json);
+      bytes += json.length + 1;
+    }
+    return [topic, Buffer.from(parts.length === 1 ? parts[0] : `[${parts.join(',')}]`), parts.length];
   }
 
   async #pump(): Promise<void> {
     this.#pumping = true;
     try {
       while (this.#queue.length && !this.#closed) {
-        const [topic, payload] = this.#queue.shift()!;
+        const [topic, payload, records] = this.#nextBatch();
         this.#msgId = (this.#msgId + 1) >>> 0;
         try {
           await this.socket.send([encodeV3Header(topic, payload.length, this.#msgId, this.sourceId), payload]);
-          this.#sent++;
+          this.#sent += records;
+          this.#messages++;
         } catch {
-          this.#drops++;
+          this.#drops += records;
         }
       }
     } finally {
@@ -110,7 +144,7 @@ export class AgentPublisher {
   }
 
   stats(): PublisherStats {
-    return { queued: this.#queue.length, bound: this.#bound, sent: this.#sent, drops: this.#drops };
+    return { queued: this.#queue.length, bound: this.#bound, sent: this.#sent, messages: this.#messages, drops: this.#drops };
   }
 
   close(): void {

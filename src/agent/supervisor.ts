@@ -42,7 +42,9 @@ export class BpftraceSupervisor {
     const startedAt = Date.now();
     const child = spawn(this.#o.bpftrace, ['-B', 'line', '-e', this.#o.program], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, BPFTRACE_MAP_KEYS_MAX: '65536', BPFTRACE_STRLEN: '64' },
+      // A perf buffer of 4 MiB per CPU (bpftrace's default is 256 KiB) absorbs bursts of
+      // thousands of connections while the agent is busy; what overflows is counted.
+      env: { ...process.env, BPFTRACE_MAP_KEYS_MAX: '65536', BPFTRACE_STRLEN: '64', BPFTRACE_PERF_RB_PAGES: '1024' },
     });
     this.#child = child;
     this.attached = false;

@@ -5,7 +5,7 @@
 // and one inside a network namespace (talking over the veth pair) carry python's PID,
 // path, user and parent, merged with the captured packets; a python UDP sender is reported
 // once per socket and destination, with its process.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { realpathSync } from 'node:fs';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -32,6 +32,7 @@ let agent: RunningAgent;
 let veth: VethPair;
 const servers: Server[] = [];
 const agentLog: string[] = [];
+const clients: ChildProcess[] = [];
 
 async function flowsOf(iface: string, port: number): Promise<FlowRecord[]> {
   const r = await fb.api(`/api/v1/interfaces/${encodeURIComponent(iface)}/flows?port=${port}`);
@@ -70,13 +71,18 @@ function exchange(host: string, port: number, bytes: number, midway?: (sock: Soc
   });
 }
 
+/**
+ * python3 running `script`, which prints its socket's port; it then waits for its stdin to
+ * close, so /proc still knows it when the agent reads it (a process already gone is named
+ * by what bpftrace saw: its comm, not its path).
+ */
 function pythonClient(script: string, asNobody: boolean, inNamespace?: string) {
-  const argv = [...(inNamespace ? ['ip', 'netns', 'exec', inNamespace] : []), ...(asNobody ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] : []), PYTHON, '-c', script];
-  const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  const done = new Promise<string>((r) => child.on('close', () => r(out)));
-  return { pid: child.pid!, done };
+  const argv = [...(inNamespace ? ['ip', 'netns', 'exec', inNamespace] : []), ...(asNobody ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] : []), PYTHON, '-c', `${script}\nimport sys\nsys.stdin.read()\n`];
+  const child = spawn(argv[0], argv.slice(1), { stdio: ['pipe', 'pipe', 'inherit'] });
+  const port = new Promise<number>((r) => child.stdout.once('data', (d) => r(Number(String(d).trim()))));
+  const done = new Promise<number>((r) => child.on('close', (code) => r(code ?? -1)));
+  clients.push(child);
+  return { pid: child.pid!, port, finish: () => { child.stdin.end(); return done; } };
 }
 
 describeAsRoot('host agent: socket counters, python clients, a namespace, UDP', 'run bpftrace, capture, and create network namespaces', () => {
@@ -100,6 +106,7 @@ describeAsRoot('host agent: socket counters, python clients, a namespace, UDP', 
   }, 60_000);
 
   afterAll(async () => {
+    for (const c of clients) c.kill();
     await agent?.stop();
     for (const s of servers) s.close();
     await fb?.stop();
@@ -160,28 +167,33 @@ c.sendall(str(n).encode()); c.close()
     await server('127.0.0.1', PYTHON_PORT, 10);
     const py = pythonClient(`import socket
 s = socket.create_connection(('127.0.0.1', ${PYTHON_PORT}))
-print(s.getsockname()[1], flush=True)
+port = s.getsockname()[1]
 s.sendall(b'hello'); s.shutdown(socket.SHUT_WR)
 while s.recv(4096): pass
+s.close()
+print(port, flush=True)
 `, true);
-    const port = Number((await py.done).trim());
+    const port = await py.port;
     const flow = await waitFor(async () => (await flowsOf('lo', PYTHON_PORT)).find((f) => f.client.port === port && f.process?.pid === py.pid && f.seenBy.includes('packets') && f.recentEvents.some((e) => e.eventType === 'CLOSE' && e.pid === py.pid)), 'python\'s flow with its CLOSE and packets', 15_000);
     expect(flow.seenBy).toEqual(['packets', 'events']);
     expect(flow.process).toMatchObject({ pid: py.pid, path: PYTHON, user: 'nobody', uid: 65534 });
     expect(flow.process?.cmdline).toContain('create_connection');
     expect(flow.parent).toMatchObject({ pid: process.pid, path: realpathSync(process.execPath) });
     expect(flow.tcp).toMatchObject({ bytesAcked: 7, bytesReceived: 11 });
+    expect(await py.finish()).toBe(0);
   }, 30_000);
 
   it('a python client inside a network namespace, over the veth pair: the flow on the host end carries its process', async () => {
     await server(veth.hostIp, NS_PORT, 10);
     const py = pythonClient(`import socket
 s = socket.create_connection(('${veth.hostIp}', ${NS_PORT}))
-print(s.getsockname()[1], flush=True)
+port = s.getsockname()[1]
 s.sendall(b'hello'); s.shutdown(socket.SHUT_WR)
 while s.recv(4096): pass
+s.close()
+print(port, flush=True)
 `, false, veth.ns);
-    const port = Number((await py.done).trim());
+    const port = await py.port;
     const flow = await waitFor(async () => (await flowsOf(veth.hostIf, NS_PORT)).find((f) => f.client.port === port && f.process?.pid === py.pid && f.seenBy.includes('packets')), 'the namespace client\'s flow on the host end of the veth', 15_000);
     expect(flow.client).toMatchObject({ ip: veth.nsIp, port });
     expect(flow.server).toMatchObject({ ip: veth.hostIp, port: NS_PORT });
@@ -194,6 +206,7 @@ while s.recv(4096): pass
     ]));
     // Nothing of it was put on this host's lo.
     expect((await flowsOf('lo', NS_PORT)).filter((f) => f.client.port === port)).toEqual([]);
+    expect(await py.finish()).toBe(0);
   }, 30_000);
 
   it('a python UDP sender: reported once per socket and destination, with its process, merged with packets', async () => {
@@ -202,12 +215,13 @@ s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 for i in range(5): s.sendto(b'ping', ('127.0.0.1', ${UDP_PORT}))
 print(s.getsockname()[1], flush=True)
 `, true);
-    const port = Number((await py.done).trim());
+    const port = await py.port;
     const flow = await waitFor(async () => (await flowsOf('lo', UDP_PORT)).find((f) => f.client.port === port && f.process?.pid === py.pid && f.seenBy.includes('packets')), 'the UDP sender\'s flow', 15_000);
     expect(flow).toMatchObject({ protocol: 17, processSide: 'client' });
     expect(flow.client).toMatchObject({ ip: '127.0.0.1', port });
     expect(flow.process).toMatchObject({ pid: py.pid, path: PYTHON, user: 'nobody' });
     expect(flow.packets).toBe(5);
     expect(flow.recentEvents.filter((e) => e.eventType === 'SEND')).toEqual([expect.objectContaining({ pid: py.pid })]);
+    expect(await py.finish()).toBe(0);
   }, 30_000);
 });
