@@ -4,7 +4,7 @@
 // Progress goes to stderr, the table to stdout.
 //
 //   npm run bench                  everything (about 5 minutes)
-//   npm run bench -- ingest        only some parts: ingest, capture, memory, recording, push, conditional
+//   npm run bench -- ingest        only some parts: ingest, capture, memory, recording, push, conditional, agent
 //                                  (written to bench/results/ingest.json, ...)
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -16,12 +16,13 @@ import { memory, type MemoryResult } from './memory.ts';
 import { recording, type RecordingResult } from './recording.ts';
 import { pushBench, type PushRow } from './push.ts';
 import { conditionalBench, type ConditionalRow } from './conditional.ts';
+import { agentBench, renderAgentTable, type AgentRow } from './agent.ts';
 import { machine, NTOPNG_ANCHOR, renderTable, type Results } from './report.ts';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 cleanUpOnExit(log);
 
-const PARTS = ['ingest', 'capture', 'memory', 'recording', 'push', 'conditional'] as const;
+const PARTS = ['ingest', 'capture', 'memory', 'recording', 'push', 'conditional', 'agent'] as const;
 const asked = process.argv.slice(2);
 const unknown = asked.filter((a) => !(PARTS as readonly string[]).includes(a));
 if (unknown.length > 0) {
@@ -66,9 +67,15 @@ if (wanted('conditional')) {
   log('conditional: capture alone against capture + conditional pcap with 1 % of the flows alerted on lo (captured and stored shares, capture process CPU per packet)');
   conditional = await conditionalBench(tools.udpgen, [25_000, 50_000, 100_000, 200_000], log);
 }
+let agent: AgentRow[] | undefined;
+if (wanted('agent')) {
+  log('agent: TCP connections opened and closed on lo at 1000-10000/s, reported by the host agent (its CPU: node + bpftrace) against the load without the agent');
+  agent = await agentBench(log);
+}
 
-const results: Results = { machine: machine(loadAtStart), ingest: ingestResults, capture: captureRows, memory: mem, recording: rec, push, conditional, anchor: NTOPNG_ANCHOR };
+const results: Results & { agent?: AgentRow[] } = { machine: machine(loadAtStart), ingest: ingestResults, capture: captureRows, memory: mem, recording: rec, push, conditional, agent, anchor: NTOPNG_ANCHOR };
 console.log(renderTable(results));
+if (agent) console.log(`\n${renderAgentTable(agent)}`);
 // latest.json is a full run's (the README quotes it); a partial run is named by its parts.
 const file = asked.length === 0 ? 'latest.json' : `${[...new Set(asked)].sort().join('+')}.json`;
 mkdirSync(RESULTS_DIR, { recursive: true });
