@@ -46,6 +46,8 @@ Collector:
       --idle-timeout <s>       flow idle timeout in seconds (default ${DEFAULTS.flowTable.idleTimeoutSeconds})
       --grace <s>              how long closed flows stay resolvable by late events (default ${DEFAULTS.flowTable.graceSeconds})
       --queue-bound <n>        events waiting per interface before drops are counted (default ${DEFAULTS.dispatch.queueBound})
+      --decode-threads <n>     threads decoding each ZMQ interface's messages, 1-16 (default: cores less 2,
+                               from 1 to 4; 1: the receive thread decodes); a source stays on one thread
       --community-id-seed <n>  Community ID seed of every flow, 0-65535 (default 0, as Suricata and Zeek)
 
 Alerts (Suricata EVE records of event_type "alert", joined to their flows by Community ID or 5-tuple):
@@ -195,6 +197,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
         grace: { type: 'string' },
         'queue-bound': { type: 'string' },
         'community-id-seed': { type: 'string' },
+        'decode-threads': { type: 'string' },
         'eve-file': { type: 'string' },
         'eve-socket': { type: 'string' },
         http: { type: 'string' },
@@ -260,6 +263,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
     dataDir: v['data-dir'],
     pcapDir: v['pcap-dir'],
     communityIdSeed: seed(v['community-id-seed']),
+    decodeThreads: positiveInt(v['decode-threads'], '--decode-threads'),
     eveFile: nonEmpty(v['eve-file'], '--eve-file'),
     eveSocket: nonEmpty(v['eve-socket'], '--eve-socket'),
     recording: recordFlags(v.record),

@@ -2,6 +2,7 @@
 // schemas/config.schema.json) and the command-line flags on top, resolved into one
 // value the pipeline is built from. Bad input says what was wrong and what is accepted.
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import { Ajv } from 'ajv';
@@ -35,6 +36,8 @@ export interface FlowbridgeConfig {
   protectReads: boolean;
   flowTable: { maxFlows: number; idleTimeoutSeconds: number; graceSeconds: number };
   dispatch: { queueBound: number };
+  /** Decode threads per ZMQ interface (--decode-threads; 1: the receive thread decodes). */
+  decodeThreads: number;
   metrics: { topProcesses: number };
   /** Recordings go to `<pcapDir>/<interface id>/`. */
   pcapDir: string;
@@ -78,6 +81,7 @@ export interface ConfigFile {
   recording?: Record<string, RecordingInput>;
   pushTargets?: unknown[];
   communityIdSeed?: number;
+  decodeThreads?: number;
   conditionalPcap?: Record<string, string | number>;
   eveFile?: string;
   eveSocket?: string;
@@ -117,6 +121,15 @@ export const DEFAULTS = {
 export class ConfigError extends Error {}
 
 const validateFile = new Ajv({ allErrors: true, strict: true }).compile<ConfigFile>(configSchema);
+
+/**
+ * Decode threads per ZMQ interface when not told: the cores left beside the receive
+ * thread and the main thread (which dispatches and merges), from 1 (the receive thread
+ * decodes, as on 2 cores) to 4.
+ */
+export function defaultDecodeThreads(cores = availableParallelism()): number {
+  return Math.min(4, Math.max(1, cores - 2));
+}
 
 export function readConfigFile(path: string): ConfigFile {
   let text: string;
@@ -277,6 +290,7 @@ export function resolveConfig(file: ConfigFile, flags: ConfigFile): FlowbridgeCo
     recording,
     pushTargets,
     communityIdSeed: pick('communityIdSeed') ?? 0,
+    decodeThreads: pick('decodeThreads') ?? defaultDecodeThreads(),
     conditionalPcap: conditionalPcapOf({ ...file.conditionalPcap, ...flags.conditionalPcap }, interfaces, names),
     users: configUsers(file.users ?? []),
     alertRules: configRules(file.rules ?? []),

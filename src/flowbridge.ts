@@ -76,7 +76,7 @@ function buildInterface(spec: InterfaceSpec, id: number, config: FlowbridgeConfi
   if (scaleout && spec.kind !== 'zmq') flowTable.onRemoved = (flow: Flow) => scaleout.flowRemoved(spec.name, flow);
   switch (spec.kind) {
     case 'zmq': {
-      const iface: ZmqInterface = new ZmqInterface({ id, name: spec.name, endpoints: spec.endpoints, curve, flowTable }, (events) => {
+      const iface: ZmqInterface = new ZmqInterface({ id, name: spec.name, endpoints: spec.endpoints, curve, flowTable, decodeThreads: config.decodeThreads }, (events) => {
         dispatcher.dispatch(iface, events);
         // Ingest nodes (--role ingest): the events also go to the capture nodes that must see them.
         scaleout?.ingest(iface.name, events);

@@ -18,9 +18,9 @@ function addNested<T extends Counts>(a: Record<string, T>, b: Record<string, T>)
   return out;
 }
 
-/** The counters of `a` and `b` added; tables and bounds of `b` (sizes and drops added). */
+/** The counters of `a` and `b` added; tables of `b`; bounds added (threads of one run each have their own; an ended run leaves only its drops). */
 export function addStats(a: CollectorStats, b: CollectorStats): CollectorStats {
-  const bound = (x: CollectorStats['bounds']['exporters'], y: CollectorStats['bounds']['exporters']) => ({ size: x.size + y.size, max: Math.max(x.max, y.max), dropped: x.dropped + y.dropped });
+  const bound = (x: CollectorStats['bounds']['exporters'], y: CollectorStats['bounds']['exporters']) => ({ size: x.size + y.size, max: x.max + y.max, dropped: x.dropped + y.dropped });
   return {
     ...b,
     messages: addCounts(a.messages, b.messages),

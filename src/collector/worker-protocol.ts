@@ -1,5 +1,6 @@
 // What the collector's main-thread side and its worker say to each other.
 import type { CollectorStats } from '../model/exporter.ts';
+import type { RingBuffers } from './frame-ring.ts';
 import type { PackedBatch } from './handoff.ts';
 
 /** Slots of the shared Int32Array both threads read and write with Atomics. */
@@ -26,6 +27,18 @@ export interface WorkerConfig {
   maxInflightBatches: number;
   /** A SharedArrayBuffer of CONTROL_SLOTS Int32 slots. */
   control: SharedArrayBuffer;
+  /** With decode threads: one ring per decode thread, which the receive thread fills (frame-ring.ts). */
+  decodeRings?: RingBuffers[];
+}
+
+/** What a decode thread is given: the interface's settings, its own control slots and the ring it reads. */
+export interface DecodeConfig {
+  interfaceId: number;
+  endpoints: string;
+  maxPayloadBytes: number;
+  maxInflightBatches: number;
+  control: SharedArrayBuffer;
+  ring: RingBuffers;
 }
 
 export type WorkerMessage =

@@ -1,10 +1,15 @@
 // The receive loop of one ZMQ interface, in its own thread (like ntopng: one ZMQ
-// interface, one thread). It blocks in libzmq, runs the ingest pipeline and posts
+// interface, one thread). It waits in libzmq, runs the ingest pipeline and posts
 // batches of normalised events to the main thread. The hand-off is bounded: when
 // the main thread falls behind, batches are dropped and counted, never queued forever.
+// With decode threads (--decode-threads > 1), it only receives: each message goes
+// whole into the shared-memory ring of the decode thread its source belongs to
+// (decode-worker.ts), which ingests it and posts the batches itself.
 import { parentPort, workerData } from 'node:worker_threads';
 import { needsIpv6, parseEndpoints, type ZmqEndpoint } from './endpoint.ts';
-import { BatchPacker, transferListOf } from './handoff.ts';
+import { HEADER_KEPT, RingWriter } from './frame-ring.ts';
+import { HandoffSender } from './handoff-sender.ts';
+import { shardOf } from './shard.ts';
 import { Ingest, TOPICS } from './ingest.ts';
 import { MonitorSocket, Poller, SubSocket, ZMQ_DONTWAIT, ZMQ_IPV6, ZMQ_MAXMSGSIZE, ZMQ_RCVHWM, ZMQ_RCVTIMEO, ZmqContext, ZmqError } from '../native/libzmq.ts';
 import { ConnectionCounts, MONITORED_EVENTS } from './connections.ts';
@@ -12,9 +17,6 @@ import { CONTROL, type WorkerConfig, type WorkerMessage } from './worker-protoco
 
 const NO_BYTES = Buffer.alloc(0);
 const ENODEV = 19;
-const BATCH_EVENTS = 512;
-const BATCH_MAX_AGE_MS = 5;
-const STATS_EVERY_MS = 250;
 /** How long a receive waits before the loop looks at its control flags (and flushes a partial batch). */
 const RECEIVE_TIMEOUT_MS = 20;
 /** With several endpoints: messages taken from one socket before the next gets its turn. */
@@ -61,31 +63,16 @@ function open(ctx: ZmqContext): Input[] {
 
 function run(inputs: Input[]): void {
   const ingest = new Ingest(config.interfaceId, config.maxPayloadBytes);
-  const headerBuf = Buffer.alloc(64);
+  const headerBuf = Buffer.alloc(HEADER_KEPT);
   const payloadBuf = Buffer.alloc(config.maxPayloadBytes + 1);
-  const batch = new BatchPacker();
-  let batchStarted = 0;
-  let lastStats = 0;
+  const rings = (config.decodeRings ?? []).map((r) => new RingWriter(r));
+  // With decode threads, they hand events over: this thread's hand-off stays unused (bound 0).
+  const sender = new HandoffSender({ control, maxInflight: rings.length > 0 ? 0 : config.maxInflightBatches, ingest, post, where: config.endpoints });
+  const stopping = () => Atomics.load(control, CONTROL.stop) !== 0;
   let now = Date.now();
-  let droppedBatches = 0;
-
-  const flush = () => {
-    if (batch.count === 0) return;
-    if (Atomics.load(control, CONTROL.inflight) >= config.maxInflightBatches) {
-      ingest.reject('handoff-full', 'flow', config.endpoints, `${batch.count} events dropped: dispatch is ${config.maxInflightBatches} batches behind`, undefined, now, batch.count);
-      batch.clear();
-      droppedBatches++;
-    } else {
-      Atomics.add(control, CONTROL.inflight, 1);
-      const packed = batch.take();
-      post({ type: 'events', batch: packed }, transferListOf(packed));
-    }
-  };
-
-  const handoff = () => ({ size: Atomics.load(control, CONTROL.inflight), max: config.maxInflightBatches, dropped: droppedBatches });
 
   /** Receives and ingests one whole multipart message; false when none was waiting. */
-  const receive = ({ endpoint, socket }: Input, flags: number): boolean => {
+  const receive = ({ endpoint, socket }: Input, _index: number, flags: number): boolean => {
     // The header frame comes with the sender's address: v0 headers carry no source id,
     // so their producers are told apart by connection.
     const header = socket.recvWithPeer(headerBuf, flags);
@@ -101,16 +88,46 @@ function run(inputs: Input[]): void {
       // Only the payload frame is kept; further frames only count.
       frames.push(frames.length === 1 ? payloadBuf.subarray(0, Math.min(m, payloadBuf.length)) : NO_BYTES);
     }
-    if (batch.count === 0) batchStarted = now;
+    sender.before(now);
     try {
-      ingest.message(frames, endpoint.spec, header.peer, batch, now);
+      ingest.message(frames, endpoint.spec, header.peer, sender.batch, now);
     } catch (err) {
       // Input must never stop the receive loop, not even through a bug of ours.
       ingest.reject('internal-error', '', endpoint.spec, (err as Error).stack ?? String(err), frames[1], now);
     }
-    if (batch.count >= BATCH_EVENTS) flush();
+    sender.after(now);
     return true;
   };
+
+  /**
+   * With decode threads: receives one whole message straight into the ring of the
+   * decode thread its source belongs to (shard.ts); false when none was waiting.
+   */
+  const forward = ({ endpoint, socket }: Input, index: number, flags: number): boolean => {
+    const header = socket.recvWithPeer(headerBuf, flags);
+    if (!header) return false;
+    const ring = rings[shardOf(headerBuf, header.size, header.peer, index, rings.length)];
+    const room = payloadBuf.length;
+    // No room: the decode thread is behind; libzmq queues meanwhile (its receive high-water mark).
+    let open = ring.reserve(room);
+    while (!open && !stopping()) {
+      ring.waitForRoom(RECEIVE_TIMEOUT_MS);
+      open = ring.reserve(room);
+    }
+    const area = open ? ring.begin(index, headerBuf, header.size, header.peer, room) : payloadBuf;
+    let frames = 1;
+    let payloadSize = 0;
+    for (let more = header.more; more; more = socket.more()) {
+      const m = socket.recvInto(frames === 1 ? area : payloadBuf);
+      if (m < 0) break;
+      if (frames === 1) payloadSize = m;
+      frames++;
+    }
+    if (open) ring.commit(frames, payloadSize, Math.min(payloadSize, room));
+    else ingest.reject('handoff-full', '', endpoint.spec, 'stopping: a message left undecoded', undefined, Date.now());
+    return true;
+  };
+  const take = rings.length > 0 ? forward : receive;
 
   /** Counts what the socket monitor saw; a producer libzmq cut mid-frame is an oversize frame. */
   const monitorEvents = ({ endpoint, monitor, connections }: Input) => {
@@ -120,30 +137,22 @@ function run(inputs: Input[]): void {
       }
     }
   };
-  const connections = () => Object.fromEntries(inputs.map((i) => [i.endpoint.spec, { ...i.connections.counts }]));
-  const snapshot = () => ({ ...ingest.stats(now, handoff()), connections: connections() });
+  const connections = () => ({ connections: Object.fromEntries(inputs.map((i) => [i.endpoint.spec, { ...i.connections.counts }])) });
 
   // Every SUB socket, then every monitor: one wait covers data and connection events.
   const poller = new Poller([...inputs.map((i) => i.socket), ...inputs.map((i) => i.monitor)]);
-  while (Atomics.load(control, CONTROL.stop) === 0) {
+  while (!stopping()) {
     if (Atomics.load(control, CONTROL.fail) === 1) throw new Error('told to fail (fault injection)');
     const idle = poller.wait(RECEIVE_TIMEOUT_MS) === 0;
     for (let i = 0; !idle && i < inputs.length; i++) {
-      if (poller.readable(i)) for (let k = 0; k < FAIR_SHARE && receive(inputs[i], ZMQ_DONTWAIT); k++);
+      if (poller.readable(i)) for (let k = 0; k < FAIR_SHARE && take(inputs[i], i, ZMQ_DONTWAIT); k++);
       if (poller.readable(inputs.length + i)) monitorEvents(inputs[i]);
     }
-    if (idle) now = Date.now();
-    if (batch.count > 0 && (idle || now - batchStarted >= BATCH_MAX_AGE_MS)) flush();
-    if (now - lastStats >= STATS_EVERY_MS || Atomics.exchange(control, CONTROL.statsRequested, 0) === 1) {
-      flush();
-      lastStats = now;
-      post({ type: 'stats', stats: snapshot() });
-    }
+    now = Date.now();
+    sender.tick(now, idle, connections);
   }
-  now = Date.now();
-  flush();
   for (const input of inputs) monitorEvents(input);
-  post({ type: 'stats', stats: snapshot() });
+  sender.stats(Date.now(), connections);
 }
 
 const ctx = new ZmqContext();

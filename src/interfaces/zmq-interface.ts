@@ -15,6 +15,8 @@ export interface ZmqInterfaceOptions {
   endpoints: string;
   curve?: CurveKeys;
   flowTable?: Partial<FlowTableOptions>;
+  /** Decode threads (collector.ts); 1 when not given: the receive thread decodes. */
+  decodeThreads?: number;
 }
 
 export class ZmqInterface implements ZmqInterfaceApi {
@@ -34,7 +36,7 @@ export class ZmqInterface implements ZmqInterfaceApi {
     this.name = options.name;
     this.endpoints = options.endpoints;
     this.flows = new FlowTable(options.flowTable);
-    this.collector = new ZmqCollector({ interfaceId: options.id, endpoints: options.endpoints, curve: options.curve }, onEvents);
+    this.collector = new ZmqCollector({ interfaceId: options.id, endpoints: options.endpoints, curve: options.curve, decodeThreads: options.decodeThreads }, onEvents);
   }
 
   status(): InterfaceStatus {
