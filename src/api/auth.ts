@@ -60,16 +60,17 @@ export function signIn(ctx: ApiContext, guard: SignInGuard) {
       setCookie(c, SESSION_COOKIE, value, { ...COOKIE, maxAge: Math.round(guard.sessionHours * 3600), ...(new URL(c.req.url).protocol === 'https:' ? { secure: true } : {}) });
     };
 
-    const wait = guard.throttle.retryAfter(keys);
-    if (wait.seconds > 0) {
+    const attempt = guard.throttle.begin(keys);
+    if ('refused' in attempt) {
+      const { seconds, locked } = attempt.refused;
       guard.counters.refused['login-throttled']++;
-      const what = wait.locked.map((k) => (k.startsWith('user ') ? 'for this user name' : 'from this address')).join(' and ');
-      audit(ctx, c, { user: name, action: 'login', target: name, parameters: { with: using }, result: `throttled: too many failed sign-ins ${what} (${wait.locked.join(', ')}); retry after ${wait.seconds} s` });
-      return loginPage(c, next, `Too many failed sign-ins ${what}: try again in ${wait.seconds} seconds.`, 429, { 'retry-after': String(wait.seconds) });
+      const what = locked.map((k) => (k.startsWith('user ') ? 'for this user name' : 'from this address')).join(' and ');
+      audit(ctx, c, { user: name, action: 'login', target: name, parameters: { with: using }, result: `throttled: too many failed sign-ins ${what} (${locked.join(', ')}); retry after ${seconds} s` });
+      return loginPage(c, next, `Too many failed sign-ins ${what}: try again in ${seconds} seconds.`, 429, { 'retry-after': String(seconds) });
     }
     const failed = (reason: LoginFailure, why: string) => {
       guard.counters.loginFailures[reason]++;
-      guard.throttle.failed(keys);
+      attempt.end('failed');
       audit(ctx, c, { user: name, action: 'login', target: name, parameters: { with: using }, result: `failed: ${why}` });
       return redirectWith(c, `/login?next=${encodeURIComponent(next)}`, 'error', user ? 'The user name or the password is wrong.' : 'That token is not valid.');
     };
@@ -77,9 +78,15 @@ export function signIn(ctx: ApiContext, guard: SignInGuard) {
 
     if (user !== '') {
       if (!usersOn(ctx)) return failed('no-users', 'no users are configured');
-      const found = await ctx.users!.byPassword(user, password);
+      let found;
+      try {
+        found = await ctx.users!.byPassword(user, password);
+      } catch (err) {
+        attempt.end('failed');
+        throw err;
+      }
       if (!found) return failed('wrong-password', 'wrong user or password');
-      guard.throttle.succeeded(userKey(user));
+      attempt.end('succeeded', userKey(user));
       cookie(sessionsOf(ctx).open(found.name, { kind: 'password' }, ttlMs));
       audit(ctx, c, { user: found.name, action: 'login', target: found.name, parameters: { with: 'password' }, result: 'ok' });
       return c.redirect(next, 303);
@@ -87,6 +94,7 @@ export function signIn(ctx: ApiContext, guard: SignInGuard) {
     if (token === '') return failed('no-credential', 'no token given');
     const t = tokenPrincipal(ctx, token);
     if (!t) return failed('unknown-token', 'unknown token');
+    attempt.end('succeeded');
     const p = t.principal;
     cookie(sessionsOf(ctx).open(p.name, p.kind === 'api-token' ? { kind: 'api-token' } : { kind: 'token', tokenId: t.tokenId! }, ttlMs));
     audit(ctx, c, { user: p.name, action: 'login', target: p.name, parameters: { with: 'token' }, result: 'ok' });

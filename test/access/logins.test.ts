@@ -48,7 +48,7 @@ async function createToken(name: string): Promise<{ id: string; token: string }>
 
 beforeAll(async () => {
   fb = await startWithFlags(['-i', 'tcp://127.0.0.1:16587c', '--api-token', ADMIN]);
-  for (const name of ['alice', 'bob', 'carol', 'dave', 'erin']) await createUser(name, `${name}-password`);
+  for (const name of ['alice', 'bob', 'carol', 'dave', 'erin', 'frank']) await createUser(name, `${name}-password`);
 });
 afterAll(async () => {
   await fb?.stop();
@@ -136,4 +136,15 @@ it('answers 30 wrong passwords in a row with 429 and Retry-After after the fifth
   expect(lines).toContain('flowbridge_web_table_entries{table="login-throttle"} 3');
   expect(lines).toContain('flowbridge_web_table_bound_entries{table="login-throttle"} 10000');
   expect(lines).toContain('flowbridge_web_table_bound_entries{table="sessions"} 1000');
+});
+
+it('checks no more than five of 30 wrong passwords or tokens sent all at once: the rest are answered 429', async () => {
+  const passwords = await Promise.all(Array.from({ length: 30 }, (_, i) => signIn('127.0.0.30', { user: 'frank', password: `guess-${i}` })));
+  expect(passwords.filter((a) => a.status === 303)).toHaveLength(5);
+  expect(passwords.filter((a) => a.status === 429 && Number(a.retryAfter) > 0)).toHaveLength(25);
+  const tokens = await Promise.all(Array.from({ length: 30 }, (_, i) => signIn('127.0.0.31', { token: `fbt_000000000000_${'x'.repeat(42)}${i % 10}` })));
+  expect(tokens.filter((a) => a.status === 303 && a.location!.startsWith('/login?'))).toHaveLength(5);
+  expect(tokens.filter((a) => a.status === 429 && /Too many failed sign-ins from this address/.test(a.body))).toHaveLength(25);
+  const lines = await metrics();
+  expect(lines).toContain('flowbridge_login_failures_total{reason="unknown-token"} 6');
 });
