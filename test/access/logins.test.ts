@@ -5,9 +5,16 @@
 // passwords in a row are answered 429 with Retry-After after the fifth, for the user
 // name from any address and for the address with any user name, and leave their trace
 // in the audit log and on /metrics; the return address is a path of this server only.
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { parseCli } from '../../src/cli.ts';
+import { readConfigFile, resolveConfig } from '../../src/config.ts';
+import { startFlowbridge } from '../../src/flowbridge.ts';
 import { startWithFlags } from '../support/flowbridge.ts';
+import { waitFor } from '../support/wait.ts';
 
 const ADMIN = 'logins-test-admin-token';
 let fb: Awaited<ReturnType<typeof startWithFlags>>;
@@ -147,4 +154,21 @@ it('checks no more than five of 30 wrong passwords or tokens sent all at once: t
   expect(tokens.filter((a) => a.status === 429 && /Too many failed sign-ins from this address/.test(a.body))).toHaveLength(25);
   const lines = await metrics();
   expect(lines).toContain('flowbridge_login_failures_total{reason="unknown-token"} 6');
+});
+
+it('ends a session when its time is up (web.sessionHours), and the cookie says when', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fb-sessions-'));
+  const file = join(dir, 'config.json');
+  // Two seconds.
+  writeFileSync(file, JSON.stringify({ web: { sessionHours: 2 / 3600 }, users: [{ name: 'gina', roles: ['viewer'], password: 'gina-password' }] }));
+  const short = await startFlowbridge(resolveConfig(readConfigFile(file), parseCli(['--http', '127.0.0.1:0', '--data-dir', join(dir, 'data'), '-i', 'tcp://127.0.0.1:16589c'], {}).flags));
+  try {
+    const login = await fetch(`${short.url}/login`, { method: 'POST', redirect: 'manual', headers: { origin: short.url! }, body: new URLSearchParams({ user: 'gina', password: 'gina-password', next: '/' }) });
+    expect(login.headers.get('set-cookie')).toMatch(/^flowbridge_session=fbs_[^;]+; Max-Age=2; Path=\/; HttpOnly; SameSite=Strict$/);
+    const cookie = login.headers.get('set-cookie')!.split(';')[0];
+    expect((await fetch(`${short.url}/api/v1/status`, { headers: { cookie } })).status).toBe(200);
+    await waitFor(async () => (await fetch(`${short.url}/api/v1/status`, { headers: { cookie } })).status === 401, 'the session to expire');
+  } finally {
+    await short.stop();
+  }
 });
