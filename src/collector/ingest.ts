@@ -41,6 +41,8 @@ export class Ingest {
   readonly #rejected: Partial<Record<RejectReason, number>> = {};
   readonly #rejectedByTopic: Record<string, Partial<Record<RejectReason, number>>> = {};
   readonly #samples = new SampleRing();
+  /** Source keys by endpoint, then source id (v1–v3, a number) or peer (v0, a string). */
+  readonly #keys = new Map<string, Map<number | string, string>>();
 
   constructor(interfaceId: number, maxPayloadBytes = MAX_PAYLOAD_BYTES) {
     this.interfaceId = interfaceId;
@@ -53,7 +55,7 @@ export class Ingest {
    * address when libzmq tells it). Accepted events go to `sink`.
    */
   message(frames: Buffer[], endpoint: string, peer: string | undefined, sink: EventSink, now = Date.now()): void {
-    const v0Source = peer ? `${endpoint} ${peer}` : endpoint;
+    const v0Source = peer ? this.#sourceKey(endpoint, peer, ' ') : endpoint;
     if (frames.length !== 2) {
       this.reject('frame-count', '', v0Source, `${frames.length} frames (a message is exactly a header and a payload)`, frames[0], now);
       return;
@@ -65,7 +67,7 @@ export class Ingest {
       return;
     }
     const route = topicOf(header.topic);
-    const sourceKey = header.sourceId === undefined ? v0Source : `${endpoint} #${header.sourceId}`;
+    const sourceKey = header.sourceId === undefined ? v0Source : this.#sourceKey(endpoint, header.sourceId, ' #');
     if (route === undefined) {
       this.reject('topic', header.topic, sourceKey, `topic ${JSON.stringify(header.topic)} is not one flowbridge handles`, payload, now);
       return;
@@ -110,6 +112,22 @@ export class Ingest {
       if (Array.isArray(sink)) sink.push(event);
       else sink.add(event);
     }
+  }
+
+  /**
+   * `${endpoint}${sep}${id}`, the same string object every time: the source table's
+   * lookup then hashes nothing new per message. Bounded like the source table.
+   */
+  #sourceKey(endpoint: string, id: string | number, sep: string): string {
+    let ids = this.#keys.get(endpoint);
+    if (!ids) this.#keys.set(endpoint, (ids = new Map()));
+    let key = ids.get(id);
+    if (key === undefined) {
+      if (ids.size >= MAX_SOURCES) ids.clear();
+      key = `${endpoint}${sep}${id}`;
+      ids.set(id, key);
+    }
+    return key;
   }
 
   /**
