@@ -45,11 +45,6 @@ export class Sessions {
     return s;
   }
 
-  /** The user of a live session, or undefined. */
-  user(secret: string): string | undefined {
-    return this.session(secret)?.user;
-  }
-
   /** Ends every session of `user` (deleted, or password changed). */
   endAll(user: string): void {
     for (const [key, s] of this.byHash) if (s.user === user && s.kind !== 'api-token') this.byHash.delete(key);
