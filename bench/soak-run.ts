@@ -152,7 +152,11 @@ export async function runSoak(o: SoakOptions, log: (line: string) => void): Prom
   }
 
   log(`soak: starting flowbridge (-i ${endpoint}c -i lo, capture filter "${traffic.bpf}", data in ${dataDir})`);
-  const fb = await startCollector(collectorFlags(endpoint, traffic.bpf, dataDir), token);
+  const fb = await startCollector(collectorFlags(endpoint, traffic.bpf, dataDir), token).catch(async (err: unknown) => {
+    await traffic.close();
+    rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  });
   const requests = new RequestLog();
   const streams: { close(): void }[] = [];
   const timers: NodeJS.Timeout[] = [];

@@ -5,6 +5,7 @@
 // under its reason, resident memory that keeps growing, or a request that failed.
 // A fixed moderate rate (not a calibration): CI's 2 cores are shared with the run.
 import { expect } from 'vitest';
+import { POLLED, SETTINGS_CYCLE } from '../../bench/soak-load.ts';
 import { runSoak } from '../../bench/soak-run.ts';
 import { itAsRoot } from '../support/privileges.ts';
 
@@ -16,23 +17,23 @@ itAsRoot('a 60-second soak accounts for every event, keeps its memory and answer
   const why = `\n${lines.join('\n')}`;
 
   // Every event sent went somewhere a user can see: merged into the flow table or counted by reason.
-  expect(r.balance.sentEvents, why).toBeGreaterThan(100_000);
+  expect(r.balance.sentEvents, why).toBeGreaterThan(50_000);
   expect(r.balance.merged + Object.values(r.balance.dropped).reduce((a, b) => a + b, 0), why).toBe(r.balance.sentEvents);
   expect(r.balance.unaccounted, why).toBe(0);
-  // Every malformed message counted under the reason it was built for (12 bursts or so of each kind).
-  expect(r.balance.malformed.expected.json, why).toBeGreaterThanOrEqual(50);
+  // Every malformed message counted under the reason it was built for (a burst every 5 s, 10 of each kind).
+  expect(r.balance.malformed.expected.json, why).toBeGreaterThanOrEqual(10);
   expect(Object.keys(r.balance.malformed.expected).sort()).toEqual(['frame-count', 'header-length', 'inflate', 'json', 'oversize', 'schema', 'tlv']);
   expect(r.balance.malformed.counted, why).toEqual(r.balance.malformed.expected);
 
   // Resident memory of the collector and its capture process levels off.
-  expect(r.memory.samples.length, why).toBeGreaterThanOrEqual(20);
+  expect(r.memory.samples.length, why).toBeGreaterThanOrEqual(10);
   expect(r.memory.lastQuarterMaxBytes, why).toBeLessThanOrEqual(r.memory.limitBytes);
   expect(r.memory.lastQuarterMinBytes, why).toBeLessThanOrEqual(r.memory.floorLimitBytes);
 
   // Polling and settings changes all answered 2xx; the capture kept seeing lo's traffic.
-  expect(r.requests.total, why).toBeGreaterThan(500);
+  for (const path of POLLED) expect(r.requests.byPath[`GET ${path}`]?.requests, `${path}${why}`).toBeGreaterThan(0);
   expect(r.requests.errors, why).toEqual([]);
-  expect(r.settingsChanges, why).toBeGreaterThanOrEqual(18);
+  expect(r.settingsChanges, why).toBeGreaterThanOrEqual(SETTINGS_CYCLE.length);
   expect(r.loopback.captured.packets, why).toBeGreaterThan(0);
   expect(r.collector.statesAtEnd, why).toEqual({ [Object.keys(r.collector.statesAtEnd)[0]]: 'running', lo: 'running' });
   expect(r.collector.stop?.code, why).toBe(0);
