@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ZmqCollector } from '../../src/collector/collector.ts';
 import type { CollectedEvent } from '../../src/model/event.ts';
 import { fixture } from '../support/fixtures.ts';
+import { startWithFlags } from '../support/flowbridge.ts';
 import { encodeHeader, Producer, untilSubscribed } from '../support/producer.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -91,5 +92,31 @@ describe('a receive thread that dies', () => {
     // Counted before the restart, and after it.
     expect(after.events.flow).toBe(2);
     expect(after.threadRestarts).toBe(1);
+  });
+});
+
+describe('in the running collector', () => {
+  it('shows connections and thread restarts in /metrics, and a dead receive thread as the interface\'s problem until it runs again', async () => {
+    const endpoint = 'tcp://127.0.0.1:15566c';
+    const fb = await startWithFlags(['-i', endpoint]);
+    cleanup.push(() => fb.stop());
+    const zmq = fb.registry.zmqInterfaces()[0];
+    const p = Producer.connect('tcp://127.0.0.1:15566');
+    await untilSubscribed(p, () => zmq.collectorStats().messages);
+    p.close();
+    await waitFor(() => zmq.collectorStats().connections[endpoint]?.disconnected === 1, 'the disconnect');
+
+    const collector = (zmq as unknown as { collector: ZmqCollector }).collector;
+    collector.injectFault();
+    const problems = async () => ((await (await fb.api('/api/v1/status')).json()) as { problems: { interfaceId?: number; text: string }[] }).problems;
+    const shown = await waitFor(async () => (await problems()).find((x) => x.interfaceId === zmq.id), 'the problem to show');
+    expect(shown.text).toMatch(/collector thread ended \(told to fail \(fault injection\)\); restart 1 in \d+ ms/);
+    await waitFor(async () => !(await problems()).some((x) => x.interfaceId === zmq.id), 'the problem to go once the thread runs again');
+
+    const metrics = await (await fb.api('/metrics')).text();
+    const line = (name: string, labels: string) => new RegExp(`^${name}\\{${labels}\\} (\\d+)$`, 'm').exec(metrics)?.[1];
+    expect(line('flowbridge_zmq_connections_total', `interface="${endpoint}",endpoint="${endpoint}",event="accepted"`)).toBe('1');
+    expect(line('flowbridge_zmq_connections_total', `interface="${endpoint}",endpoint="${endpoint}",event="disconnected"`)).toBe('1');
+    expect(line('flowbridge_zmq_thread_restarts_total', `interface="${endpoint}"`)).toBe('1');
   });
 });
