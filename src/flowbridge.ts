@@ -65,7 +65,7 @@ export interface RunningFlowbridge {
   stopPending(): string[];
 }
 
-function buildInterface(spec: InterfaceSpec, id: number, config: FlowbridgeConfig, curve: CurveKeys | undefined, dispatcher: Dispatcher, recordings: Recordings, push: PushTargets, conditional: ConditionalPcap, rules: AlertRules, scaleout?: ScaleOut): MonitoredInterface {
+function buildInterface(spec: InterfaceSpec, id: number, config: FlowbridgeConfig, curve: CurveKeys | undefined, dispatcher: Dispatcher, recordings: Recordings, push: PushTargets, conditional: ConditionalPcap, rules: AlertRules, scaleout?: ScaleOut, log?: (line: string) => void): MonitoredInterface {
   const flowTable: FlowTableOptions = {
     maxFlows: config.flowTable.maxFlows,
     idleTimeoutMs: config.flowTable.idleTimeoutSeconds * 1000,
@@ -86,7 +86,7 @@ function buildInterface(spec: InterfaceSpec, id: number, config: FlowbridgeConfi
       return iface;
     }
     case 'packet':
-      return new PacketInterface({ id, name: spec.name, device: spec.device, filter: spec.filter, flowTable, recording: recordings.settingsFor(spec.name, id), push: push.sinksFor(spec.name), conditional: conditional.settingsFor(spec.name) });
+      return new PacketInterface({ id, name: spec.name, device: spec.device, filter: spec.filter, flowTable, recording: recordings.settingsFor(spec.name, id), push: push.sinksFor(spec.name), conditional: conditional.settingsFor(spec.name), log });
     case 'pcap-file':
       return new PacketInterface({ id, name: spec.name, file: spec.file, filter: spec.filter, flowTable, recording: recordings.settingsFor(spec.name, id), push: push.sinksFor(spec.name), conditional: conditional.settingsFor(spec.name) });
   }
@@ -166,7 +166,7 @@ export async function startFlowbridge(config: FlowbridgeConfig, options: StartOp
     settings: config.nats, log, communityIdSeed: config.communityIdSeed, idleTimeoutMs: config.flowTable.idleTimeoutSeconds * 1000, graceMs: config.flowTable.graceSeconds * 1000,
     interfaces: packetInterfaces, processes: () => telemetry.processes!({}), companions: config.companions, mirrored: config.mirrored,
   });
-  config.interfaces.forEach((spec, id) => registry.add(buildInterface(spec, id, config, curve, dispatcher, recordings, push, conditional, rules, scaleout)));
+  config.interfaces.forEach((spec, id) => registry.add(buildInterface(spec, id, config, curve, dispatcher, recordings, push, conditional, rules, scaleout, log)));
   conditional.attach(registry);
   recordings.attach(registry);
   await push.attach(registry);

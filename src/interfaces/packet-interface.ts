@@ -2,12 +2,10 @@
 // file replayed as if live (`pcap:/path`), feeding its own flow table. The capture
 // runs in a child process (capture-process.ts) that hands over per-flow deltas;
 // one that cannot be opened reports why and leaves the other interfaces alone.
-import { fork, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { existsSync } from 'node:fs';
-import { TSX_LOADER } from '../runtime/ts-worker.ts';
-import { Supervisor, type RunEnd, type SupervisedRun, type SupervisorState } from '../runtime/supervisor.ts';
-import { neededSnaplen, type CaptureCommand, type CaptureConfig, type CaptureMessage } from '../capture/capture-protocol.ts';
+import type { ChildProcess } from 'node:child_process';
+import { Supervisor, type SupervisedRun, type SupervisorState } from '../runtime/supervisor.ts';
+import { addCounters, CAPTURE_SUPERVISION, CaptureChild, deviceGone } from './capture-child.ts';
+import { neededSnaplen, type CaptureCommand, type CaptureConfig } from '../capture/capture-protocol.ts';
 import { SEEN_PACKETS, type Flow } from '../flows/flow-entry.ts';
 import { FlowTable, type FlowTableOptions } from '../flows/flow-table.ts';
 import { FlowTagLog, ownerMatches, ownersOf, type OwnerFilter } from '../recording/flow-tags.ts';
@@ -49,12 +47,15 @@ export interface PacketInterfaceOptions {
   push?: PushSinkConfig[];
   /** The conditional store (packets of alerted flows), when this interface is chosen for it. */
   conditional?: ConditionalSinkSettings;
+  /** Where restarts of the capture, and a device gone and back, are told (default: nowhere). */
+  log?: (line: string) => void;
+  /** Backoff of the capture's restarts (default CAPTURE_SUPERVISION: 250 ms doubling to 5 s, reset after a minute). */
+  supervision?: Partial<typeof CAPTURE_SUPERVISION>;
 }
 
 const DEFAULTS = { snaplen: 256, bufferBytes: 32 * 1024 * 1024, promiscuous: true, pace: false, maxBatchFlows: 65_536 };
 /** Batches the capture may have in flight before it holds them back (keeps aggregating). */
 const MAX_INFLIGHT_BATCHES = 16;
-const STOP_GRACE_MS = 2_000;
 /** Longest a stopped on-demand capture waits for the capture process to complete its pieces. */
 const ONDEMAND_CLOSE_MS = 10_000;
 
@@ -68,6 +69,8 @@ export class PacketInterface implements PacketInterfaceApi {
   readonly flows: FlowTable;
   readonly hostCounters = new HostInterfaceTable();
   readonly #config: CaptureConfig;
+  readonly #log: ((line: string) => void) | undefined;
+  readonly #supervision: Partial<typeof CAPTURE_SUPERVISION> | undefined;
   #child: ChildProcess | undefined;
   #starting: Promise<void> | undefined;
   /** Keeps the capture process running (restarts it); undefined when stopped. */
@@ -101,6 +104,8 @@ export class PacketInterface implements PacketInterfaceApi {
     this.name = options.name;
     this.device = options.device ?? options.file!;
     this.live = options.device !== undefined;
+    this.#log = options.log;
+    this.#supervision = options.supervision;
     const o = { ...DEFAULTS, ...options };
     this.#config = {
       source: options.device !== undefined ? { device: options.device } : { file: options.file! },
@@ -316,7 +321,9 @@ export class PacketInterface implements PacketInterfaceApi {
       run: (attempt) => this.#run(attempt),
       blocked: this.live ? () => deviceGone(this.device) : undefined,
       onChange: (s) => this.#supervised(s),
+      log: this.#log && ((line) => this.#log!(`flowbridge: interface ${this.id} ${this.name}: ${line}`)),
       ...CAPTURE_SUPERVISION,
+      ...this.#supervision,
     });
     this.#supervisor = supervisor;
     supervisor.start();
@@ -351,113 +358,72 @@ export class PacketInterface implements PacketInterfaceApi {
   #run(attempt: number): SupervisedRun {
     // What the ended processes counted stays: counters carry on across restarts.
     const base = { ...this.#counters };
-    const child = fork(fileURLToPath(new URL('../capture/capture-process.ts', import.meta.url)), [], {
-      execArgv: ['--import', TSX_LOADER],
-      env: { ...process.env, FLOWBRIDGE_CAPTURE: JSON.stringify(this.#config) },
-      serialization: 'advanced',
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    this.#child = child;
-    const send = (c: CaptureCommand) => {
-      // The capture may have ended meanwhile (a finished replay): nothing to tell it then.
-      if (child.connected) child.send(c, () => {});
-    };
     const counted = (c: CaptureCounters) => { this.#counters = addCounters(base, c); };
-    let finished = false;
-    let ready = false;
-    let stopping = false;
-    /** What the capture said before it ended (it cannot go on), if anything. */
-    let lastError: string | undefined;
+    const sinksReported = (m: { recording?: RecordingStats; push?: PushTargetStats[]; ondemand?: OnDemandSinkStats; conditional?: ConditionalSinkStats }) => {
+      if (m.recording) this.#recording = m.recording;
+      for (const p of m.push ?? []) this.#push.set(p.desc, p);
+      this.#onDemandReport(m.ondemand);
+      if (m.conditional) this.#conditionalStats = m.conditional;
+    };
     let finish: () => void = () => {};
     if (attempt === 0 && 'file' in this.#config.source) this.#replayed = new Promise((resolve) => (finish = resolve));
-    let ended: (end: RunEnd) => void = () => {};
-    const end = new Promise<RunEnd>((resolve) => (ended = resolve));
+    let ready: () => void = () => {};
+    let refused: (err: Error) => void = () => {};
     const starting = new Promise<void>((resolve, reject) => {
-      // The first start's failure is the caller's to see (a wrong device or filter): not restarted.
-      const failed = (message: string) => {
-        if (attempt === 0 && !ready) {
-          this.#status = { state: 'error', error: message };
-          reject(new Error(message));
-        }
-        finish();
-      };
-      child.on('message', (m: CaptureMessage) => {
-        switch (m.type) {
-          case 'ready':
-            ready = true;
-            this.#openedSnaplen = m.snaplen;
-            this.#status = { state: 'running', ...(this.restarts > 0 ? { restarts: this.restarts } : {}) };
-            // A capture reopened: its conditional store follows the flows alerted before.
-            if (this.#alerted.size) send({ type: 'conditional-flows', alerted: [...this.#alerted], ended: [] });
-            resolve();
-            break;
-          case 'error':
-            lastError = m.message;
-            failed(m.message);
-            break;
-          case 'batch':
-            try {
-              this.flows.applyPackets(m.deltas);
-            } catch {
-              // A bug of ours met by this batch: counted, and the capture goes on.
-              this.#applyErrors++;
-            } finally {
-              send({ type: 'applied' });
-            }
-            counted(m.counters);
-            if (m.recording) this.#recording = m.recording;
-            for (const p of m.push ?? []) this.#push.set(p.desc, p);
-            this.#onDemandReport(m.ondemand);
-            if (m.conditional) this.#conditionalStats = m.conditional;
-            break;
-          case 'finished':
-            // The file is read: the capture process ends, the interface stays up showing its flows.
-            finished = true;
-            counted(m.counters);
-            if (m.recording) this.#recording = m.recording;
-            for (const p of m.push ?? []) this.#push.set(p.desc, p);
-            this.#onDemandReport(m.ondemand);
-            if (m.conditional) this.#conditionalStats = m.conditional;
-            finish();
-            break;
-        }
-      });
-      child.on('error', (err) => {
-        lastError ??= `capture on ${this.device} failed: ${err.message}`;
-        failed(lastError);
-      });
-      // 'close', not 'exit': it comes after every message the capture sent has been handled.
-      child.on('close', (code, signal) => {
-        if (this.#child === child) this.#child = undefined;
-        const reason = lastError ?? `capture on ${this.device} ended unexpectedly (${signal ?? `exit code ${code}`})`;
-        if (stopping || finished) {
-          // Stopped before it was ready (a no-op once started).
-          reject(new Error(`capture on ${this.device} was stopped`));
-          finish();
-          ended({ reason: finished ? 'finished' : 'stopped', restart: false });
-          return;
-        }
-        failed(reason);
-        // A live capture that ran, or a restart, goes again; a replay would count its file twice.
-        const restart = this.live && (ready || attempt > 0);
-        if (!restart) this.#status = { state: 'error', error: reason, ...(this.restarts > 0 ? { restarts: this.restarts } : {}) };
-        ended({ reason, restart });
-      });
+      ready = resolve;
+      refused = reject;
     });
     // A failed start is reported by status(); callers that do not await it must not crash the process.
     starting.catch(() => {});
     if (attempt === 0) this.#starting = starting;
-    return {
-      ended: end,
-      stop: async () => {
-        stopping = true;
-        if (child.exitCode !== null || child.signalCode !== null) return void (await end);
-        if (child.connected) child.send({ type: 'stop' } satisfies CaptureCommand, () => {});
-        const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
-        await end;
-        clearTimeout(timer);
+    let opened = false;
+    const child: CaptureChild = new CaptureChild(this.#config, { device: this.device, live: this.live, attempt }, {
+      ready: (m) => {
+        opened = true;
+        this.#openedSnaplen = m.snaplen;
+        this.#status = { state: 'running', ...(this.restarts > 0 ? { restarts: this.restarts } : {}) };
+        if (attempt > 0) this.#log?.(`flowbridge: interface ${this.id} ${this.name}: capture on ${this.device} runs again (restart ${this.restarts})`);
+        // A capture reopened: its conditional store follows the flows alerted before.
+        if (this.#alerted.size) child.send({ type: 'conditional-flows', alerted: [...this.#alerted], ended: [] });
+        ready();
       },
-    };
+      batch: (m) => {
+        try {
+          this.flows.applyPackets(m.deltas);
+        } catch {
+          // A bug of ours met by this batch: counted, and the capture goes on.
+          this.#applyErrors++;
+        } finally {
+          child.send({ type: 'applied' });
+        }
+        counted(m.counters);
+        sinksReported(m);
+      },
+      finished: (m) => {
+        // The file is read: the capture process ends, the interface stays up showing its flows.
+        counted(m.counters);
+        sinksReported(m);
+        finish();
+      },
+      failed: (message) => {
+        // The first start's failure is the caller's to see (a wrong device or filter).
+        if (attempt === 0 && !opened) {
+          this.#status = { state: 'error', error: message };
+          refused(new Error(message));
+        }
+        finish();
+      },
+      closed: (end) => {
+        if (this.#child === child.process) this.#child = undefined;
+        // Stopped before it was ready (a no-op once started).
+        refused(new Error(`capture on ${this.device} was stopped`));
+        finish();
+        const ranOut = end.reason !== 'stopped' && end.reason !== 'finished' && !end.restart;
+        if (ranOut) this.#status = { state: 'error', error: end.reason, ...(this.restarts > 0 ? { restarts: this.restarts } : {}) };
+      },
+    });
+    this.#child = child.process;
+    return child;
   }
 
   async stop(): Promise<void> {
@@ -469,21 +435,4 @@ export class PacketInterface implements PacketInterfaceApi {
     if (this.#status.state !== 'error' || between) this.#status = { state: 'stopped' };
     await supervisor?.stop();
   }
-}
-
-/** Restarts of a capture: quick at first, at most every 5 s (a device coming back is seen within that). */
-const CAPTURE_SUPERVISION = { minBackoffMs: 250, maxBackoffMs: 5_000, stableMs: 60_000 };
-
-/** Why a live capture cannot start now: its device is gone (no netlink: the kernel's sysfs says). */
-function deviceGone(device: string): string | undefined {
-  if (device === 'any' || existsSync(`/sys/class/net/${device}`)) return undefined;
-  return `device ${device} is gone; waiting for it`;
-}
-
-function addCounters(a: CaptureCounters, b: CaptureCounters): CaptureCounters {
-  const errors = { ...a.errors };
-  for (const [k, n] of Object.entries(b.errors)) errors[k] = (errors[k] ?? 0) + n;
-  const c: CaptureCounters = { packets: a.packets + b.packets, bytes: a.bytes + b.bytes, errors };
-  if (a.kernelDrops !== undefined || b.kernelDrops !== undefined) c.kernelDrops = (a.kernelDrops ?? 0) + (b.kernelDrops ?? 0);
-  return c;
 }

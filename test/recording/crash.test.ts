@@ -28,7 +28,8 @@ describeAsRoot('recording after a crash', 'capture on lo', () => {
   it('repairs the file a killed recording was writing: cut at its last whole record, renamed, indexed, extractable', async () => {
     const dir = tempDir('crash');
     const settings = recordingSettings(dir);
-    const first = await recordLo(21, FILTER, settings);
+    // A crash of flowbridge, not of its capture alone: the killed capture is not started again here.
+    const first = await recordLo(21, FILTER, settings, { supervision: { minBackoffMs: 3_600_000 } });
     running.push(first);
     const begin = nowNs();
     const a = Array.from({ length: 40 }, (_, i) => payload('A', i, 300 + i * 20));
@@ -108,7 +109,8 @@ describeAsRoot('recording after a crash', 'capture on lo', () => {
   it('repairs a file killed with only part of a record header written', async () => {
     const dir = tempDir('crash-header');
     const settings = recordingSettings(dir);
-    const first = await recordLo(23, FILTER, settings);
+    // Not started again here: the writer below repairs the file itself.
+    const first = await recordLo(23, FILTER, settings, { supervision: { minBackoffMs: 3_600_000 } });
     running.push(first);
     const begin = nowNs();
     const sent = Array.from({ length: 12 }, (_, i) => payload('H', i, 700));

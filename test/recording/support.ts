@@ -49,8 +49,8 @@ export function recordingSettings(dir: string, over: Partial<RecordingSettings> 
 }
 
 /** A capture on lo, recording, limited by `filter` to the test's own ports. */
-export async function recordLo(id: number, filter: string, settings: RecordingSettings): Promise<PacketInterface> {
-  const lo = new PacketInterface({ id, name: 'lo', device: 'lo', filter, recording: settings, flowTable: { maxFlows: 10_000 } });
+export async function recordLo(id: number, filter: string, settings: RecordingSettings, more: Partial<ConstructorParameters<typeof PacketInterface>[0]> = {}): Promise<PacketInterface> {
+  const lo = new PacketInterface({ id, name: 'lo', device: 'lo', filter, recording: settings, flowTable: { maxFlows: 10_000 }, ...more });
   await lo.start();
   return lo;
 }

@@ -1,11 +1,11 @@
 // A stop with a bound: one that finishes says nothing is left; one held up by a child
 // that will not end in time returns what it had not done when the bound passed.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { afterEach, expect, it } from 'vitest';
 import { stopWithin } from '../../src/runtime/graceful-stop.ts';
 import { childRun } from '../../src/runtime/supervisor.ts';
 
-const stubborn: { kill(signal: string): unknown }[] = [];
+const stubborn: ChildProcess[] = [];
 afterEach(() => {
   for (const c of stubborn.splice(0)) c.kill('SIGKILL');
 });
