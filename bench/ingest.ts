@@ -111,6 +111,12 @@ export interface IngestResult {
   floorRatio: number;
   /** eventsPerSecond / the C subscriber's events per second. */
   ceilingRatio: number;
+  /**
+   * The same comparison on CPU time, which neighbours on the machine disturb far less:
+   * the floor's CPU µs per event / the busiest pipeline thread's (main or collector) at
+   * the figure. The rate the pipeline would reach with a core per thread, as a share of the floor.
+   */
+  cpuFloorRatio: number;
   /** CPU µs per event of each stage run alone on the same payloads (ingest-floor.ts). */
   stages: StageCosts;
   /**
@@ -296,12 +302,20 @@ export async function ingest(tools: { loadgen: string; sub: string }, s: IngestS
     ceiling,
     floor,
     floorRatio: ratio(eventsPerSecond, floor.eventsPerSecond),
+    cpuFloorRatio: cpuFloorRatio(steps, floor),
     ceilingRatio: ratio(eventsPerSecond, ceiling.eventsPerSecond),
     stages,
     overload,
     balancedSteps: steps.filter((x) => x.unaccounted === 0).length,
     steps,
   };
+}
+
+function cpuFloorRatio(steps: IngestStep[], floor: ParseFloor): number {
+  const best = steps.filter((x) => x.passed).sort((a, b) => b.sustainedEventsPerSecond - a.sustainedEventsPerSecond)[0];
+  if (!best || floor.eventsPerCpuSecond <= 0) return 0;
+  const busiest = Math.max(best.cpuPerEventUs.main, best.cpuPerEventUs.busiestOther);
+  return busiest > 0 ? Math.round((1e6 / floor.eventsPerCpuSecond / busiest) * 100) / 100 : 0;
 }
 
 function perEvent(used: CpuUsed, events: number): CpuUsed {
