@@ -75,6 +75,8 @@ export class PacketInterface implements PacketInterfaceApi {
   #starting: Promise<void> | undefined;
   /** Keeps the capture process running (restarts it); undefined when stopped. */
   #supervisor: Supervisor | undefined;
+  /** The first start failed (its process has ended): start() may try again. */
+  #startFailed = false;
   /** Restarts counted by supervisors of earlier starts (a reopen for new sinks starts anew). */
   #restartsBefore = 0;
   #status: InterfaceStatus = { state: 'stopped' };
@@ -313,7 +315,10 @@ export class PacketInterface implements PacketInterfaceApi {
    */
   start(): Promise<void> {
     // Running already, or supervised (a replayed file stays running after its capture process ended).
+    // A first start that failed (its process has ended, its supervisor with it) may be tried again.
+    if (this.#startFailed) this.#supervisor = undefined;
     if (this.#supervisor || this.#child || this.#status.state === 'running') return this.#starting ?? Promise.resolve();
+    this.#startFailed = false;
     this.#counters = { packets: 0, bytes: 0, errors: {} };
     this.#status = { state: 'starting' };
     const supervisor = new Supervisor({
@@ -377,6 +382,8 @@ export class PacketInterface implements PacketInterfaceApi {
     starting.catch(() => {});
     if (attempt === 0) this.#starting = starting;
     let opened = false;
+    /** Why the first start failed, if it did. */
+    let firstError: string | undefined;
     const child: CaptureChild = new CaptureChild(this.#config, { device: this.device, live: this.live, attempt }, {
       ready: (m) => {
         opened = true;
@@ -406,15 +413,19 @@ export class PacketInterface implements PacketInterfaceApi {
         finish();
       },
       failed: (message) => {
-        // The first start's failure is the caller's to see (a wrong device or filter).
+        // The first start's failure is the caller's to see (a wrong device or filter), once its process has ended.
         if (attempt === 0 && !opened) {
           this.#status = { state: 'error', error: message };
-          refused(new Error(message));
+          firstError ??= message;
         }
         finish();
       },
       closed: (end) => {
         if (this.#child === child.process) this.#child = undefined;
+        if (firstError !== undefined) {
+          this.#startFailed = true;
+          refused(new Error(firstError));
+        }
         // Stopped before it was ready (a no-op once started).
         refused(new Error(`capture on ${this.device} was stopped`));
         finish();

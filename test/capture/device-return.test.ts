@@ -4,7 +4,7 @@
 // over it are counted again, in the flows held from before.
 import { execFileSync } from 'node:child_process';
 import { afterEach, expect } from 'vitest';
-import type { PacketInterface } from '../../src/interfaces/packet-interface.ts';
+import { PacketInterface } from '../../src/interfaces/packet-interface.ts';
 import { createVethPair, type VethPair } from '../support/netns.ts';
 import { startWithFlags } from '../support/flowbridge.ts';
 import { itAsRoot } from '../support/privileges.ts';
@@ -71,3 +71,19 @@ itAsRoot('a veth deleted and created again is captured again, its absence shown 
   const metrics = await (await fb.api('/metrics')).text();
   expect(metrics).toMatch(new RegExp(`^flowbridge_capture_restarts_total\\{interface="${device}"\\} [1-9]\\d*$`, 'm'));
 }, 60_000);
+
+itAsRoot('a device missing at the first start is an error naming it; a later start captures once it exists', 'create network namespaces and capture on their veth pairs', async () => {
+  const device = `fbif${TAG}0`;
+  const iface = new PacketInterface({ id: 3, name: device, device, filter: `udp port ${PORT}` });
+  try {
+    await expect(iface.start()).rejects.toThrow(new RegExp(`cannot open capture on ${device}: .*No such device`));
+    expect(iface.status()).toEqual({ state: 'error', error: expect.stringMatching(new RegExp(`^cannot open capture on ${device}: `)) });
+    veth = createVethPair(TAG, SUBNET, { prefix: 'fbif' });
+    await iface.start();
+    expect(iface.status()).toEqual({ state: 'running' });
+    await sendFromNamespace(veth, 3);
+    await waitFor(() => iface.flows.query({ port: PORT }).flows[0]?.packets === 3, 'the 3 datagrams captured');
+  } finally {
+    await iface.stop();
+  }
+}, 30_000);
