@@ -1,8 +1,8 @@
-// SIGTERM under load, as a service manager sends it: flowbridge (npm start's own entry,
-// in its own process) captures and records lo while UDP floods it, runs an on-demand
-// capture, and receives ZMQ events. It exits within --stop-timeout, saying it stopped,
-// and every pcap file it leaves is complete: none under a temporary name, each read back
-// whole by tcpdump.
+// SIGTERM under load, as a service manager sends it, and SIGINT to the process group, as
+// Ctrl-C does: flowbridge (npm start's own entry, in its own process) captures and records
+// lo while UDP floods it, runs an on-demand capture, and receives ZMQ events. It exits
+// within --stop-timeout, saying it stopped, and every pcap file it leaves is complete:
+// none under a temporary name, each read back whole by tcpdump.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -37,12 +37,13 @@ function tcpdumpCount(path: string): number {
   return out.split('\n').filter(Boolean).length;
 }
 
-itAsRoot('SIGTERM under load: exits within the stop bound, every recording and capture file complete and readable', 'capture on lo', async () => {
+for (const signal of ['SIGTERM', 'SIGINT'] as const) itAsRoot(`${signal} under load: exits within the stop bound, every recording and capture file complete and readable`, 'capture on lo', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'fb-stop-'));
   let out = '';
   const fb = spawn(process.execPath, ['--import', TSX_LOADER, MAIN, '--no-agent', '--http', '127.0.0.1:0', '--data-dir', dataDir,
     '-i', `tcp://127.0.0.1:${ZMQ_PORT}c`, '-i', 'lo', '--bpf', `lo=udp port ${UDP_PORT}`, '--record', 'lo=64MB', '--stop-timeout', String(STOP_TIMEOUT_S)],
-  { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own process group: Ctrl-C signals the whole group (the capture processes too).
+  { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   children.push(fb);
   fb.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   fb.stderr!.on('data', (d: Buffer) => (out += d.toString()));
@@ -71,7 +72,8 @@ itAsRoot('SIGTERM under load: exits within the stop bound, every recording and c
       return i.capture.packets > 20_000 && (z.collector.events.accepted ?? Object.values(z.collector.events as Record<string, number>).reduce((a, b) => a + b, 0)) > 0;
     }, 'packets captured and events received under load', 30_000);
 
-    fb.kill('SIGTERM');
+    if (signal === 'SIGINT') process.kill(-fb.pid!, 'SIGINT');
+    else fb.kill(signal);
     // The bound, and a second for the process to be reaped: never more.
     await waitFor(() => exited, `flowbridge to exit within --stop-timeout ${STOP_TIMEOUT_S} s`, (STOP_TIMEOUT_S + 1) * 1000, 20);
   } finally {
@@ -79,7 +81,7 @@ itAsRoot('SIGTERM under load: exits within the stop bound, every recording and c
     sender.kill('SIGKILL');
   }
   expect(exited).toEqual({ code: 0, signal: null });
-  expect(out).toMatch(/flowbridge: SIGTERM, stopping/);
+  expect(out).toMatch(new RegExp(`flowbridge: ${signal}, stopping`));
   expect(out).toMatch(/flowbridge: stopped\n/);
   expect(out).not.toMatch(/not stopped within|failed/);
 
