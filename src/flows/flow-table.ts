@@ -10,7 +10,7 @@ import type { FlowEventNote, FlowQuery, FlowRecord, FlowQueryResult, FlowTableSt
 import { flowKey, orderedTupleKey, tupleKey } from './flow-key.ts';
 import { hasInfo, SideInterner, sideAfter } from './flow-sides.ts';
 import type { FlowTableApi } from '../interfaces/interface.ts';
-import { TCP_FIN, TCP_RST, type FlowDelta } from '../model/flow-delta.ts';
+import { endpointsInOrder, TCP_FIN, TCP_RST, type FlowDelta } from '../model/flow-delta.ts';
 import { newFlow, SEEN_EVENTS, SEEN_PACKETS, type Flow, type FlowSource, type NetstatBase, type NewFlow } from './flow-entry.ts';
 import { queryFlows } from './flow-query.ts';
 import { flowRecord } from './flow-record.ts';
@@ -136,7 +136,8 @@ export class FlowTable implements FlowTableApi, FlowSource {
       this.#flows.delete(flow.key);
       flow = undefined;
     }
-    const clientIsA = tuple.startsWith(`${event.protocol}|${event.client.ip}|${event.client.port}|`);
+    // The order tupleKey put the endpoints in: the client is a when it came first (no second key string to build).
+    const clientIsA = endpointsInOrder(event.client.ip, event.client.port, event.server.ip, event.server.port);
     if (!flow) {
       const [a, b] = clientIsA ? [event.client, event.server] : [event.server, event.client];
       const { protocol, ipVersion } = event;
