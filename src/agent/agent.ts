@@ -3,7 +3,7 @@
 import { statSync } from 'node:fs';
 import { BPFTRACE_PROGRAM, parseEventLine, READY_LINE } from './bpftrace-program.ts';
 import { counterRecords } from './counters.ts';
-import { cachedLookup, flowRecord, netstatRecord, type Enrichment } from './flow-record.ts';
+import { cachedLookup, flowRecordJson, netstatRecord, processFragments, type Enrichment } from './flow-record.ts';
 import { netstatSnapshot } from './netstat.ts';
 import { preflight } from './preflight.ts';
 import { AgentPublisher, type PublisherStats } from './publisher.ts';
@@ -66,6 +66,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     device: (remote, local) => routes.deviceFor(remote, local),
     source: (remote) => routes.sourceFor(remote),
     lookup: cachedLookup(),
+    fragments: processFragments(),
     netns: ownNetns(),
   };
   let snapshots = 0;
@@ -125,7 +126,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
         return;
       }
       events++;
-      publisher.publish('flow', flowRecord(ev, enrich));
+      publisher.publish('flow', flowRecordJson(ev, enrich));
     },
   });
   supervisor.start();

@@ -14,10 +14,11 @@
 //
 // One line per event, local side first (netns: the socket's network namespace inode):
 //   E <TYPE> <pid> <tid> <uid> <4|6> <local addr> <local port> <remote addr> <remote port> <latency µs> <netns>
-//     <bytes received> <bytes acked> <retransmissions> <segments in> <segments out> <srtt µs> <rtt variance µs> <comm>
+//     [CLOSE only: <bytes received> <bytes acked> <retransmissions> <segments in> <segments out> <srtt µs> <rtt variance µs>] <comm>
 //   U <pid> <tid> <uid> <4|6> <local addr> <local port> <remote addr> <remote port> <netns> <comm>
 // TYPE: CONNECT, CONNECT_FAILED, ACCEPT, CLOSE (a socket this host connected),
-// CLOSE_ACCEPTED (a socket this host accepted). The counters are 0 but on CLOSE lines.
+// CLOSE_ACCEPTED (a socket this host accepted; not printed for loopback, whose client is
+// this host's and reports the close).
 // pid 0: the process is unknown (the socket predates the agent). comm may hold spaces: it
 // is the rest of the line.
 
@@ -29,12 +30,12 @@ const remember = (pidExpr: string) =>
   `@pid[$sk] = ${pidExpr}; @tid[$sk] = tid; @uid[$sk] = uid; @comm[$sk] = comm;`;
 const forget = 'delete(@pid[$sk]); delete(@tid[$sk]); delete(@uid[$sk]); delete(@comm[$sk]); delete(@t0[$sk]); delete(@srv[$sk]);';
 
-const NO_COUNTERS = ['0', '0', '0', '0', '0', '0', '0'];
+const NO_COUNTERS: string[] = [];
 /** struct tcp_sock's cumulative counters, as tcp_info reports them (srtt_us is kept << 3, mdev_us << 2). */
 const TCP_COUNTERS = ['$tp->bytes_received', '$tp->bytes_acked', '$tp->total_retrans', '$tp->segs_in', '$tp->segs_out', '$tp->srtt_us >> 3', '$tp->mdev_us >> 2'];
 
 function line(type: string, who: string, family: 'v4' | 'v6', local: [string, string], remote: [string, string], latency: string, netns: string, counters: string[], comm: string): string {
-  return `printf("E ${type} %d %d %d ${family === 'v4' ? 4 : 6} %s %d %s %d %d %u ${counters.map(() => '%u').join(' ')} %s\\n", ${who}, ${local[0]}, ${local[1]}, ${remote[0]}, ${remote[1]}, ${latency}, ${netns}, ${counters.join(', ')}, ${comm});`;
+  return `printf("E ${type} %d %d %d ${family === 'v4' ? 4 : 6} %s %d %s %d %d %u ${counters.map(() => '%u ').join('')}%s\\n", ${who}, ${local[0]}, ${local[1]}, ${remote[0]}, ${remote[1]}, ${latency}, ${netns}, ${counters.map((c) => `${c}, `).join('')}${comm});`;
 }
 
 /** Both families of one event from inet_sock_set_state's arguments. */
@@ -58,6 +59,11 @@ function udpOnce(key: string, print: string): string {
       }`;
 }
 
+const zeros = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => `args->daddr_v6[${from + i}] == 0`).join(' && ');
+/** The remote address is loopback: 127.0.0.0/8, ::1, or ::ffff:127.0.0.0/104. */
+const LOOPBACK_REMOTE = `((args->family == 2 && args->daddr[0] == 127) || (args->family == 10 && ${zeros(0, 10)} && `
+  + `((${zeros(10, 15)} && args->daddr_v6[15] == 1) || (args->daddr_v6[10] == 255 && args->daddr_v6[11] == 255 && args->daddr_v6[12] == 127))))`;
+
 /** Printed by BEGIN, which bpftrace runs once every probe is attached ("Attaching N probes..." comes before). */
 export const READY_LINE = 'READY';
 
@@ -78,8 +84,12 @@ tracepoint:sock:inet_sock_set_state /args->protocol == 6/ {
     if (args->oldstate == ${STATE.SYN_SENT}) {
       ${stateLine('CONNECT_FAILED', '@pid[$sk], @tid[$sk], @uid[$sk]', '0', NO_COUNTERS, '@comm[$sk]')}
     } else {
-      $tp = (struct tcp_sock *)args->skaddr;
-      ${stateLine('%s', '@srv[$sk] ? "CLOSE_ACCEPTED" : "CLOSE", @pid[$sk], @tid[$sk], @uid[$sk]', '0', TCP_COUNTERS, '@comm[$sk]')}
+      // A loopback socket this host accepted: its client is this host's too, and the
+      // client's CLOSE says the connection ended (the accepted one carries nothing more).
+      if (!(@srv[$sk] && ${LOOPBACK_REMOTE})) {
+        $tp = (struct tcp_sock *)args->skaddr;
+        ${stateLine('%s', '@srv[$sk] ? "CLOSE_ACCEPTED" : "CLOSE", @pid[$sk], @tid[$sk], @uid[$sk]', '0', TCP_COUNTERS, '@comm[$sk]')}
+      }
     }
     ${forget}
   }
@@ -170,26 +180,28 @@ export interface SocketEvent {
   counters?: TcpCounters;
 }
 
-const TCP_LINE = /^E (CONNECT_FAILED|CONNECT|ACCEPT|CLOSE_ACCEPTED|CLOSE) (\d+) (\d+) (\d+) ([46]) (\S+) (\d+) (\S+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) ?(.*)$/;
+const TCP_LINE = /^E (CONNECT_FAILED|CONNECT|ACCEPT) (\d+) (\d+) (\d+) ([46]) (\S+) (\d+) (\S+) (\d+) (\d+) (\d+) ?(.*)$/;
+const CLOSE_LINE = /^E (CLOSE_ACCEPTED|CLOSE) (\d+) (\d+) (\d+) ([46]) (\S+) (\d+) (\S+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) ?(.*)$/;
 const UDP_LINE = /^U (\d+) (\d+) (\d+) ([46]) (\S+) (\d+) (\S+) (\d+) (\d+) ?(.*)$/;
 
 /** One line of the program's output, or undefined for anything else (bpftrace's own messages). */
 export function parseEventLine(text: string): SocketEvent | undefined {
   if (text.startsWith('U ')) return parseUdpLine(text);
-  const m = TCP_LINE.exec(text);
+  const closed = text.startsWith('E CLOSE');
+  const m = (closed ? CLOSE_LINE : TCP_LINE).exec(text);
   if (!m) return undefined;
   const kind = m[1];
   const event: SocketEvent = {
     type: kind === 'CLOSE_ACCEPTED' ? 'CLOSE' : (kind as SocketEventType),
     protocol: 6,
     accepted: kind === 'ACCEPT' || kind === 'CLOSE_ACCEPTED',
-    pid: Number(m[2]), tid: Number(m[3]), uid: Number(m[4]), comm: m[19],
+    pid: Number(m[2]), tid: Number(m[3]), uid: Number(m[4]), comm: closed ? m[19] : m[12],
     ipVersion: Number(m[5]) as 4 | 6,
     localAddr: m[6], localPort: Number(m[7]), remoteAddr: m[8], remotePort: Number(m[9]),
     netns: Number(m[11]),
   };
   if (kind === 'CONNECT') event.latencyMs = Number(m[10]) / 1000;
-  if (event.type === 'CLOSE') {
+  if (closed) {
     event.counters = {
       bytesReceived: Number(m[12]), bytesAcked: Number(m[13]), retransmissions: Number(m[14]),
       segmentsIn: Number(m[15]), segmentsOut: Number(m[16]), rttUs: Number(m[17]), rttVarianceUs: Number(m[18]),

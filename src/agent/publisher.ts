@@ -36,6 +36,8 @@ export function encodeV3Header(topic: string, size: number, msgId: number, sourc
 export const MAX_BATCH = 64;
 /** Bytes of JSON per message at most (a collector refuses payloads over 128 KiB). */
 export const MAX_BATCH_BYTES = 64 * 1024;
+/** How long the first record waits for others to share its message, unless a full batch is there sooner. */
+export const FLUSH_MS = 10;
 
 export interface PublisherStats {
   /** Records waiting for the socket. */
@@ -53,12 +55,15 @@ export class AgentPublisher {
   readonly socket: XPublisher;
   readonly sourceId: number;
   readonly #bound: number;
-  readonly #queue: [string, object][] = [];
+  // The queue: entries from #head on are waiting (shifting a long array costs its length).
+  #queue: [string, object | string][] = [];
+  #head = 0;
   #msgId = 0;
   #sent = 0;
   #messages = 0;
   #drops = 0;
   #pumping = false;
+  #flush: NodeJS.Timeout | undefined;
   #closed = false;
 
   private constructor(socket: XPublisher, sourceId: number, bound: number) {
@@ -92,34 +97,50 @@ export class AgentPublisher {
     return publisher;
   }
 
-  /** Queues one JSON record; false when the queue was full (counted as a drop). */
-  publish(topic: string, record: object): boolean {
+  /** Queues one record (an object, or its JSON text); false when the queue was full (counted as a drop). */
+  publish(topic: string, record: object | string): boolean {
     if (this.#closed) return false;
-    if (this.#queue.length >= this.#bound) {
+    if (this.#queue.length - this.#head >= this.#bound) {
       this.#drops++;
       return false;
     }
     this.#queue.push([topic, record]);
-    // The pump starts on the next turn of the event loop: the records of one read of
-    // bpftrace's output leave together.
-    if (!this.#pumping) {
-      this.#pumping = true;
-      setImmediate(() => void this.#pump());
-    }
+    if (!this.#pumping) this.#schedule();
     return true;
+  }
+
+  /** Records wait up to FLUSH_MS for others to share their message; a full batch goes at once. */
+  #schedule(): void {
+    if (this.#queue.length - this.#head >= MAX_BATCH) {
+      clearTimeout(this.#flush);
+      this.#flush = undefined;
+      void this.#pump();
+    } else this.#flush ??= setTimeout(() => {
+      this.#flush = undefined;
+      void this.#pump();
+    }, FLUSH_MS);
   }
 
   /** The records at the head of the queue that go in one message: one topic, within the bounds. */
   #nextBatch(): [string, Buffer, number] {
-    const topic = this.#queue[0][0];
+    const q = this.#queue;
+    const topic = q[this.#head][0];
     const parts: string[] = [];
     let bytes = 2;
-    while (this.#queue.length && parts.length < MAX_BATCH && this.#queue[0][0] === topic) {
-      const json = JSON.stringify(this.#queue[0][1]);
+    while (this.#head < q.length && parts.length < MAX_BATCH && q[this.#head][0] === topic) {
+      const record = q[this.#head][1];
+      const json = typeof record === 'string' ? record : JSON.stringify(record);
       if (parts.length > 0 && bytes + json.length + 1 > MAX_BATCH_BYTES) break;
-      this.#queue.shift();
+      this.#head++;
       parts.push(json);
       bytes += json.length + 1;
+    }
+    if (this.#head === q.length) {
+      q.length = 0;
+      this.#head = 0;
+    } else if (this.#head >= 4096) {
+      this.#queue = q.slice(this.#head);
+      this.#head = 0;
     }
     return [topic, Buffer.from(parts.length === 1 ? parts[0] : `[${parts.join(',')}]`), parts.length];
   }
@@ -127,7 +148,10 @@ export class AgentPublisher {
   async #pump(): Promise<void> {
     this.#pumping = true;
     try {
-      while (this.#queue.length && !this.#closed) {
+      // One batch, then full ones only: what is left waits for company again.
+      let first = true;
+      while (this.#queue.length > this.#head && !this.#closed && (first || this.#queue.length - this.#head >= MAX_BATCH)) {
+        first = false;
         const [topic, payload, records] = this.#nextBatch();
         this.#msgId = (this.#msgId + 1) >>> 0;
         try {
@@ -140,16 +164,19 @@ export class AgentPublisher {
       }
     } finally {
       this.#pumping = false;
+      if (this.#queue.length > this.#head && !this.#closed) this.#schedule();
     }
   }
 
   stats(): PublisherStats {
-    return { queued: this.#queue.length, bound: this.#bound, sent: this.#sent, messages: this.#messages, drops: this.#drops };
+    return { queued: this.#queue.length - this.#head, bound: this.#bound, sent: this.#sent, messages: this.#messages, drops: this.#drops };
   }
 
   close(): void {
     this.#closed = true;
+    clearTimeout(this.#flush);
     this.#queue.length = 0;
+    this.#head = 0;
     this.socket.close();
   }
 }

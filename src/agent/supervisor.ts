@@ -48,15 +48,19 @@ export class BpftraceSupervisor {
     });
     this.#child = child;
     this.attached = false;
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      if (line.startsWith('Attaching ')) return;
-      if (line === this.#o.readyLine) {
-        this.attached = true;
-        this.#o.log(`agent: bpftrace (pid ${child.pid}) running: probes attached`);
-        this.#o.onAttached?.(child.pid!);
-        return;
+    // Lines split by hand: thousands a second, and readline's machinery costs more than the split.
+    let rest = '';
+    child.stdout!.setEncoding('latin1');
+    child.stdout!.on('data', (chunk: string) => {
+      const lines = (rest + chunk).split('\n');
+      rest = lines.pop()!;
+      for (const line of lines) {
+        if (line === this.#o.readyLine) {
+          this.attached = true;
+          this.#o.log(`agent: bpftrace (pid ${child.pid}) running: probes attached`);
+          this.#o.onAttached?.(child.pid!);
+        } else if (!line.startsWith('Attaching ')) this.#o.onLine(line);
       }
-      this.#o.onLine(line);
     });
     createInterface({ input: child.stderr! }).on('line', (line) => {
       if (!QUIET.test(line) && line.trim()) this.#o.log(`agent: bpftrace: ${line}`);

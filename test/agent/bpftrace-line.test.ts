@@ -9,14 +9,14 @@ const gone = { device: () => 'lo', lookup: (pid: number) => ({ pid }) };
 
 describe('bpftrace lines', () => {
   it('parses a CONNECT with its latency and a comm with spaces', () => {
-    expect(parseEventLine('E CONNECT 27554 27606 1000 4 127.0.0.1 59292 127.0.0.1 16500 45 4026531833 0 0 0 0 0 0 0 node (vitest 1)')).toEqual({
+    expect(parseEventLine('E CONNECT 27554 27606 1000 4 127.0.0.1 59292 127.0.0.1 16500 45 4026531833 node (vitest 1)')).toEqual({
       type: 'CONNECT', protocol: 6, accepted: false, netns: 4026531833, pid: 27554, tid: 27606, uid: 1000, comm: 'node (vitest 1)', ipVersion: 4,
       localAddr: '127.0.0.1', localPort: 59292, remoteAddr: '127.0.0.1', remotePort: 16500, latencyMs: 0.045,
     });
   });
 
   it('an accepted socket has the remote client as SRC, for ACCEPT and its CLOSE', () => {
-    for (const line of ['E ACCEPT 7 7 0 6 ::1 18751 ::1 43370 0 4026531833 0 0 0 0 0 0 0 python3', 'E CLOSE_ACCEPTED 7 7 0 6 ::1 18751 ::1 43370 0 4026531833 10 20 0 3 4 50 25 python3']) {
+    for (const line of ['E ACCEPT 7 7 0 6 ::1 18751 ::1 43370 0 4026531833 python3', 'E CLOSE_ACCEPTED 7 7 0 6 ::1 18751 ::1 43370 0 4026531833 10 20 0 3 4 50 25 python3']) {
       const ev = parseEventLine(line)!;
       expect(ev.accepted).toBe(true);
       expect(flowRecord(ev, gone)).toMatchObject({ IPV6_SRC_ADDR: '::1', L4_SRC_PORT: 43370, L4_DST_PORT: 18751, IP_PROTOCOL_VERSION: 6 });
@@ -25,7 +25,7 @@ describe('bpftrace lines', () => {
   });
 
   it('a process already gone keeps the name bpftrace saw; an unknown pid gets no process', () => {
-    const r = flowRecord(parseEventLine('E CONNECT 999999 999999 0 4 10.0.0.1 40000 10.0.0.2 80 10 4026531833 0 0 0 0 0 0 0 curl')!, gone);
+    const r = flowRecord(parseEventLine('E CONNECT 999999 999999 0 4 10.0.0.1 40000 10.0.0.2 80 10 4026531833 curl')!, gone);
     expect(r).toMatchObject({ TCP_EVENT_TYPE: 'CONNECT', NW_LATENCY_MS: 0.01, LOCAL_PROCESS: { PID: 999999, UID: 0, UID_NAME: 'root', PROCESS_PATH: 'curl' } });
     expect(flowRecord(parseEventLine('E CLOSE 0 0 0 4 10.0.0.1 40000 10.0.0.2 80 0 4026531833 1 1 0 1 1 0 0 ')!, gone).LOCAL_PROCESS).toBeUndefined();
   });
@@ -35,7 +35,7 @@ describe('bpftrace lines', () => {
     expect(closed.counters).toEqual({ bytesReceived: 5001, bytesAcked: 100002, retransmissions: 3, segmentsIn: 40, segmentsOut: 80, rttUs: 1250, rttVarianceUs: 500 });
     expect(flowRecord(closed, gone).TCP).toEqual({ CONN_STATE: 'CLOSE', BYTES_RCVD: 5001, BYTES_ACKED: 100002, RETRAN_PKTS: 3, SEGS_IN: 40, SEGS_OUT: 80, RTT: 1.25, RTT_VARIANCE: 0.5 });
     expect(flowRecord(parseEventLine('E CLOSE_ACCEPTED 7 7 0 4 127.0.0.1 80 127.0.0.1 40000 0 4026531833 10 20 0 3 4 50 25 python3')!, gone).TCP).toBeUndefined();
-    expect(parseEventLine('E CONNECT 42 42 0 4 127.0.0.1 40000 127.0.0.1 80 7 4026531833 0 0 0 0 0 0 0 python3')!.counters).toBeUndefined();
+    expect(parseEventLine('E CONNECT 42 42 0 4 127.0.0.1 40000 127.0.0.1 80 7 4026531833 python3')!.counters).toBeUndefined();
   });
 
   it('a UDP line is a SEND from the local socket; one bound to any address gets the source of its route', () => {
@@ -49,9 +49,22 @@ describe('bpftrace lines', () => {
   it('a socket in another network namespace: the route to its own address is its interface; its loopback is none of this host\'s', () => {
     const device = (remote: string) => (remote === '10.9.9.2' ? 'veth0' : 'eth0');
     const e = { device, lookup: (pid: number) => ({ pid }), netns: 1 };
-    expect(flowRecord(parseEventLine('E CONNECT 42 42 0 4 10.9.9.2 40000 10.9.9.1 80 7 2 0 0 0 0 0 0 0 curl')!, e).INTERFACE_NAME).toBe('veth0');
-    expect(flowRecord(parseEventLine('E CONNECT 42 42 0 4 127.0.0.1 40000 127.0.0.1 80 7 2 0 0 0 0 0 0 0 curl')!, e).INTERFACE_NAME).toBeUndefined();
-    expect(flowRecord(parseEventLine('E CONNECT 42 42 0 4 10.9.9.2 40000 10.9.9.1 80 7 1 0 0 0 0 0 0 0 curl')!, e).INTERFACE_NAME).toBe('eth0');
+    expect(flowRecord(parseEventLine('E CONNECT 42 42 0 4 10.9.9.2 40000 10.9.9.1 80 7 2 curl')!, e).INTERFACE_NAME).toBe('veth0');
+    expect(flowRecord(parseEventLine('E CONNECT 42 42 0 4 127.0.0.1 40000 127.0.0.1 80 7 2 curl')!, e).INTERFACE_NAME).toBeUndefined();
+    expect(flowRecord(parseEventLine('E CONNECT 42 42 0 4 10.9.9.2 40000 10.9.9.1 80 7 1 curl')!, e).INTERFACE_NAME).toBe('eth0');
+  });
+
+  it('a process part written once and reused gives the same records; a comm with quotes stays valid JSON', async () => {
+    const { flowRecordJson, processFragments } = await import('../../src/agent/flow-record.ts');
+    const e = { device: () => 'lo', lookup: (pid: number) => ({ pid, path: '/usr/bin/a "b"', ppid: pid === 42 ? 1 : undefined }) };
+    const cached = { ...e, fragments: processFragments() };
+    for (const line of ['E CONNECT 42 43 0 4 127.0.0.1 40000 127.0.0.1 80 7 1 say "hi"', 'E CLOSE 42 43 0 4 127.0.0.1 40000 127.0.0.1 80 0 1 1 2 0 3 4 5 6 say "hi"', 'E CONNECT 42 43 0 4 127.0.0.1 40001 127.0.0.1 80 9 1 say "hi"']) {
+      const ev = parseEventLine(line)!;
+      const plain = flowRecordJson(ev, e, 1_700_000_000_123);
+      expect(flowRecordJson(ev, cached, 1_700_000_000_123)).toBe(plain);
+      expect(JSON.parse(plain)).toMatchObject({ timestamp: '1700000000.123000', LOCAL_PROCESS: { PID: 42, PROCESS_NAME: 'say "hi"', PROCESS_PATH: '/usr/bin/a "b"' }, LOCAL_FATHER_PROCESS: { PID: 1 } });
+    }
+    expect(cached.fragments.size).toBe(1);
   });
 
   it('ignores what is not an event line', () => {

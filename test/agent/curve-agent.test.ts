@@ -59,11 +59,12 @@ describeAsRoot('host agent with CURVE', 'run bpftrace', () => {
     await Promise.all([wrong.attached(), right.attached()]);
 
     // Connections until one is reported by the encrypting agent (PUB/SUB's slow joiner).
+    const made = new Set<number>();
     const flow = await waitFor(async () => {
-      const port = await connection();
-      const r = await fb.api(`/api/v1/interfaces/${encodeURIComponent(zmq.name)}/flows?port=${port}`);
+      made.add(await connection());
+      const r = await fb.api(`/api/v1/interfaces/${encodeURIComponent(zmq.name)}/flows?port=${SERVICE_PORT}`);
       const flows = ((await r.json()) as { flows?: FlowRecord[] }).flows ?? [];
-      return flows.find((f) => f.client.port === port && f.process?.pid === process.pid);
+      return flows.find((f) => made.has(f.client.port) && f.process?.pid === process.pid);
     }, 'a connection reported through CURVE', 20_000, 100);
     expect(flow.server).toMatchObject({ ip: '127.0.0.1', port: SERVICE_PORT });
     // Both agents published every connection; only the one with the right key was heard.

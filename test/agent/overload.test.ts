@@ -57,27 +57,30 @@ describeAsRoot('host agent under overload', 'run bpftrace', () => {
     }, 'the agent\'s events at the collector', 15_000, 100);
 
     const before = agent.stats();
-    // 3000 connections, 100 at a time: 4 events each (CONNECT, ACCEPT and both CLOSEs).
+    // 3000 connections, 100 at a time: 3 events each (CONNECT, ACCEPT, and the client's CLOSE:
+    // an IPv4 loopback connection's accepted end does not report its close).
     for (let i = 0; i < BURST; i += 100) await Promise.all(Array.from({ length: 100 }, connection));
     await waitFor(() => {
       const s = agent.stats();
-      return s.queued === 0 && s.events + s.lost - before.events - before.lost >= 4 * BURST;
+      return s.queued === 0 && s.events + s.lost - before.events - before.lost >= 3 * BURST;
     }, 'bpftrace\'s lines of the burst handled and the queue drained', 30_000, 50);
     const after = agent.stats();
     const handled = after.events - before.events;
     const dropped = after.drops - before.drops;
     const lost = after.lost - before.lost;
     expect(dropped).toBeGreaterThan(0);
-    // Every event is accounted for: sent, dropped at the queue, or lost in bpftrace's buffer.
-    expect(after.sent - before.sent + dropped).toBe(handled);
-    expect(handled + lost).toBeGreaterThanOrEqual(4 * BURST);
+    // Every event is accounted for: sent, dropped at the queue, or lost in bpftrace's buffer
+    // (those waiting at the start were sent meanwhile).
+    expect(after.sent - before.sent + dropped).toBe(handled + before.queued);
+    expect(handled + lost).toBeGreaterThanOrEqual(3 * BURST);
     expect(after.bound).toBe(BOUND);
 
-    // Still working: the next connection reaches the collector with its process.
+    // Still working: connections after the burst reach the collector with their process.
+    const made = new Set<number>();
     const flow = await waitFor(async () => {
-      const port = await connection();
-      const r = await fb.api(`/api/v1/interfaces/${encodeURIComponent(zmq.name)}/flows?port=${port}`);
-      return (((await r.json()) as { flows?: FlowRecord[] }).flows ?? []).find((f) => f.client.port === port && f.process?.pid === process.pid);
+      made.add(await connection());
+      const r = await fb.api(`/api/v1/interfaces/${encodeURIComponent(zmq.name)}/flows?port=${SERVICE_PORT}`);
+      return (((await r.json()) as { flows?: FlowRecord[] }).flows ?? []).find((f) => made.has(f.client.port) && f.process?.pid === process.pid);
     }, 'a connection after the burst reported', 15_000, 100);
     expect(flow.server.port).toBe(SERVICE_PORT);
     // The drops were said, not only counted (the report comes every 10 s).
