@@ -24,9 +24,15 @@ const RECORDING_RECORD_BYTES = 32 * 1024 * 1024;
 const FILE_RECORD_BYTES = 16 * 1024 * 1024;
 
 const config = JSON.parse(process.env.FLOWBRIDGE_CAPTURE ?? '{}') as CaptureConfig;
-const post = (m: CaptureMessage) => process.send!(m);
+/** Sends `m` to the collector; once it has gone, nothing (its 'disconnect' completes the files and ends this process). */
+const post = (m: CaptureMessage) => {
+  // With a callback a closed channel is an error passed to it, never an 'error' event that would end this process before its files are complete.
+  if (process.connected) process.send!(m, () => {});
+};
 /** Sends a last message, then ends this process (once it is written: large batches take a while). */
-const postLast = (m: CaptureMessage) => process.send!(m, () => process.disconnect());
+const postLast = (m: CaptureMessage) => {
+  if (process.connected) process.send!(m, () => process.connected && process.disconnect());
+};
 
 /** Batches sent and not yet applied by the collector: the hand-off's fill level. */
 let inflight = 0;
