@@ -89,7 +89,8 @@ async function startAgentProcess(log: (line: string) => void): Promise<RunningAg
   // `flowbridge agent` without the collector's modules: the agent's own command, as main.ts runs it.
   const entry = `import { agentCommand } from './src/agent/main.ts';
 process.exitCode = await agentCommand(process.argv.slice(1), { out: (l) => process.stdout.write(l + '\\n'), err: (l) => process.stderr.write(l + '\\n') });`;
-  const child = start(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', entry, '--', '--zmq', AGENT_ENDPOINT, '--netstat-interval', '0'], { cwd: REPO });
+  // Node's options as `npm run agent` has them (the bench's own larger young generation is not the agent's).
+  const child = start(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', entry, '--', '--zmq', AGENT_ENDPOINT, '--netstat-interval', '0'], { cwd: REPO, env: { ...process.env, NODE_OPTIONS: '' } });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));

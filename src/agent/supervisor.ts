@@ -16,6 +16,9 @@ export interface SupervisorOptions {
   maxBackoffMs?: number;
 }
 
+/** How long the agent leaves bpftrace's output pipe alone after reading it. */
+export const READ_EVERY_MS = 5;
+
 /** bpftrace's harmless warning on these kernels: not worth a log line. */
 const QUIET = /couldn't set RLIMIT_MEMLOCK/;
 
@@ -48,10 +51,16 @@ export class BpftraceSupervisor {
     });
     this.#child = child;
     this.attached = false;
-    // Lines split by hand: thousands a second, and readline's machinery costs more than the split.
+    // Lines split by hand: thousands a second, and readline's machinery costs more than the
+    // split. After each read the pipe is left alone for READ_EVERY_MS, so a busy bpftrace's
+    // lines arrive many to a read (its writes wait in the pipe, then in its own buffer)
+    // instead of waking the agent for each one.
     let rest = '';
-    child.stdout!.setEncoding('latin1');
-    child.stdout!.on('data', (chunk: string) => {
+    const out = child.stdout!;
+    out.setEncoding('latin1');
+    out.on('data', (chunk: string) => {
+      out.pause();
+      setTimeout(() => out.resume(), READ_EVERY_MS);
       const lines = (rest + chunk).split('\n');
       rest = lines.pop()!;
       for (const line of lines) {
