@@ -20,7 +20,8 @@ export interface CapturedDevice {
   flows: FlowTableApi;
 }
 
-export type ConsumeSkipReason = 'late' | 'redelivered' | 'undecodable' | 'not-an-event' | 'merge-error';
+/** Events (or, for undecodable and not-an-envelope, messages) acknowledged without a merge. */
+export type ConsumeSkipReason = 'late' | 'redelivered' | 'undecodable' | 'not-an-envelope' | 'not-an-event' | 'merge-error';
 
 export interface ConsumerStats {
   interface: string;
@@ -35,8 +36,8 @@ export interface ConsumerStats {
   lastError?: string;
 }
 
-/** Ids of merged events remembered per device (a redelivery after a lost ack is recognised). */
-const MERGED_IDS = 200_000;
+/** Ids of merged messages remembered per device (a redelivery after a lost ack is recognised). */
+const MERGED_IDS = 100_000;
 const LAG_POLL_MS = 2_000;
 
 class DeviceConsumer {
@@ -53,7 +54,7 @@ class DeviceConsumer {
     const token = subjectToken(device.device);
     this.stats = {
       interface: device.name, consumer: `capture_${token}`, subject: `flowbridge.events.${token}`, running: false, merged: 0,
-      skipped: { late: 0, redelivered: 0, undecodable: 0, 'not-an-event': 0, 'merge-error': 0 },
+      skipped: { late: 0, redelivered: 0, undecodable: 0, 'not-an-envelope': 0, 'not-an-event': 0, 'merge-error': 0 },
     };
   }
 
@@ -63,10 +64,10 @@ class DeviceConsumer {
     try {
       await ready.jsm.consumers.add(STREAMS.events.name, {
         durable_name: this.stats.consumer, filter_subject: this.stats.subject, ack_policy: AckPolicy.Explicit,
-        deliver_policy: DeliverPolicy.All, ack_wait: 30e9, max_ack_pending: 20_000,
+        deliver_policy: DeliverPolicy.All, ack_wait: 30e9, max_ack_pending: 1_000,
       });
       const consumer = await ready.js.consumers.get(STREAMS.events.name, this.stats.consumer);
-      this.#messages = await consumer.consume({ max_messages: 1_000 });
+      this.#messages = await consumer.consume({ max_messages: 100, expires: 2_000 });
       void this.#pollLag(ready);
       for await (const m of this.#messages) this.#take(m);
     } catch (err) {
@@ -85,31 +86,36 @@ class DeviceConsumer {
   }
 
   #take(m: JsMsg): void {
-    const e = decodeEnvelope(m.data);
-    if (typeof e === 'string') {
-      this.stats.skipped[e]++;
+    const decoded = decodeEnvelope(m.data);
+    if (typeof decoded === 'string') {
+      this.stats.skipped[decoded]++;
       m.term();
       return;
     }
-    if (m.redelivered && this.#merged.has(e.id)) {
-      this.stats.skipped.redelivered++;
+    const { envelope: e, notEvents } = decoded;
+    this.stats.skipped['not-an-event'] += notEvents;
+    // A redelivery after a lost ack, or a copy the stream stored twice: merged once only.
+    if (this.#merged.has(e.id)) {
+      this.stats.skipped.redelivered += e.events.length;
       m.ack();
       return;
     }
     const now = Date.now();
     if (now - e.receivedAt > this.#graceMs) {
-      this.stats.skipped.late++;
+      this.stats.skipped.late += e.events.length;
       m.ack();
       return;
     }
-    try {
-      this.#device.flows.applyEvent(e.event, e.via, now);
-      this.#merged.set(e.id, true);
-      this.stats.merged++;
-    } catch (err) {
-      this.stats.skipped['merge-error']++;
-      this.stats.lastError = (err as Error).message;
+    for (const event of e.events) {
+      try {
+        this.#device.flows.applyEvent(event, e.via, now);
+        this.stats.merged++;
+      } catch (err) {
+        this.stats.skipped['merge-error']++;
+        this.stats.lastError = (err as Error).message;
+      }
     }
+    this.#merged.set(e.id, true);
     m.ack();
   }
 

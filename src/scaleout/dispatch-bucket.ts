@@ -46,6 +46,7 @@ export class DispatchBucket {
 
   async #watch(kv: KV): Promise<void> {
     try {
+      // Every key's last value first, then each change: the view follows the bucket.
       const it = await kv.watch();
       for await (const e of it) {
         const [kind, ...rest] = e.key.split('.');
@@ -55,6 +56,8 @@ export class DispatchBucket {
         else if (kind === 'mirrored') removed ? this.view.mirrored.delete(name) : this.view.mirrored.add(name);
         else if (kind === 'companion') removed ? this.view.companions.delete(name) : this.view.companions.set(name, subjectToken(e.string()));
       }
+    } catch {
+      // Ended by an error: the next open (a reconnect or announce retry) watches again.
     } finally {
       this.#watching = false;
     }

@@ -24,6 +24,9 @@ export interface IngestStats {
   notPublished: Record<NotPublishedReason, number>;
 }
 
+/** Events per message at most (a collector hand-off batch holds up to 512). */
+const MAX_EVENTS_PER_MESSAGE = 512;
+
 export class IngestPublisher {
   readonly #node: string;
   readonly #view: DispatchView;
@@ -39,14 +42,18 @@ export class IngestPublisher {
     this.#outbox = outbox;
   }
 
-  /** A batch a ZMQ interface accepted (after its home accounting). Never throws for an event. */
+  /** A batch a ZMQ interface accepted (after its home accounting): one message per target and route. Never throws for an event. */
   publish(zmqName: string, events: readonly CollectedEvent[], now = Date.now()): void {
-    const via = `${this.#node}/${zmqName}`;
     const companion = this.#view.companions.get(subjectToken(zmqName));
     const activeCompanion = companion !== undefined && this.#view.mirrored.has(companion) ? companion : undefined;
+    const out = new Map<string, SocketEvent[]>();
     for (const event of events) {
       if (event.kind !== 'flow' && event.kind !== 'netstat') continue;
-      this.#route(event, via, activeCompanion, now);
+      this.#route(event, activeCompanion, out);
+    }
+    for (const [key, batch] of out) {
+      const [route, target] = key.split(' ') as [EventEnvelope['route'], string];
+      for (let i = 0; i < batch.length; i += MAX_EVENTS_PER_MESSAGE) this.#send(target, route, batch.slice(i, i + MAX_EVENTS_PER_MESSAGE), `${this.#node}/${zmqName}`, now);
     }
   }
 
@@ -55,25 +62,28 @@ export class IngestPublisher {
     return { targets: [...this.#view.targets].sort(), companions, published: { ...this.#published }, notPublished: { ...this.#not } };
   }
 
-  #route(event: SocketEvent, via: string, companion: string | undefined, now: number): void {
+  #route(event: SocketEvent, companion: string | undefined, out: Map<string, SocketEvent[]>): void {
     if (isLoopback(event.client.ip) || isLoopback(event.server.ip)) {
       this.#not.loopback++;
       return;
     }
     const named = event.ifName === undefined ? undefined : subjectToken(event.ifName);
     const byName = named !== undefined && this.#view.targets.has(named) ? named : undefined;
-    let sent = false;
-    if (byName) sent = this.#send(byName, 'name', event, via, now) || sent;
-    if (companion && companion !== byName) sent = this.#send(companion, 'companion', event, via, now) || sent;
+    const add = (key: string) => {
+      const batch = out.get(key);
+      if (batch) batch.push(event);
+      else out.set(key, [event]);
+    };
+    if (byName) add(`name ${byName}`);
+    if (companion && companion !== byName) add(`companion ${companion}`);
     if (!byName && !companion) this.#not[named === undefined ? 'no-target' : 'no-capture-node']++;
   }
 
-  #send(target: string, route: EventEnvelope['route'], event: SocketEvent, via: string, now: number): boolean {
+  #send(target: string, route: EventEnvelope['route'], events: SocketEvent[], via: string, now: number): void {
     const id = `${this.#node}.${this.#boot}.${++this.#seq}`;
-    const envelope: EventEnvelope = { id, via, receivedAt: now, route, event };
+    const envelope: EventEnvelope = { id, via, receivedAt: now, route, events };
     const ok = this.#outbox.push({ kind: 'events', subject: `flowbridge.events.${target}`, data: encodeEnvelope(envelope), msgId: id });
-    if (ok) this.#published[route]++;
-    else this.#not['buffer-full']++;
-    return ok;
+    if (ok) this.#published[route] += events.length;
+    else this.#not['buffer-full'] += events.length;
   }
 }

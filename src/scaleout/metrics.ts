@@ -30,7 +30,7 @@ export function registerScaleOutMetrics(counter: Define, gauge: Define, read: ()
   counter('flowbridge_nats_ingest_not_published_total', 'Ingest node: events sent to no capture node, by reason (loopback, no-target, no-capture-node, buffer-full)', ['reason'],
     on((s) => (s.ingest ? samples(s.ingest.notPublished, 'reason') : [])));
   counter('flowbridge_nats_consumed_events_total', 'Capture node: events merged from the interface\'s durable consumer', ['interface'], on((s) => (s.consumers ?? []).map((c) => [{ interface: c.interface }, c.merged])));
-  counter('flowbridge_nats_consumer_skipped_total', 'Capture node: events acknowledged without a merge, by reason (late, redelivered, undecodable, not-an-event, merge-error)', ['interface', 'reason'],
+  counter('flowbridge_nats_consumer_skipped_total', 'Capture node: events acknowledged without a merge, by reason (late, redelivered, not-an-event, merge-error; undecodable and not-an-envelope count messages)', ['interface', 'reason'],
     on((s) => (s.consumers ?? []).flatMap((c) => samples(c.skipped, 'reason', { interface: c.interface }))));
   gauge('flowbridge_nats_consumer_pending', 'Capture node: events in the stream for the interface not yet delivered (consumer lag)', ['interface'],
     on((s) => (s.consumers ?? []).map((c) => [{ interface: c.interface }, c.lag?.pending ?? 0])));

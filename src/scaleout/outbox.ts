@@ -108,7 +108,7 @@ export class Outbox {
   }
 
   #publish(ready: Ready, m: Outgoing): void {
-    ready.js.publish(m.subject, m.data, { msgID: m.msgId, timeout: 5_000 }).then(
+    ready.js.publish(m.subject, m.data, { msgID: m.msgId, timeout: 2_000 }).then(
       (ack) => {
         this.#inFlight--;
         this.#published[m.kind]++;

@@ -82,8 +82,15 @@ export class ScaleOut {
     if (this.settings.role !== 'all') this.link.onChange((ready) => { if (ready) void this.#announce(ready); });
   }
 
-  /** The bucket on every (re)connect: what this node captures and marks, or the companions it was given. */
+  /** The bucket on every (re)connect: what this node captures and marks, or the companions it was given; tried until it is done. */
   async #announce(ready: Ready): Promise<void> {
+    for (let attempt = 1; this.link.ready === ready; attempt++) {
+      if (await this.#announceOnce(ready, attempt)) return;
+      await new Promise((r) => setTimeout(r, 500).unref());
+    }
+  }
+
+  async #announceOnce(ready: Ready, attempt: number): Promise<boolean> {
     try {
       await this.#bucket.open(ready);
       const entries: Record<string, string> = {};
@@ -94,8 +101,10 @@ export class ScaleOut {
         for (const [zmq, device] of Object.entries(this.#o.companions ?? {})) entries[`companion.${subjectToken(zmq)}`] = device;
       }
       await this.#bucket.announce(entries);
+      return true;
     } catch (err) {
-      this.#o.log?.(`flowbridge: NATS: cannot share dispatch settings through bucket: ${(err as Error).message}`);
+      if (attempt === 1) this.#o.log?.(`flowbridge: NATS: cannot share dispatch settings through the bucket yet (${(err as Error).message}); trying again`);
+      return false;
     }
   }
 

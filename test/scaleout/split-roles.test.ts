@@ -23,7 +23,7 @@ const SERVER_PORT = 18790;
 /** Server port of the event-only flows: nothing listens or sends there. */
 const QUIET_PORT = 18791;
 const SUBNET = '10.213.193';
-const GRACE_S = 8;
+const GRACE_S = 20;
 const FLOWS_PER_BATCH = 100;
 const REAL_PORTS = [41001, 41002, 41003];
 const LATE_EVENTS = 20;
@@ -57,6 +57,8 @@ describeAsRoot('split roles: ingest nodes → JetStream → a capture node', 'cr
     lateByInstance.push(c.skipped.late);
     capture = undefined;
   };
+  /** What the nodes say, for a failure's message. */
+  const diag = () => JSON.stringify({ consumers: capture && stats(capture).consumers, ingest: ingest.map((fb) => ({ ...stats(fb).ingest, outbox: stats(fb).outbox, connection: stats(fb).connection })) });
   const merged = () => mergedByInstance.reduce((a, b) => a + b, 0) + (capture ? stats(capture).consumers![0].merged : 0);
 
   /** An event of flow `i` of a batch through ingest node i % 2, with its process. */
@@ -82,7 +84,7 @@ describeAsRoot('split roles: ingest nodes → JetStream → a capture node', 'cr
     }
     await startCapture();
     // Both ingest nodes learned from the bucket that a capture node takes the veth's events.
-    await waitFor(() => ingest.every((fb) => stats(fb).ingest!.targets.includes(veth.hostIf)), 'the capture node announced to the ingest nodes', 30_000);
+    await waitFor(() => ingest.every((fb) => stats(fb).ingest!.targets.includes(veth.hostIf)), 'the capture node announced to the ingest nodes', 30_000).catch((err: Error) => { throw new Error(`${err.message}: ${diag()}`); });
   }, 120_000);
   afterAll(async () => {
     for (const p of producers) p.close();
@@ -109,18 +111,26 @@ describeAsRoot('split roles: ingest nodes → JetStream → a capture node', 'cr
         c.on('data', () => {});
       `], 15_000);
     }
-    // The server leading the events stream goes, half-way: publishes and acks wait for a new leader.
+    // The server leading the events stream goes a third of the way in; once the others elected a
+    // new leader it comes back, two thirds in. Flows are sent a few milliseconds apart, so the ingest
+    // nodes publish many messages around the kill and the restart.
     const leader = await streamLeader(cluster, 'FLOWBRIDGE_EVENTS');
     for (let i = 0; i < FLOWS_PER_BATCH; i++) {
-      if (i === FLOWS_PER_BATCH / 2) await cluster.kill(leader);
+      if (i === Math.floor(FLOWS_PER_BATCH / 3)) {
+        await cluster.kill(leader);
+        expect(cluster.nodes[leader].running).toBe(false);
+      }
+      if (i === Math.floor((2 * FLOWS_PER_BATCH) / 3)) {
+        await waitFor(async () => (await streamLeader(cluster, 'FLOWBRIDGE_EVENTS').catch(() => leader)) !== leader, 'a new leader of the events stream', 30_000, 200);
+        await cluster.restart(leader);
+      }
       await send(1, i, 'CONNECT');
       await send(1, i, 'CLOSE');
+      await new Promise((r) => setTimeout(r, 10));
     }
-    expect(cluster.nodes[leader].running).toBe(false);
-    await cluster.restart(leader);
     const batch1 = REAL_PORTS.length + FLOWS_PER_BATCH * 2;
     await allPublished(batch1);
-    await waitFor(() => merged() === batch1, 'batch 1 merged', 60_000);
+    await waitFor(() => merged() === batch1, 'batch 1 merged', 60_000).catch((err: Error) => { throw new Error(`${err.message}: ${merged()} of ${batch1}; ${diag()}`); });
     // Closed and past the grace period: every flow of batch 1 has its final record.
     await waitFor(() => stats(capture!).flows.finals.closed === REAL_PORTS.length + FLOWS_PER_BATCH, 'batch 1 flows ended', 60_000);
 
