@@ -4,7 +4,7 @@
 // Progress goes to stderr, the table to stdout.
 //
 //   npm run bench                  everything (about 5 minutes)
-//   npm run bench -- ingest        only some parts: ingest, capture, memory, recording, push, conditional, agent
+//   npm run bench -- ingest        only some parts: ingest, capture, memory, recording, push, conditional, agent, scaleout
 //                                  (written to bench/results/ingest.json, ...)
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -17,12 +17,13 @@ import { recording, type RecordingResult } from './recording.ts';
 import { pushBench, type PushRow } from './push.ts';
 import { conditionalBench, type ConditionalRow } from './conditional.ts';
 import { agentBench, renderAgentTable, type AgentRow } from './agent.ts';
+import { renderScaleout, scaleoutBench, type ScaleoutResult } from './scaleout.ts';
 import { machine, NTOPNG_ANCHOR, renderTable, type Results } from './report.ts';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 cleanUpOnExit(log);
 
-const PARTS = ['ingest', 'capture', 'memory', 'recording', 'push', 'conditional', 'agent'] as const;
+const PARTS = ['ingest', 'capture', 'memory', 'recording', 'push', 'conditional', 'agent', 'scaleout'] as const;
 const asked = process.argv.slice(2);
 const unknown = asked.filter((a) => !(PARTS as readonly string[]).includes(a));
 if (unknown.length > 0) {
@@ -72,10 +73,16 @@ if (wanted('agent')) {
   log('agent: TCP connections opened and closed on lo at 1000-10000/s, reported by the host agent (its CPU: node + bpftrace) against the load without the agent');
   agent = await agentBench(log);
 }
+let scaleout: ScaleoutResult | undefined;
+if (wanted('scaleout')) {
+  log('scaleout: events/s from a ZMQ producer to merges, through ingest node → JetStream (3 servers, replicas 3) → capture node, against the single process');
+  scaleout = await scaleoutBench(log);
+}
 
-const results: Results & { agent?: AgentRow[] } = { machine: machine(loadAtStart), ingest: ingestResults, capture: captureRows, memory: mem, recording: rec, push, conditional, agent, anchor: NTOPNG_ANCHOR };
+const results: Results & { agent?: AgentRow[]; scaleout?: ScaleoutResult } = { machine: machine(loadAtStart), ingest: ingestResults, capture: captureRows, memory: mem, recording: rec, push, conditional, agent, scaleout, anchor: NTOPNG_ANCHOR };
 console.log(renderTable(results));
 if (agent) console.log(`\n${renderAgentTable(agent)}`);
+if (scaleout) console.log(renderScaleout(scaleout));
 // latest.json is a full run's (the README quotes it); a partial run is named by its parts.
 const file = asked.length === 0 ? 'latest.json' : `${[...new Set(asked)].sort().join('+')}.json`;
 mkdirSync(RESULTS_DIR, { recursive: true });
