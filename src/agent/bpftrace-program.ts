@@ -74,7 +74,8 @@ tracepoint:sock:inet_sock_set_state /args->protocol == 6/ {
   $sk = (uint64)args->skaddr;
   $ns = ((struct sock *)args->skaddr)->__sk_common.skc_net.net->ns.inum;
   if (args->newstate == ${STATE.SYN_SENT}) {
-    ${remember('pid')} @t0[$sk] = nsecs;
+    // A connecting socket: whatever an earlier socket at this address left is not its.
+    ${remember('pid')} @t0[$sk] = nsecs; delete(@srv[$sk]);
   }
   if (args->newstate == ${STATE.ESTABLISHED} && args->oldstate == ${STATE.SYN_SENT}) {
     $lat = @t0[$sk] > 0 ? (nsecs - @t0[$sk]) / 1000 : 0;
@@ -98,7 +99,9 @@ tracepoint:sock:inet_sock_set_state /args->protocol == 6/ {
 tracepoint:syscalls:sys_exit_accept4, tracepoint:syscalls:sys_exit_accept /args->ret >= 0/ {
   $file = *(curtask->files->fdt->fd + args->ret);
   $sock = ((struct socket *)$file->private_data)->sk;
-  if ($sock->sk_protocol == 6) {
+  // An accepted socket already closed (reset while it waited to be accepted) will see no
+  // more state changes: remembering it would leave its entries behind.
+  if ($sock->sk_protocol == 6 && $sock->__sk_common.skc_state != ${STATE.CLOSE}) {
     $sk = (uint64)$sock;
     $c = $sock->__sk_common;
     $ns = $c.skc_net.net->ns.inum;
