@@ -58,7 +58,7 @@ process.once('exit', () => {
 });
 
 /** Starts `size` nodes (default 3) and waits until JetStream has a meta leader. */
-export async function startNatsCluster(size = 3, options: { log?: boolean } = {}): Promise<NatsCluster> {
+export async function startNatsCluster(size = 3, options: { log?: boolean; /** Extra lines of each node's config (e.g. an authorization block). */ config?: string; /** How this module's own clients authenticate then. */ auth?: { user?: string; pass?: string; token?: string } } = {}): Promise<NatsCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'fb-nats-'));
   const ports: number[] = [];
   // Distinct free ports: asked one by one, each released before the next is taken.
@@ -76,7 +76,9 @@ export async function startNatsCluster(size = 3, options: { log?: boolean } = {}
       `server_name: ${node.name}`,
       `listen: 127.0.0.1:${node.port}`,
       `jetstream { store_dir: "${store}", max_memory_store: 256MB, max_file_store: 1GB }`,
-      `cluster { name: fb-test, listen: 127.0.0.1:${node.clusterPort}, routes: [${routes.join(', ')}] }`,
+      // One node alone runs JetStream unclustered.
+      size > 1 ? `cluster { name: fb-test, listen: 127.0.0.1:${node.clusterPort}, routes: [${routes.join(', ')}] }` : '',
+      options.config ?? '',
       '',
     ].join('\n'));
     return node;
@@ -104,7 +106,7 @@ export async function startNatsCluster(size = 3, options: { log?: boolean } = {}
       await launch(i);
     },
     async jetStreamReady(timeoutMs = 30_000) {
-      const nc = await connect({ servers: nodes.filter((n) => n.process?.exitCode === null).map((n) => n.url), reconnect: false });
+      const nc = await connect({ servers: nodes.filter((n) => n.process?.exitCode === null).map((n) => n.url), reconnect: false, ...options.auth });
       try {
         const jsm = await jetstreamManager(nc, { timeout: 2_000, checkAPI: false });
         await waitFor(async () => {
