@@ -7,7 +7,8 @@ import { createServer, connect as tcpConnect, type Server } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Ajv } from 'ajv';
-import { decodeRecord, type FlowExportRecord } from '../../src/scaleout/export-record.ts';
+import { decodeRecord, type AlertExportRecord, type FlowExportRecord, type ProcessesExportRecord } from '../../src/scaleout/export-record.ts';
+import { eveAlert } from '../alerts/support.ts';
 import { fixture } from '../support/fixtures.ts';
 import { connectProducer, startWithFlags } from '../support/flowbridge.ts';
 import { natsServerInstalled, readStream, startNatsCluster, type NatsCluster } from '../support/nats.ts';
@@ -67,6 +68,12 @@ describeAsRoot('flow export to NATS JetStream', 'capture on lo', () => {
     }
     const lo = fb.registry.resolve('lo')!;
     await waitFor(() => CLIENT_PORTS.every((p) => lo.flows.query({ port: p }).total === 1), 'the events merged into lo');
+    // An IDS alert on the first connection, joined to its flow: it is exported too.
+    const posted = await fb.api('/api/v1/alerts', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(eveAlert({
+      proto: 'TCP', src_ip: '127.0.0.1', src_port: CLIENT_PORTS[0], dest_ip: '127.0.0.1', dest_port: SERVER_PORT, community_id: undefined, alert: { signature_id: 9201, signature: 'exported alert' },
+    })) });
+    expect(posted.ok).toBe(true);
+    await waitFor(() => fb.telemetry.scaleout!().alerts === 1, 'the matched alert waiting for NATS');
     for (const port of CLIENT_PORTS) {
       await new Promise<void>((resolve, reject) => {
         const c = tcpConnect({ host: '127.0.0.1', port: SERVER_PORT, localPort: port }, () => c.end(Buffer.alloc(500, 0x62)));
@@ -109,6 +116,18 @@ describeAsRoot('flow export to NATS JetStream', 'capture on lo', () => {
     }
     const ids = records.map((r) => r.msgId);
     expect(new Set(ids).size).toBe(ids.length);
+    // The alert, joined to its flow with the process, and the process summaries published while the flows lived.
+    const alerts = (await readStream(cluster.urls, 'FLOWBRIDGE_ALERTS')).map((m) => ({ subject: m.subject, record: decodeRecord(m.data) as AlertExportRecord }));
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0].subject).toBe('flowbridge.alerts.edge1');
+    expect(validate(alerts[0].record), JSON.stringify(validate.errors)).toBe(true);
+    expect(alerts[0].record.alert).toMatchObject({ status: 'matched', record: { alert: { signature_id: 9201 } } });
+    const summaries = (await readStream(cluster.urls, 'FLOWBRIDGE_PROCESSES')).map((m) => decodeRecord(m.data) as ProcessesExportRecord);
+    expect(summaries.length).toBeGreaterThan(0);
+    for (const r of summaries) expect(validate(r), JSON.stringify(validate.errors)).toBe(true);
+    const named = new Set(summaries.flatMap((r) => r.processes.processes.map((p) => p.path)));
+    for (const i of CLIENT_PORTS.keys()) expect(named).toContain(`/usr/bin/job${i}`);
+
     for (const [i, port] of CLIENT_PORTS.entries()) {
       const finals = records.filter((r) => r.record.final && r.record.flow.client.port === port);
       expect(finals, `final records of client port ${port}`).toHaveLength(1);
