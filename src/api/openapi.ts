@@ -460,7 +460,13 @@ export function openApiDocument(version: string) {
         get: { summary: 'Producers per ZMQ interface, loss, rejections by reason and by topic, the collector\'s bounded tables, recent rejected samples', responses: { '200': { description: 'Exporters view', content: json({ type: 'object' }) }, '401': errors['401'] } },
       },
       '/api/v1/status': {
-        get: { summary: 'Version, uptime, interfaces, CURVE public key, problems', responses: { '200': { description: 'Status', content: json({ type: 'object', properties: { problems: { type: 'array', items: { $ref: '#/components/schemas/Problem' } } } }) }, '401': errors['401'] } },
+        get: { summary: 'Version, uptime, interfaces, CURVE public key, problems; with --nats the scale-out state', responses: { '200': { description: 'Status', content: json({ type: 'object', properties: {
+          problems: { type: 'array', items: { $ref: '#/components/schemas/Problem' } },
+          scaleout: {
+            type: 'object', description: 'Present with --nats (src/scaleout/scaleout.ts ScaleOutStats): node, role, format; connection { state: connecting | connected | reconnecting | closed, server, reconnects, disconnects, lastError, since }; outbox { size, bound, inFlight, published, retries, duplicates, dropped by kind }; publishRate; flows { updates, finals by reason, tracked }; alerts; processSummaries; ingest nodes: ingest { targets, companions, published by route, notPublished by reason }; capture nodes: consumers [{ interface, consumer, subject, running, merged, skipped by reason, lag { pending, ackPending, at } }] and consumeRate',
+            properties: { node: { type: 'string' }, role: { enum: ['all', 'ingest', 'capture'] }, connection: { type: 'object' }, outbox: { type: 'object' }, publishRate: { type: 'number' }, flows: { type: 'object' }, ingest: { type: 'object' }, consumers: { type: 'array', items: { type: 'object' } }, consumeRate: { type: 'number' } },
+          },
+        } }) }, '401': errors['401'] } },
       },
       '/api/v1/users': {
         get: { summary: 'Users (admins): roles, grants, deny, effective permissions, whether a password is set, token ids; never a hash', responses: { '200': { description: 'Users', content: json({ type: 'object', properties: { users: { type: 'array', items: { $ref: '#/components/schemas/User' } } } }) }, ...accessErrors } },
