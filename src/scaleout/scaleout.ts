@@ -183,6 +183,7 @@ export class ScaleOut {
     await this.#consumers?.stop();
     if (this.exportsFlows) this.flows.finish();
     if (this.link.ready) await this.outbox.flushed(flushTimeoutMs);
+    if (this.outbox.size > 0) this.#o.log?.(`flowbridge: NATS: ${this.outbox.size} records were not published before the stop (${this.link.stats().state})`);
     await this.link.close();
   }
 }
