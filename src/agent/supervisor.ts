@@ -1,8 +1,10 @@
-// Runs bpftrace and keeps it running: its output lines go to `onLine`; when it exits
-// it is started again after a backoff that doubles from `minBackoffMs` to `maxBackoffMs`
-// (back to the minimum once a run lasted a minute), and every exit and restart is logged.
-import { spawn, type ChildProcess } from 'node:child_process';
+// Runs bpftrace and keeps it running through the generic supervisor (src/runtime/supervisor.ts:
+// backoff doubling from `minBackoffMs` to `maxBackoffMs`, back to the minimum after a minute of
+// running, restarts counted and logged). What is bpftrace's own lives here: how it is started,
+// its output lines to `onLine`, the line that says its probes are attached.
+import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { childRun, Supervisor, type SupervisedRun } from '../runtime/supervisor.ts';
 
 export interface SupervisorOptions {
   bpftrace: string;
@@ -23,33 +25,46 @@ export const READ_EVERY_MS = 5;
 const QUIET = /couldn't set RLIMIT_MEMLOCK/;
 
 export class BpftraceSupervisor {
-  readonly #o: Required<Omit<SupervisorOptions, 'onAttached'>> & Pick<SupervisorOptions, 'onAttached'>;
-  #child: ChildProcess | undefined;
-  #timer: NodeJS.Timeout | undefined;
-  #backoff: number;
-  #stopped = false;
-  restarts = 0;
+  readonly #o: SupervisorOptions;
+  readonly #supervisor: Supervisor;
+  #pid: number | undefined;
   attached = false;
 
   constructor(o: SupervisorOptions) {
-    this.#o = { minBackoffMs: 250, maxBackoffMs: 30_000, ...o };
-    this.#backoff = this.#o.minBackoffMs;
+    this.#o = o;
+    this.#supervisor = new Supervisor({
+      name: 'agent: bpftrace',
+      log: o.log,
+      minBackoffMs: o.minBackoffMs ?? 250,
+      maxBackoffMs: o.maxBackoffMs ?? 30_000,
+      run: () => this.#run(),
+    });
   }
 
   get pid(): number | undefined {
-    return this.#child?.pid;
+    return this.#pid;
+  }
+
+  get restarts(): number {
+    return this.#supervisor.state().restarts;
   }
 
   start(): void {
-    if (this.#stopped) return;
-    const startedAt = Date.now();
+    this.#supervisor.start();
+  }
+
+  stop(): Promise<void> {
+    return this.#supervisor.stop();
+  }
+
+  #run(): SupervisedRun {
     const child = spawn(this.#o.bpftrace, ['-B', 'line', '-e', this.#o.program], {
       stdio: ['ignore', 'pipe', 'pipe'],
       // A perf buffer of 4 MiB per CPU (bpftrace's default is 256 KiB) absorbs bursts of
       // thousands of connections while the agent is busy; what overflows is counted.
       env: { ...process.env, BPFTRACE_MAP_KEYS_MAX: '65536', BPFTRACE_STRLEN: '64', BPFTRACE_PERF_RB_PAGES: '1024' },
     });
-    this.#child = child;
+    this.#pid = child.pid;
     this.attached = false;
     // Lines split by hand: thousands a second, and readline's machinery costs more than the
     // split. After each read the pipe is left alone for READ_EVERY_MS, so a busy bpftrace's
@@ -74,29 +89,11 @@ export class BpftraceSupervisor {
     createInterface({ input: child.stderr! }).on('line', (line) => {
       if (!QUIET.test(line) && line.trim()) this.#o.log(`agent: bpftrace: ${line}`);
     });
-    child.on('error', (err) => this.#o.log(`agent: bpftrace could not start: ${err.message}`));
-    child.on('close', (code, signal) => {
-      if (this.#child === child) this.#child = undefined;
+    const run = childRun(child, { stopSignal: 'SIGINT', graceMs: 3000 });
+    void run.ended.then(() => {
+      if (this.#pid === child.pid) this.#pid = undefined;
       this.attached = false;
-      if (this.#stopped) return;
-      if (Date.now() - startedAt > 60_000) this.#backoff = this.#o.minBackoffMs;
-      const wait = this.#backoff;
-      this.#backoff = Math.min(this.#backoff * 2, this.#o.maxBackoffMs);
-      this.restarts++;
-      this.#o.log(`agent: bpftrace (pid ${child.pid}) exited (${signal ? `signal ${signal}` : `code ${code}`}); restarting in ${wait} ms (restart ${this.restarts})`);
-      this.#timer = setTimeout(() => this.start(), wait);
     });
-  }
-
-  stop(): Promise<void> {
-    this.#stopped = true;
-    clearTimeout(this.#timer);
-    const child = this.#child;
-    if (!child || child.exitCode !== null) return Promise.resolve();
-    return new Promise((resolve) => {
-      child.once('close', () => resolve());
-      child.kill('SIGINT');
-      setTimeout(() => child.kill('SIGKILL'), 3000).unref();
-    });
+    return run;
   }
 }
