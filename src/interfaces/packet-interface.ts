@@ -319,7 +319,8 @@ export class PacketInterface implements PacketInterfaceApi {
     if (this.#startFailed) this.#supervisor = undefined;
     if (this.#supervisor || this.#child || this.#status.state === 'running') return this.#starting ?? Promise.resolve();
     this.#startFailed = false;
-    this.#counters = { packets: 0, bytes: 0, errors: {} };
+    // Counters are the interface's, not one capture's: they carry on across a reopen for new
+    // sinks or a stop and start (Prometheus counters never go back while flowbridge runs).
     this.#status = { state: 'starting' };
     const supervisor = new Supervisor({
       name: `capture on ${this.device}`,

@@ -4,6 +4,9 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { createServer, connect } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { PacketInterface } from '../../src/interfaces/packet-interface.ts';
 import { TSX_LOADER } from '../../src/runtime/ts-worker.ts';
@@ -73,6 +76,29 @@ describeAsRoot('live capture', 'open capture devices, create network namespaces 
     expect(lo.capture()).toMatchObject({ kernelDrops: 0, errors: {} });
     udp.close();
     peer.close();
+  });
+
+  it('keeps counting across a reopen for a sink that needs whole packets (recording switched on)', async () => {
+    const lo = await capture({ id: 1, name: 'lo', device: 'lo', filter: 'udp port 16012', flowTable: { maxFlows: 1000 } });
+    const peer = createSocket('udp4');
+    const send = async (n: number) => {
+      for (let i = 0; i < n; i++) await new Promise<void>((r) => peer.send(Buffer.alloc(300, i), 16012, '127.0.0.1', () => r()));
+    };
+    await send(5);
+    await waitFor(() => lo.capture().packets === 5, 'the first five packets counted');
+    const dir = mkdtempSync(join(tmpdir(), 'fb-reopen-'));
+    try {
+      await lo.setRecording({ dir, maxDiskBytes: 64 * 1024 * 1024, maxFileBytes: 16 * 1024 * 1024, maxFileSeconds: 60, snaplen: 65535 });
+      expect(lo.status()).toMatchObject({ state: 'running' });
+      await send(5);
+      // The capture process was replaced to take whole packets: the interface's count goes on from 5.
+      await waitFor(() => lo.capture().packets === 10, 'ten packets counted across the reopen');
+      await waitFor(() => lo.recording().packets === 5, 'the five later packets recorded');
+    } finally {
+      peer.close();
+      await lo.setRecording(undefined);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('captures on a veth end: traffic from a namespace, oriented and counted both ways', async () => {
