@@ -38,7 +38,13 @@ export interface CollectorOptions {
   maxPayloadBytes?: number;
   /** Batches (of up to 512 events) handed over and not yet consumed before new ones are dropped, and counted as 'handoff-full'. */
   maxInflightBatches?: number;
-  /** libzmq's receive high-water mark per endpoint (messages queued in libzmq). */
+  /**
+   * libzmq's receive high-water mark per endpoint (messages queued in libzmq; default 10 000).
+   * libzmq bounds messages, not bytes: 10 000 of the usual 20-event arrays (~10 KiB) hold
+   * about 100 MiB and 200 000 events, seconds of a burst; past it a SUB socket drops, which
+   * v1-v3 headers show as msg_id gaps. (100 000 let a soak at twice the collector's pace hold
+   * gigabytes before a single drop was counted.)
+   */
   receiveHwm?: number;
   /**
    * Threads that decode (default 1: the receive thread itself). With more, the receive
@@ -48,6 +54,7 @@ export interface CollectorOptions {
 }
 
 export const MAX_DECODE_THREADS = 16;
+export const RECEIVE_HWM = 10_000;
 
 /**
  * Receives each batch of accepted events, in arrival order.
@@ -122,7 +129,7 @@ export class ZmqCollector {
       curveSecretKey: o.curve?.secretKey,
       maxPayloadBytes,
       maxFrameBytes: Math.max(16 * 1024 * 1024, maxPayloadBytes * 2),
-      receiveHwm: o.receiveHwm ?? 100_000,
+      receiveHwm: o.receiveHwm ?? RECEIVE_HWM,
       maxInflightBatches,
       control: receiveControl.buffer as SharedArrayBuffer,
       ...(rings.length > 0 ? { decodeRings: rings } : {}),
