@@ -10,6 +10,7 @@ import { startAgent, type RunningAgent } from '../../src/agent/agent.ts';
 import type { FlowRecord } from '../../src/model/flow.ts';
 import { startWithFlags } from '../support/flowbridge.ts';
 import { describeAsRoot } from '../support/privileges.ts';
+import { shortConnection } from './connection.ts';
 import { waitFor } from '../support/wait.ts';
 
 const ZMQ_PORT = 18747;
@@ -19,20 +20,6 @@ const ZMQ = `tcp://127.0.0.1:${ZMQ_PORT}c`;
 let fb: Awaited<ReturnType<typeof startWithFlags>>;
 const agents: RunningAgent[] = [];
 let server: Server;
-
-/** One connection from this process to the service, resolving with its local port once closed. */
-async function connection(): Promise<number> {
-  const { connect } = await import('node:net');
-  return new Promise((resolve, reject) => {
-    let port = 0;
-    const s = connect(SERVICE_PORT, '127.0.0.1', () => {
-      port = s.localPort!;
-      s.end();
-    });
-    s.on('error', reject);
-    s.on('close', () => resolve(port));
-  });
-}
 
 describeAsRoot('host agent with CURVE', 'run bpftrace', () => {
   beforeAll(async () => {
@@ -61,7 +48,7 @@ describeAsRoot('host agent with CURVE', 'run bpftrace', () => {
     // Connections until one is reported by the encrypting agent (PUB/SUB's slow joiner).
     const made = new Set<number>();
     const flow = await waitFor(async () => {
-      made.add(await connection());
+      made.add(await shortConnection(SERVICE_PORT));
       const r = await fb.api(`/api/v1/interfaces/${encodeURIComponent(zmq.name)}/flows?port=${SERVICE_PORT}`);
       const flows = ((await r.json()) as { flows?: FlowRecord[] }).flows ?? [];
       return flows.find((f) => made.has(f.client.port) && f.process?.pid === process.pid);

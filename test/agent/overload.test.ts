@@ -2,12 +2,13 @@
 // what does not fit is dropped and counted (publisher drops, and bpftrace's own lost
 // events if its buffer overflowed), the burst's processes are never held up, the queue
 // drains, and the next connection is reported as usual.
-import { connect, createServer, type Server } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startAgent, type RunningAgent } from '../../src/agent/agent.ts';
 import type { FlowRecord } from '../../src/model/flow.ts';
 import { startWithFlags } from '../support/flowbridge.ts';
 import { describeAsRoot } from '../support/privileges.ts';
+import { shortConnection } from './connection.ts';
 import { waitFor } from '../support/wait.ts';
 
 const ZMQ_PORT = 18749;
@@ -21,17 +22,6 @@ let agent: RunningAgent;
 let server: Server;
 const agentLog: string[] = [];
 
-function connection(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    let port = 0;
-    const s = connect(SERVICE_PORT, '127.0.0.1', () => {
-      port = s.localPort!;
-      s.end();
-    });
-    s.on('error', reject);
-    s.on('close', () => resolve(port));
-  });
-}
 
 describeAsRoot('host agent under overload', 'run bpftrace', () => {
   beforeAll(async () => {
@@ -52,14 +42,14 @@ describeAsRoot('host agent under overload', 'run bpftrace', () => {
     const zmq = fb.registry.zmqInterfaces()[0];
     // The collector is subscribed once a connection's events reach it.
     await waitFor(async () => {
-      await connection();
+      await shortConnection(SERVICE_PORT);
       return (zmq.collectorStats().messages.flow ?? 0) > 0;
     }, 'the agent\'s events at the collector', 15_000, 100);
 
     const before = agent.stats();
     // 3000 connections, 100 at a time: 3 events each (CONNECT, ACCEPT, and the client's CLOSE:
     // an IPv4 loopback connection's accepted end does not report its close).
-    for (let i = 0; i < BURST; i += 100) await Promise.all(Array.from({ length: 100 }, connection));
+    for (let i = 0; i < BURST; i += 100) await Promise.all(Array.from({ length: 100 }, () => shortConnection(SERVICE_PORT)));
     await waitFor(() => {
       const s = agent.stats();
       return s.queued === 0 && s.events + s.lost - before.events - before.lost >= 3 * BURST;
@@ -78,7 +68,7 @@ describeAsRoot('host agent under overload', 'run bpftrace', () => {
     // Still working: connections after the burst reach the collector with their process.
     const made = new Set<number>();
     const flow = await waitFor(async () => {
-      made.add(await connection());
+      made.add(await shortConnection(SERVICE_PORT));
       const r = await fb.api(`/api/v1/interfaces/${encodeURIComponent(zmq.name)}/flows?port=${SERVICE_PORT}`);
       return (((await r.json()) as { flows?: FlowRecord[] }).flows ?? []).find((f) => made.has(f.client.port) && f.process?.pid === process.pid);
     }, 'a connection after the burst reported', 15_000, 100);

@@ -96,8 +96,9 @@ describeAsRoot('live capture', 'open capture devices, create network namespaces 
       await waitFor(() => lo.recording().packets === 5, 'the five later packets recorded');
     } finally {
       peer.close();
-      await lo.setRecording(undefined);
-      rmSync(dir, { recursive: true, force: true });
+      // Stopped first: the writer completes its file before the directory goes.
+      await lo.stop();
+      rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
     }
   });
 
