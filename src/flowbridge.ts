@@ -148,7 +148,8 @@ export async function startFlowbridge(config: FlowbridgeConfig, options: StartOp
 
   const registry = new InterfaceRegistry();
   const store = new SettingsStore(config.dataDir);
-  const companions = new CompanionSettings(registry, store);
+  // An ingest node's companions are capture nodes' devices, checked against their marks in the NATS bucket.
+  const companions: CompanionSettings = new CompanionSettings(registry, store, () => scaleout ? scaleout.remoteMirrored : undefined);
   const dispatcher = new Dispatcher(registry, companions, { queueBound: config.dispatch.queueBound });
   const recordings = new Recordings({ dataDir: config.dataDir, pcapDir: config.pcapDir, configured: config.recording });
   const push = new PushTargets(config.dataDir, config.pushTargets);
@@ -164,7 +165,7 @@ export async function startFlowbridge(config: FlowbridgeConfig, options: StartOp
   const packetInterfaces = () => registry.packetInterfaces().map((i) => ({ name: i.name, device: i.device, flows: i.flows }));
   const scaleout = config.nats && new ScaleOut({
     settings: config.nats, log, communityIdSeed: config.communityIdSeed, idleTimeoutMs: config.flowTable.idleTimeoutSeconds * 1000, graceMs: config.flowTable.graceSeconds * 1000,
-    interfaces: packetInterfaces, processes: () => telemetry.processes!({}), companions: config.companions, mirrored: config.mirrored,
+    interfaces: packetInterfaces, processes: () => telemetry.processes!({}), dataDir: config.dataDir, dispatchSettings: companions, zmqInterfaces: () => registry.zmqInterfaces().map((z) => z.name),
   });
   config.interfaces.forEach((spec, id) => registry.add(buildInterface(spec, id, config, curve, dispatcher, recordings, push, conditional, rules, scaleout, log)));
   conditional.attach(registry);
@@ -178,9 +179,8 @@ export async function startFlowbridge(config: FlowbridgeConfig, options: StartOp
   const saved = store.load();
   const startupProblems: string[] = [...(saved.problem ? [saved.problem] : []), ...recordings.problems, ...push.problems, ...conditional.problems, ...users.problems, ...captures.problems, ...(rules.problem ? [rules.problem] : [])];
   if (captures.recovered.length) log(`flowbridge: an on-demand capture interrupted by a stop of flowbridge was kept: ${captures.recovered.join(', ')} moved into ${captures.store.dir}`);
-  // An ingest node's companions are capture nodes' devices: shared through the NATS bucket, not checked against local interfaces.
-  const localDispatch = config.nats?.role === 'ingest' ? { mirrored: [], companions: {} } : { mirrored: config.mirrored, companions: config.companions };
-  for (const note of companions.init(saved.settings, localDispatch)) log(`flowbridge: ${note}`);
+  // Settings and flags; with --nats, marks and companions are shared through the bucket from here on (src/scaleout/dispatch-sync.ts).
+  for (const note of companions.init(saved.settings, { mirrored: config.mirrored, companions: config.companions })) log(`flowbridge: ${note}`);
 
   // Each interface starts on its own: one that cannot open its device or endpoint is
   // reported and the others keep running. The API serves meanwhile, showing each

@@ -27,7 +27,8 @@ function Counts({ title, values, empty }: { title: string; values: Record<string
 }
 
 function Settings({ ctx, iface, v }: { ctx: ApiContext; iface: MonitoredInterface; v: InterfaceView }) {
-  const mirrored = ctx.registry.packetInterfaces().filter((p) => ctx.companions.isMirrored(p));
+  // Local mirrored interfaces, and on a scale-out ingest node the devices capture nodes mark mirrored.
+  const choices = ctx.companions.companionChoices();
   return (
     <div class="card">
       <form method="post" action={`${ifaceLink(iface)}/settings`}>
@@ -43,7 +44,7 @@ function Settings({ ctx, iface, v }: { ctx: ApiContext; iface: MonitoredInterfac
             <label for="companion">Companion Interface </label>
             <select name="companion" id="companion">
               <option value="" selected={v.companion === null}>None</option>
-              {mirrored.map((p) => <option value={p.name} selected={v.companion === p.name}>{p.name}</option>)}
+              {choices.map((name) => <option value={name} selected={v.companion === name}>{name}</option>)}
             </select>
             <br /><small>Only interfaces marked "Mirrored Traffic" are listed. Events of this interface are also delivered there, except loopback ones.</small>
           </p>

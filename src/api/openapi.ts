@@ -233,6 +233,7 @@ export function openApiDocument(version: string) {
         get: { summary: 'One interface', parameters: [idParam], responses: { '200': { description: 'The interface', content: json({ $ref: '#/components/schemas/Interface' }) }, '401': errors['401'], '404': errors['404'] } },
         patch: {
           summary: 'Mark a packet interface mirrored, or choose a ZMQ interface\'s companion',
+          description: 'With --nats, the change is written to the dispatch bucket and the ingest nodes route the next events by it (no restart). On an ingest node the companion may be a device a capture node marks mirrored.',
           parameters: [idParam],
           requestBody: { required: true, content: json({ type: 'object', additionalProperties: false, properties: { mirrored: { type: 'boolean' }, companion: { type: ['string', 'null'] } } }) },
           responses: { '200': { description: 'The interface after the change, with notes', content: json({ $ref: '#/components/schemas/Interface' }) }, ...errors },
@@ -463,8 +464,8 @@ export function openApiDocument(version: string) {
         get: { summary: 'Version, uptime, interfaces, CURVE public key, problems; with --nats the scale-out state', responses: { '200': { description: 'Status', content: json({ type: 'object', properties: {
           problems: { type: 'array', items: { $ref: '#/components/schemas/Problem' } },
           scaleout: {
-            type: 'object', description: 'Present with --nats (src/scaleout/scaleout.ts ScaleOutStats): node, role, format; connection { state: connecting | connected | reconnecting | closed, server, reconnects, disconnects, lastError, since }; outbox { size, bound, inFlight, published, retries, duplicates, dropped by kind }; publishRate; flows { updates, finals by reason, tracked }; alerts; processSummaries; ingest nodes: ingest { targets, companions, published by route, notPublished by reason }; capture nodes: consumers [{ interface, consumer, subject, running, merged, skipped by reason, lag { pending, ackPending, at } }] and consumeRate',
-            properties: { node: { type: 'string' }, role: { enum: ['all', 'ingest', 'capture'] }, connection: { type: 'object' }, outbox: { type: 'object' }, publishRate: { type: 'number' }, flows: { type: 'object' }, ingest: { type: 'object' }, consumers: { type: 'array', items: { type: 'object' } }, consumeRate: { type: 'number' } },
+            type: 'object', description: 'Present with --nats (src/scaleout/scaleout.ts ScaleOutStats): node, role, format; connection { state: connecting | connected | reconnecting | closed, server, reconnects, disconnects, lastError, since }; outbox { size, bound, inFlight, published, retries, duplicates, dropped by kind }; publishRate; flows { updates, finals by reason, tracked }; alerts; processSummaries; ingest nodes: ingest { targets, mirrored, companions, published by route, notPublished by reason }; ingest and capture nodes: dispatchSettings { written, adopted, refused, pending, lastError } (mirrored marks and companions shared through the bucket); capture nodes: consumers [{ interface, consumer, subject, running, merged, skipped by reason, lag { pending, ackPending, at } }] and consumeRate',
+            properties: { node: { type: 'string' }, role: { enum: ['all', 'ingest', 'capture'] }, connection: { type: 'object' }, outbox: { type: 'object' }, publishRate: { type: 'number' }, flows: { type: 'object' }, ingest: { type: 'object' }, dispatchSettings: { type: 'object' }, consumers: { type: 'array', items: { type: 'object' } }, consumeRate: { type: 'number' } },
           },
         } }) }, '401': errors['401'] } },
       },

@@ -22,6 +22,17 @@ export interface SettingsChange {
   companion?: string | null;
 }
 
+/**
+ * Scale-out ingest nodes: a companion is a device another node captures (shared through
+ * the NATS bucket, src/scaleout/), chosen when that node marks it mirrored.
+ */
+export interface RemoteMirrored {
+  /** Whether a capture node marks this device mirrored now. */
+  has(name: string): boolean;
+  /** Those devices, for messages. */
+  list(): string[];
+}
+
 export interface ChangeResult {
   /** Things worth telling the operator (e.g. a companion that no longer receives events). */
   notes: string[];
@@ -35,10 +46,24 @@ export class CompanionSettings {
   #companions = new Map<string, string>();
   /** ZMQ interface id → companion to deliver to now (chosen AND mirrored). */
   #active = new Map<number, PacketInterface>();
+  readonly #remote: (() => RemoteMirrored | undefined) | undefined;
+  readonly #listeners: ((settings: InterfaceSettings) => void)[] = [];
 
-  constructor(registry: InterfaceRegistry, store?: SettingsStore) {
+  constructor(registry: InterfaceRegistry, store?: SettingsStore, remote?: () => RemoteMirrored | undefined) {
     this.#registry = registry;
     this.#store = store;
+    this.#remote = remote;
+  }
+
+  /** Told the settings after each change applied and saved (REST, pages): the scale-out bucket follows them. */
+  onChange(listener: (settings: InterfaceSettings) => void): void {
+    this.#listeners.push(listener);
+  }
+
+  /** What a ZMQ interface's companion may be now: local mirrored packet interfaces, and mirrored devices of other nodes. */
+  companionChoices(): string[] {
+    const local = this.#registry.packetInterfaces().filter((p) => this.#mirrored.has(p.name)).map((p) => p.name);
+    return [...new Set([...local, ...(this.#remote?.()?.list() ?? [])])];
   }
 
   /**
@@ -56,6 +81,11 @@ export class CompanionSettings {
     }
     for (const [zmq, companion] of Object.entries(configured.companions)) {
       const z = this.#zmq(zmq);
+      // Another node's device: its mark arrives through the bucket after the start.
+      if (this.#remote?.() && this.#registry.resolve(companion)?.kind !== 'packet') {
+        this.#companions.set(z.name, companion);
+        continue;
+      }
       const c = this.#packet(companion, 'use as a companion');
       if (!this.#mirrored.has(c.name)) {
         throw new SettingsError(`${c.name} cannot be the companion of ${z.name}: it is not marked mirrored (add --mirrored ${c.name})`);
@@ -88,7 +118,10 @@ export class CompanionSettings {
     for (const [zmq, companion] of this.#companions) {
       const z = this.#registry.byName(zmq);
       if (!z) continue;
-      if (!this.#registry.byName(companion)) {
+      const remote = this.#registry.byName(companion) ? undefined : this.#remote?.();
+      if (remote) {
+        if (!remote.has(companion)) out.push({ interfaceId: z.id, text: `companion ${companion} of ${zmq} is not marked mirrored by any capture node: no events are delivered to it until it is` });
+      } else if (!this.#registry.byName(companion)) {
         out.push({ interfaceId: z.id, text: `companion ${companion} of ${zmq} is not a monitored interface: no events are delivered to it` });
       } else if (!this.#mirrored.has(companion)) {
         out.push({ interfaceId: z.id, text: `companion ${companion} of ${zmq} is not marked mirrored: no events are delivered to it until it is` });
@@ -125,14 +158,14 @@ export class CompanionSettings {
       if (change.companion === null) companions.delete(iface.name);
       else {
         const target = this.#registry.resolve(change.companion);
-        const accepted = [...mirrored].join(', ') || 'none: mark a packet interface mirrored first';
-        if (!target || target.kind !== 'packet') {
+        const remote = this.#remote?.();
+        const accepted = [...new Set([...mirrored, ...(remote?.list() ?? [])])].join(', ') || 'none: mark a packet interface mirrored first';
+        if ((!target || target.kind !== 'packet') && remote?.has(change.companion)) companions.set(iface.name, change.companion);
+        else if (!target || target.kind !== 'packet') {
           throw new SettingsError(`${change.companion} is not a monitored packet interface; mirrored interfaces: ${accepted}`);
-        }
-        if (!mirrored.has(target.name)) {
+        } else if (!mirrored.has(target.name)) {
           throw new SettingsError(`${target.name} is not marked mirrored, so it cannot be a companion; mirrored interfaces: ${accepted}`);
-        }
-        companions.set(iface.name, target.name);
+        } else companions.set(iface.name, target.name);
       }
     }
 
@@ -147,6 +180,8 @@ export class CompanionSettings {
       throw new SettingsError(`could not save the change (${(err as Error).message}); nothing was changed`);
     }
     this.#recompute();
+    const now = this.snapshot();
+    for (const listener of this.#listeners) listener(now);
     return { notes };
   }
 

@@ -18,6 +18,8 @@ export type NotPublishedReason = 'loopback' | 'no-target' | 'no-capture-node' | 
 export interface IngestStats {
   /** Devices capture nodes announced (events by name go only to these). */
   targets: string[];
+  /** Devices capture nodes mark mirrored now (a companion must be one of these). */
+  mirrored: string[];
   /** ZMQ interface → mirrored device its events also go to (announced and marked mirrored). */
   companions: Record<string, string>;
   published: { name: number; companion: number };
@@ -59,7 +61,7 @@ export class IngestPublisher {
 
   stats(): IngestStats {
     const companions = Object.fromEntries([...this.#view.companions].filter(([, d]) => this.#view.mirrored.has(d)));
-    return { targets: [...this.#view.targets].sort(), companions, published: { ...this.#published }, notPublished: { ...this.#not } };
+    return { targets: [...this.#view.targets].sort(), mirrored: [...this.#view.mirrored].sort(), companions, published: { ...this.#published }, notPublished: { ...this.#not } };
   }
 
   #route(event: SocketEvent, companion: string | undefined, out: Map<string, SocketEvent[]>): void {

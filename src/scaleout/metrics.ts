@@ -29,6 +29,10 @@ export function registerScaleOutMetrics(counter: Define, gauge: Define, read: ()
   counter('flowbridge_nats_ingest_events_total', 'Ingest node: events published to capture nodes, by dispatch route (name, companion)', ['route'], on((s) => (s.ingest ? samples(s.ingest.published, 'route') : [])));
   counter('flowbridge_nats_ingest_not_published_total', 'Ingest node: events sent to no capture node, by reason (loopback, no-target, no-capture-node, buffer-full)', ['reason'],
     on((s) => (s.ingest ? samples(s.ingest.notPublished, 'reason') : [])));
+  counter('flowbridge_nats_dispatch_settings_total', 'Mirrored marks and companions this node wrote to the dispatch bucket (written), applied from another node (adopted) or could not apply (refused)', ['action'],
+    on((s) => (s.dispatchSettings ? samples({ written: s.dispatchSettings.written, adopted: s.dispatchSettings.adopted, refused: s.dispatchSettings.refused }, 'action') : [])));
+  gauge('flowbridge_nats_dispatch_settings_pending', 'Mirrored marks and companions changed on this node and not yet in the dispatch bucket (NATS unreachable)', [],
+    on((s) => (s.dispatchSettings ? [[{}, s.dispatchSettings.pending]] : [])));
   counter('flowbridge_nats_consumed_events_total', 'Capture node: events merged from the interface\'s durable consumer', ['interface'], on((s) => (s.consumers ?? []).map((c) => [{ interface: c.interface }, c.merged])));
   counter('flowbridge_nats_consumer_skipped_total', 'Capture node: events acknowledged without a merge, by reason (late, redelivered, not-an-event, merge-error; undecodable and not-an-envelope count messages)', ['interface', 'reason'],
     on((s) => (s.consumers ?? []).flatMap((c) => samples(c.skipped, 'reason', { interface: c.interface }))));

@@ -3,13 +3,16 @@
 // `capture` export merged flows, alerts and process summaries; `ingest` publishes
 // events by target (ingest.ts); `capture` consumes the events of its devices
 // (capture-consumer.ts). src/flowbridge.ts wires it; nothing here merges or routes itself.
+import { join } from 'node:path';
 import type { StoredAlert } from '../model/alert.ts';
 import type { Flow } from '../flows/flow-entry.ts';
 import type { ProcessList } from '../views/process-summary.ts';
 import type { CollectedEvent } from '../model/event.ts';
+import type { InterfaceSettings } from '../dispatch/settings-store.ts';
 import { CaptureConsumers, type CapturedDevice, type ConsumerStats } from './capture-consumer.ts';
 import { NatsLink, type LinkStats, type Ready } from './connection.ts';
 import { DispatchBucket } from './dispatch-bucket.ts';
+import { DispatchSync, type DispatchSyncStats, type OwnedSetting } from './dispatch-sync.ts';
 import { IngestPublisher, type IngestStats } from './ingest.ts';
 import { encodeRecord, type AlertExportRecord, type ProcessesExportRecord } from './export-record.ts';
 import { FlowExport, type FlowExportStats } from './flow-export.ts';
@@ -26,11 +29,21 @@ export interface ScaleOutOptions {
   graceMs: number;
   /** Packet interfaces: their merged flows are exported; a capture node consumes their events. */
   interfaces: () => CapturedDevice[];
-  /** An ingest node's companions (ZMQ interface name → device) and a capture node's mirrored devices, shared through the bucket. */
-  companions?: Record<string, string>;
-  mirrored?: string[];
+  /** Where this node keeps the bucket revisions it last synced (dispatch-sync.ts). */
+  dataDir: string;
+  /** The node's mirrored marks and companions (src/dispatch/companions.ts): shared through the bucket both ways. */
+  dispatchSettings?: DispatchSettingsSource;
+  /** The ZMQ interfaces' names (an ingest node's companion keys). */
+  zmqInterfaces?: () => string[];
   /** The processes summary across interfaces (published every export interval). */
   processes?: () => ProcessList;
+}
+
+/** What the bucket needs of the node's settings: CompanionSettings is one. */
+export interface DispatchSettingsSource {
+  snapshot(): InterfaceSettings;
+  onChange(listener: () => void): void;
+  change(ref: string, change: { mirrored?: boolean; companion?: string | null }): unknown;
 }
 
 export interface ScaleOutStats {
@@ -46,6 +59,8 @@ export interface ScaleOutStats {
   processSummaries: number;
   /** Ingest nodes: events published by route, and why others were not. */
   ingest?: IngestStats;
+  /** Capture and ingest nodes: the node's mirrored marks or companions written to and adopted from the bucket. */
+  dispatchSettings?: DispatchSyncStats;
   /** Capture nodes: one durable consumer per device. */
   consumers?: ConsumerStats[];
   /** Events merged per second from the consumers, over the last seconds. */
@@ -61,6 +76,7 @@ export class ScaleOut {
   readonly #bootId = Date.now().toString(36);
   readonly #publishRate = new Rate();
   readonly #bucket: DispatchBucket;
+  readonly #sync: DispatchSync | undefined;
   readonly #ingest: IngestPublisher | undefined;
   #consumers: CaptureConsumers | undefined;
   readonly #consumeRate = new Rate();
@@ -79,10 +95,45 @@ export class ScaleOut {
     });
     this.#bucket = new DispatchBucket(options.settings.replicas);
     if (this.settings.role === 'ingest') this.#ingest = new IngestPublisher(this.settings.node, this.#bucket.view, this.outbox);
-    if (this.settings.role !== 'all') this.link.onChange((ready) => { if (ready) void this.#announce(ready); });
+    if (this.settings.role !== 'all') {
+      const sync = new DispatchSync(join(options.dataDir, 'dispatch-bucket.json'), () => this.#owned(), options.log);
+      this.#sync = sync;
+      options.dispatchSettings?.onChange(() => void sync.sync());
+      this.#bucket.onEntry((key, revision) => sync.entry(key, revision));
+      this.link.onChange((ready) => {
+        if (ready) void this.#announce(ready);
+        else sync.detach();
+      });
+    }
   }
 
-  /** The bucket on every (re)connect: what this node captures and marks, or the companions it was given; tried until it is done. */
+  /** An ingest node's settings check a companion against these: devices capture nodes mark mirrored (the bucket). */
+  get remoteMirrored(): { has(name: string): boolean; list(): string[] } | undefined {
+    return this.settings.role === 'ingest' ? this.#bucket.remoteMirrored : undefined;
+  }
+
+  /** The bucket keys this node's settings own (dispatch-sync.ts): a capture node's marks, an ingest node's companions. */
+  #owned(): OwnedSetting[] {
+    const source = this.#o.dispatchSettings;
+    if (!source) return [];
+    const now = source.snapshot();
+    if (this.settings.role === 'capture') {
+      return this.#o.interfaces().map((d) => ({
+        key: `mirrored.${subjectToken(d.device)}`,
+        value: now.mirrored.includes(d.name) ? this.settings.node : null,
+        adopt: (v) => source.change(d.name, { mirrored: v !== null }),
+        // Marked is marked, whichever capture node wrote it.
+        same: (a, b) => (a === null) === (b === null),
+      }));
+    }
+    return (this.#o.zmqInterfaces?.() ?? []).map((z) => ({
+      key: `companion.${subjectToken(z)}`,
+      value: now.companions[z] ?? null,
+      adopt: (v) => source.change(z, { companion: v }),
+    }));
+  }
+
+  /** The bucket on every (re)connect: the devices this node captures, then its marks or companions (dispatch-sync.ts); tried until it is done. */
   async #announce(ready: Ready): Promise<void> {
     for (let attempt = 1; this.link.ready === ready; attempt++) {
       if (await this.#announceOnce(ready, attempt)) return;
@@ -92,15 +143,14 @@ export class ScaleOut {
 
   async #announceOnce(ready: Ready, attempt: number): Promise<boolean> {
     try {
-      await this.#bucket.open(ready);
+      const kv = await this.#bucket.open(ready);
       const entries: Record<string, string> = {};
       if (this.settings.role === 'capture') {
         for (const d of this.#o.interfaces()) entries[`target.${subjectToken(d.device)}`] = this.settings.node;
-        for (const m of this.#o.mirrored ?? []) entries[`mirrored.${subjectToken(m)}`] = this.settings.node;
-      } else {
-        for (const [zmq, device] of Object.entries(this.#o.companions ?? {})) entries[`companion.${subjectToken(zmq)}`] = device;
       }
       await this.#bucket.announce(entries);
+      // Marks and companions: the node's or the bucket's, by the rule of dispatch-sync.ts.
+      await this.#sync?.attach(kv);
       return true;
     } catch (err) {
       if (attempt === 1) this.#o.log?.(`flowbridge: NATS: cannot share dispatch settings through the bucket yet (${(err as Error).message}); trying again`);
@@ -158,6 +208,7 @@ export class ScaleOut {
       connection: this.link.stats(), outbox, publishRate: this.#publishRate.read(published),
       flows: this.flows.stats(), alerts: this.#alerts, processSummaries: this.#summaries,
       ...(this.#ingest ? { ingest: this.#ingest.stats() } : {}),
+      ...(this.#sync ? { dispatchSettings: this.#sync.stats() } : {}),
       ...(this.#consumers ? this.#consumerStats(this.#consumers) : {}),
     };
   }
