@@ -48,6 +48,7 @@ export class NatsLink {
 
   /** Starts connecting; never throws for an unreachable cluster (the state says it). */
   open(): void {
+    this.#log(`flowbridge: NATS: connecting to ${this.settings.servers.join(', ')} as ${this.settings.role} node ${this.settings.node}`);
     void this.#connect();
   }
 
@@ -76,14 +77,16 @@ export class NatsLink {
   }
 
   async #connect(): Promise<void> {
-    this.#log(`flowbridge: NATS: connecting to ${this.settings.servers.join(', ')} as ${this.settings.role} node ${this.settings.node}`);
     let nc: NatsConnection;
     try {
       nc = await connect(connectionOptions(this.settings));
     } catch (err) {
-      this.#lastError = (err as Error).message;
+      const reason = describe(err);
+      const told = reason === this.#lastError;
+      this.#lastError = reason;
       if (this.#closing) return;
-      this.#log(`flowbridge: NATS: cannot connect (${this.#lastError}); trying again, buffering meanwhile`);
+      // Said once per reason, not at every attempt.
+      if (!told) this.#log(`flowbridge: NATS: cannot connect (${reason}); trying again every second, buffering meanwhile`);
       setTimeout(() => void this.#connect(), 1_000).unref();
       return;
     }
@@ -141,4 +144,11 @@ export class NatsLink {
     this.#ready = ready;
     for (const l of this.#listeners) l(ready);
   }
+}
+
+/** The client's error with its cause (a TLS or socket error is the cause of "connection refused" or similar). */
+function describe(err: unknown): string {
+  const e = err as Error & { cause?: unknown };
+  const cause = e.cause instanceof Error && e.cause.message !== e.message ? `: ${e.cause.message}` : '';
+  return `${e.message}${cause}`;
 }

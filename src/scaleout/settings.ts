@@ -55,8 +55,10 @@ export function connectionOptions(s: NatsSettings): ConnectionOptions {
     name: `flowbridge-${s.role}-${s.node}`,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,
-    // Not connected at start is not fatal: the collector runs and buffers (see connection.ts).
-    waitOnFirstConnect: true,
+    // A first connect that fails rejects with its reason (refused, TLS, authorization), which
+    // connection.ts reports and tries again: the collector runs and buffers meanwhile. (Waiting
+    // inside the client instead kept a TLS failure silent: "connecting" forever, no reason.)
+    waitOnFirstConnect: false,
     pingInterval: 5_000,
     maxPingOut: 2,
   };

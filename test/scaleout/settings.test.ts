@@ -1,14 +1,18 @@
 // The scale-out settings as a person gives them (flags and the config file), refused with
-// a message naming what is accepted; and credentials as NATS users expect them, tried
-// against a real nats-server that requires them.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+// a message naming what is accepted; and credentials as NATS users expect them (user and
+// password, token, nkey seed, creds file, a TLS CA made here with openssl), tried against a real
+// nats-server that requires them.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createUser } from '@nats-io/nkeys';
+import { credsAuthenticator, nkeyAuthenticator } from '@nats-io/transport-node';
 import { parseCli } from '../../src/cli.ts';
 import { ConfigError, readConfigFile, resolveConfig } from '../../src/config.ts';
 import { NatsLink } from '../../src/scaleout/connection.ts';
-import { natsServerInstalled, startNatsCluster, type NatsCluster } from '../support/nats.ts';
+import { natsServerInstalled, operatorAuth, startNatsCluster, type NatsCluster } from '../support/nats.ts';
 import { waitFor } from '../support/wait.ts';
 
 const configFrom = (argv: string[], file = {}, env: NodeJS.ProcessEnv = {}) => resolveConfig(file, parseCli(argv, env).flags);
@@ -81,6 +85,78 @@ describe.skipIf(!natsServerInstalled)('NATS credentials against a server that re
       expect(bad.stats().lastError).toMatch(/authorization/i);
     } finally {
       await Promise.all([good.close(), token.close(), bad.close()]);
+    }
+  }, 60_000);
+
+  it('connects with an nkey seed file, and says why not with another user\'s seed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fb-nats-nkey-'));
+    const user = createUser();
+    const stranger = createUser();
+    writeFileSync(join(dir, 'user.nk'), `${new TextDecoder().decode(user.getSeed())}\n`, { mode: 0o600 });
+    writeFileSync(join(dir, 'stranger.nk'), `${new TextDecoder().decode(stranger.getSeed())}\n`, { mode: 0o600 });
+    const server = await startNatsCluster(1, { config: `authorization { users: [ { nkey: ${user.getPublicKey()} } ] }`, auth: { authenticator: nkeyAuthenticator(user.getSeed()) } });
+    servers.push(server);
+
+    const good = await linkState(['--nats', server.urls, '--nats-nkey', join(dir, 'user.nk')]);
+    const bad = await linkState(['--nats', server.urls, '--nats-nkey', join(dir, 'stranger.nk')]);
+    try {
+      await waitFor(() => good.stats().state === 'connected', 'connected with the nkey, JetStream ready', 20_000);
+      await waitFor(() => bad.stats().lastError, 'the refusal reported', 20_000);
+      expect(bad.stats().state).not.toBe('connected');
+      expect(bad.stats().lastError).toMatch(/authorization/i);
+    } finally {
+      await Promise.all([good.close(), bad.close()]);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('connects with a creds file (operator mode), and says why not with one an unknown account signed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fb-nats-creds-'));
+    const { config, creds, strangerCreds } = operatorAuth(dir);
+    const server = await startNatsCluster(1, { config, auth: { authenticator: credsAuthenticator(new Uint8Array(readFileSync(creds))) } });
+    servers.push(server);
+
+    const good = await linkState(['--nats', server.urls, '--nats-creds', creds]);
+    const bad = await linkState(['--nats', server.urls, '--nats-creds', strangerCreds]);
+    try {
+      await waitFor(() => good.stats().state === 'connected', 'connected with the creds, JetStream ready', 20_000);
+      await waitFor(() => bad.stats().lastError, 'the refusal reported', 20_000);
+      expect(bad.stats().state).not.toBe('connected');
+      expect(bad.stats().lastError).toMatch(/authorization/i);
+    } finally {
+      await Promise.all([good.close(), bad.close()]);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('connects over TLS to a server whose certificate a CA file vouches for, and says why not without it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fb-nats-tls-'));
+    const openssl = (...args: string[]) => {
+      const r = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`openssl ${args.join(' ')}: ${r.stderr}`);
+    };
+    // A self-signed CA, and the server's certificate for 127.0.0.1 signed by it.
+    const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+    openssl('req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '1', '-subj', '/CN=flowbridge test CA');
+    openssl('req', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1');
+    writeFileSync(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
+    openssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '1', '-extfile', 'san.ext');
+    const server = await startNatsCluster(1, {
+      config: `tls { cert_file: "${join(dir, 'server.pem')}", key_file: "${join(dir, 'server.key')}" }`,
+      auth: { tls: { caFile: join(dir, 'ca.pem') } },
+    });
+    servers.push(server);
+
+    const good = await linkState(['--nats', server.urls.replace('nats://', 'tls://'), '--nats-tls-ca', join(dir, 'ca.pem')]);
+    const bad = await linkState(['--nats', server.urls.replace('nats://', 'tls://')]);
+    try {
+      await waitFor(() => good.stats().state === 'connected', 'connected over TLS, JetStream ready', 20_000);
+      await waitFor(() => bad.stats().lastError, 'the refusal reported', 20_000);
+      expect(bad.stats().state).not.toBe('connected');
+      expect(bad.stats().lastError).toMatch(/certificate/i);
+    } finally {
+      await Promise.all([good.close(), bad.close()]);
+      rmSync(dir, { recursive: true, force: true });
     }
   }, 60_000);
 });

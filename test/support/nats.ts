@@ -2,13 +2,16 @@
 // tests: free ports, one config file and store directory per node under a temporary
 // directory, cluster routes between them. A node can be killed with SIGKILL and started
 // again on the same ports and store; stop() ends every node and removes the directory.
+// operatorAuth() makes the JWTs and creds of decentralised authentication for such a node.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect } from '@nats-io/transport-node';
+import { connect, type NodeConnectionOptions } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
+import { createAccount, createOperator, createUser, type KeyPair } from '@nats-io/nkeys';
 import { waitFor } from './wait.ts';
 
 export const natsServerInstalled = spawnSync('nats-server', ['--version']).status === 0;
@@ -58,7 +61,7 @@ process.once('exit', () => {
 });
 
 /** Starts `size` nodes (default 3) and waits until JetStream has a meta leader. */
-export async function startNatsCluster(size = 3, options: { log?: boolean; /** Extra lines of each node's config (e.g. an authorization block). */ config?: string; /** How this module's own clients authenticate then. */ auth?: { user?: string; pass?: string; token?: string } } = {}): Promise<NatsCluster> {
+export async function startNatsCluster(size = 3, options: { log?: boolean; /** Extra lines of each node's config (e.g. an authorization block). */ config?: string; /** How this module's own clients authenticate then (user and password, token, an nkey authenticator, TLS). */ auth?: Omit<NodeConnectionOptions, 'servers'> } = {}): Promise<NatsCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'fb-nats-'));
   const ports: number[] = [];
   // Distinct free ports: asked one by one, each released before the next is taken.
@@ -164,4 +167,43 @@ export async function streamLeader(cluster: NatsCluster, stream: string): Promis
   } finally {
     await nc.close();
   }
+}
+
+/**
+ * Decentralised authentication as `nsc` would set it up (nsc is not installed): an operator,
+ * a system account, an account with JetStream and one user, their JWTs signed with nkeys;
+ * `config` goes into startNatsCluster's config, `creds` is the user's creds file. A second
+ * account the server does not know signs `strangerCreds`.
+ */
+export function operatorAuth(dir: string): { config: string; creds: string; strangerCreds: string } {
+  const b64 = (b: Uint8Array | string) => Buffer.from(b).toString('base64url');
+  const jwt = (issuer: KeyPair, subject: string, name: string, nats: Record<string, unknown>): string => {
+    const header = b64(JSON.stringify({ typ: 'JWT', alg: 'ed25519-nkey' }));
+    const claims = { jti: randomBytes(16).toString('hex').toUpperCase(), iat: Math.floor(Date.now() / 1000), iss: issuer.getPublicKey(), name, sub: subject, nats: { ...nats, version: 2 } };
+    const body = `${header}.${b64(JSON.stringify(claims))}`;
+    return `${body}.${b64(issuer.sign(new TextEncoder().encode(body)))}`;
+  };
+  const limits = { subs: -1, data: -1, payload: -1, imports: -1, exports: -1, wildcards: true, conn: -1, leaf: -1 };
+  const account = (operator: KeyPair, a: KeyPair, name: string, jetStream: boolean) =>
+    jwt(operator, a.getPublicKey(), name, { type: 'account', limits: jetStream ? { ...limits, mem_storage: -1, disk_storage: -1, streams: -1, consumer: -1 } : limits, default_permissions: { pub: {}, sub: {} } });
+  const credsFile = (file: string, acct: KeyPair) => {
+    const user = createUser();
+    const userJwt = jwt(acct, user.getPublicKey(), 'flowbridge', { type: 'user', pub: {}, sub: {}, subs: -1, data: -1, payload: -1 });
+    writeFileSync(file, `-----BEGIN NATS USER JWT-----\n${userJwt}\n------END NATS USER JWT------\n\n-----BEGIN USER NKEY SEED-----\n${new TextDecoder().decode(user.getSeed())}\n------END USER NKEY SEED------\n`, { mode: 0o600 });
+    return file;
+  };
+  const operator = createOperator();
+  const system = createAccount();
+  const fb = createAccount();
+  writeFileSync(join(dir, 'operator.jwt'), jwt(operator, operator.getPublicKey(), 'flowbridge-test', { type: 'operator' }));
+  return {
+    config: [
+      `operator: "${join(dir, 'operator.jwt')}"`,
+      `system_account: ${system.getPublicKey()}`,
+      'resolver: MEMORY',
+      `resolver_preload: { ${system.getPublicKey()}: "${account(operator, system, 'SYS', false)}", ${fb.getPublicKey()}: "${account(operator, fb, 'flowbridge', true)}" }`,
+    ].join('\n'),
+    creds: credsFile(join(dir, 'user.creds'), fb),
+    strangerCreds: credsFile(join(dir, 'stranger.creds'), createAccount()),
+  };
 }
