@@ -1,7 +1,7 @@
 // Mirrored marks and companions changed while the nodes run (issue 16): a capture node's
 // lo marked mirrored through REST and an ingest node's companion chosen through REST meet
 // in the JetStream bucket, and the ingest node routes the next events by them with no
-// restart; unmarking or clearing stops them. At a start, a node's own change made while
+// restart; unmarking (REST) or clearing the companion (the interface page) stops them. At a start, a node's own change made while
 // NATS was away wins over the bucket's older entry, and a node with no change of its own
 // takes a newer entry another node wrote (src/scaleout/dispatch-sync.ts).
 import { rmSync, mkdtempSync } from 'node:fs';
@@ -84,7 +84,7 @@ describeAsRoot('mirrored marks and companions changed at run time, through the d
     rmSync(ingestDir, { recursive: true, force: true });
   });
 
-  it('routes the next events by marks and companions changed through REST, and stops when they are taken back', async () => {
+  it('routes the next events by marks and companions changed through REST and the page, and stops when they are taken back', async () => {
     // No capture node marks lo yet: refused, naming what is accepted.
     const refused = await patch(ingest!, '0', { companion: 'lo' });
     expect(refused.status).toBe(400);
@@ -111,8 +111,12 @@ describeAsRoot('mirrored marks and companions changed at run time, through the d
     await waitFor(() => ing().companions[subjectToken(ZMQ)] === 'lo', 'the mark back on the ingest node', 30_000);
     await sendToCompanion(41003, 1);
 
-    // The companion cleared on the ingest node: no more events there.
-    expect((await patch(ingest!, '0', { companion: null })).status).toBe(200);
+    // The companion cleared on the ingest node's interface page: no more events there.
+    const form = await ingest!.api('/interfaces/0/settings', {
+      method: 'POST', redirect: 'manual', headers: { origin: ingest!.url, 'content-type': 'application/x-www-form-urlencoded' }, body: 'setting=companion&companion=',
+    });
+    expect(form.status).toBe(303);
+    expect(await companionNow()).toBe(null);
     await waitFor(() => Object.keys(ing().companions).length === 0, 'the companion gone from the bucket', 30_000);
     await sendUnrouted(41004, 1);
 
