@@ -28,6 +28,7 @@ const TEST = {
   tshark: 'every pcap flowbridge writes is read back by tshark',
   rclone: 'push targets in RCLONE mode (tests serve a real rclone remote)',
   'nats-server': 'scale-out tests start a real three-node NATS JetStream cluster',
+  openssl: 'scale-out tests make a self-signed CA and a certificate for nats-server over TLS',
 };
 const BENCH = {
   'libzmq3-dev': 'the C load generator and the C subscriber baseline',
