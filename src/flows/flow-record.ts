@@ -43,7 +43,8 @@ export function flowRecord(f: Flow, communityIdSeed = 0): FlowRecord {
     firstSeen: f.firstSeen,
     lastSeen: f.lastSeen,
     seenBy,
-    recentEvents: [...f.recentEvents],
+    // Copies: the table rewrites its oldest notes in place (flow-table.ts).
+    recentEvents: f.recentEvents.map((n) => ({ ...n })),
     closed: f.closedAt !== undefined,
   };
   if (f.vlan !== undefined) record.vlan = f.vlan;

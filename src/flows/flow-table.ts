@@ -164,18 +164,43 @@ export class FlowTable implements FlowTableApi, FlowSource {
       this.#netstatDeltas(flow, localIsA ? 'a' : 'b', event.tcp);
     }
     if (event.eventType === 'CLOSE' || event.eventType === 'CONNECT_FAILED') flow.closedAt ??= now;
-    const note: FlowEventNote = { timestamp: event.timestamp, kind: event.kind, via };
-    if (event.eventType) note.eventType = event.eventType;
-    const pid = event.local.process?.pid;
-    if (pid !== undefined) note.pid = pid;
-    // A flow with one event keeps a one-slot array (a push would reserve 17 slots).
-    if (flow.recentEvents.length === 0) flow.recentEvents = [note];
-    else {
-      flow.recentEvents.push(note);
-      if (flow.recentEvents.length > RECENT_EVENTS) flow.recentEvents.shift();
-    }
+    this.#note(flow, event, via);
     if (now > flow.lastSeen) flow.lastSeen = now;
     this.#markSeen(flow, SEEN_EVENTS);
+  }
+
+  /**
+   * Remembers the event among the flow's last RECENT_EVENTS. Once they are that many,
+   * the oldest note is rewritten as the newest when it has the same fields: a note lives
+   * long enough to be promoted to the old generation, and a new one per event was the
+   * largest part of the main thread's garbage collection.
+   */
+  #note(flow: Flow, event: SocketEvent, via: string): void {
+    const notes = flow.recentEvents;
+    const eventType = event.eventType;
+    const pid = event.local.process?.pid;
+    if (notes.length === RECENT_EVENTS) {
+      const oldest = notes[0];
+      if ((oldest.eventType !== undefined) === Boolean(eventType) && (oldest.pid !== undefined) === (pid !== undefined)) {
+        notes.shift();
+        oldest.timestamp = event.timestamp;
+        oldest.kind = event.kind;
+        oldest.via = via;
+        if (eventType) oldest.eventType = eventType;
+        if (pid !== undefined) oldest.pid = pid;
+        notes.push(oldest);
+        return;
+      }
+    }
+    const note: FlowEventNote = { timestamp: event.timestamp, kind: event.kind, via };
+    if (eventType) note.eventType = eventType;
+    if (pid !== undefined) note.pid = pid;
+    // A flow with one event keeps a one-slot array (a push would reserve 17 slots).
+    if (notes.length === 0) flow.recentEvents = [note];
+    else {
+      notes.push(note);
+      if (notes.length > RECENT_EVENTS) notes.shift();
+    }
   }
 
   /** Cumulative netstat counters → traffic deltas; a counter going backwards is a reset, not negative traffic. */

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { normaliseSocketEvent } from '../../src/collector/events/normalise.ts';
 import { FlowTable } from '../../src/flows/flow-table.ts';
+import type { SocketEvent } from '../../src/model/event.ts';
 import { communityId } from '../../src/model/community-id.ts';
 import { fixture } from '../support/fixtures.ts';
 import type { FrameSpec } from '../support/pcap-writer.ts';
@@ -30,6 +31,25 @@ describe('merge', () => {
     });
     expect(flows[0].recentEvents).toEqual([{ timestamp: 1716912345.123456, kind: 'flow', via: 'tcp://*:5556c', eventType: 'CONNECT', pid: 30197 }]);
     expect(t.stats().bySeen).toEqual({ packets: 0, events: 0, both: 1 });
+  });
+
+  it('keeps the last 8 events of a flow, each as it came, and a record taken earlier does not change', () => {
+    const t = new FlowTable();
+    const kernel = { ...connect, eventType: 'RETRANSMIT' as const, local: {} };
+    const netstat = { ...connect, kind: 'netstat' as const, eventType: undefined, local: {} };
+    const sequence: SocketEvent[] = [connect, connect, kernel, connect, netstat, connect, connect, kernel, connect, netstat, connect, kernel];
+    let before: ReturnType<FlowTable['query']>['flows'][number] | undefined;
+    sequence.forEach((e, i) => {
+      t.applyEvent({ ...e, timestamp: i }, `via ${i}`);
+      // Just before the oldest note (a CONNECT) is rewritten as the ninth event.
+      if (i === 7) before = t.query({}).flows[0];
+    });
+    const note = (i: number) => {
+      const e = sequence[i];
+      return { timestamp: i, kind: e.kind, via: `via ${i}`, ...(e.eventType ? { eventType: e.eventType } : {}), ...(e.local.process ? { pid: e.local.process.pid } : {}) };
+    };
+    expect(t.query({}).flows[0].recentEvents).toStrictEqual([4, 5, 6, 7, 8, 9, 10, 11].map(note));
+    expect(before!.recentEvents).toStrictEqual([0, 1, 2, 3, 4, 5, 6, 7].map(note));
   });
 
   it('lets packets join a flow the event created (events first)', () => {
