@@ -69,6 +69,21 @@ describe.skipIf(!natsServerInstalled)('NATS credentials against a server that re
     return link;
   };
 
+  /** A link with `goodArgv` connects (JetStream ready); one with `badArgv` is refused and says why. */
+  const goodAndBad = async (what: string, goodArgv: string[], badArgv: string[], why: RegExp, dir: string) => {
+    const good = await linkState(goodArgv);
+    const bad = await linkState(badArgv);
+    try {
+      await waitFor(() => good.stats().state === 'connected', `connected ${what}, JetStream ready`, 20_000);
+      await waitFor(() => bad.stats().lastError, 'the refusal reported', 20_000);
+      expect(bad.stats().state).not.toBe('connected');
+      expect(bad.stats().lastError).toMatch(why);
+    } finally {
+      await Promise.all([good.close(), bad.close()]);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+
   it('connects with the right user and password or token, and says why not with a wrong one', async () => {
     const users = await startNatsCluster(1, { config: 'authorization { users: [ { user: fb, password: "s3cret-pw" } ] }', auth: { user: 'fb', pass: 's3cret-pw' } });
     servers.push(users);
@@ -97,17 +112,7 @@ describe.skipIf(!natsServerInstalled)('NATS credentials against a server that re
     const server = await startNatsCluster(1, { config: `authorization { users: [ { nkey: ${user.getPublicKey()} } ] }`, auth: { authenticator: nkeyAuthenticator(user.getSeed()) } });
     servers.push(server);
 
-    const good = await linkState(['--nats', server.urls, '--nats-nkey', join(dir, 'user.nk')]);
-    const bad = await linkState(['--nats', server.urls, '--nats-nkey', join(dir, 'stranger.nk')]);
-    try {
-      await waitFor(() => good.stats().state === 'connected', 'connected with the nkey, JetStream ready', 20_000);
-      await waitFor(() => bad.stats().lastError, 'the refusal reported', 20_000);
-      expect(bad.stats().state).not.toBe('connected');
-      expect(bad.stats().lastError).toMatch(/authorization/i);
-    } finally {
-      await Promise.all([good.close(), bad.close()]);
-      rmSync(dir, { recursive: true, force: true });
-    }
+    await goodAndBad('with the nkey', ['--nats', server.urls, '--nats-nkey', join(dir, 'user.nk')], ['--nats', server.urls, '--nats-nkey', join(dir, 'stranger.nk')], /authorization/i, dir);
   }, 60_000);
 
   it('connects with a creds file (operator mode), and says why not with one an unknown account signed', async () => {
@@ -116,17 +121,7 @@ describe.skipIf(!natsServerInstalled)('NATS credentials against a server that re
     const server = await startNatsCluster(1, { config, auth: { authenticator: credsAuthenticator(new Uint8Array(readFileSync(creds))) } });
     servers.push(server);
 
-    const good = await linkState(['--nats', server.urls, '--nats-creds', creds]);
-    const bad = await linkState(['--nats', server.urls, '--nats-creds', strangerCreds]);
-    try {
-      await waitFor(() => good.stats().state === 'connected', 'connected with the creds, JetStream ready', 20_000);
-      await waitFor(() => bad.stats().lastError, 'the refusal reported', 20_000);
-      expect(bad.stats().state).not.toBe('connected');
-      expect(bad.stats().lastError).toMatch(/authorization/i);
-    } finally {
-      await Promise.all([good.close(), bad.close()]);
-      rmSync(dir, { recursive: true, force: true });
-    }
+    await goodAndBad('with the creds', ['--nats', server.urls, '--nats-creds', creds], ['--nats', server.urls, '--nats-creds', strangerCreds], /authorization/i, dir);
   }, 60_000);
 
   it('connects over TLS to a server whose certificate a CA file vouches for, and says why not without it', async () => {
@@ -147,16 +142,6 @@ describe.skipIf(!natsServerInstalled)('NATS credentials against a server that re
     });
     servers.push(server);
 
-    const good = await linkState(['--nats', server.urls.replace('nats://', 'tls://'), '--nats-tls-ca', join(dir, 'ca.pem')]);
-    const bad = await linkState(['--nats', server.urls.replace('nats://', 'tls://')]);
-    try {
-      await waitFor(() => good.stats().state === 'connected', 'connected over TLS, JetStream ready', 20_000);
-      await waitFor(() => bad.stats().lastError, 'the refusal reported', 20_000);
-      expect(bad.stats().state).not.toBe('connected');
-      expect(bad.stats().lastError).toMatch(/certificate/i);
-    } finally {
-      await Promise.all([good.close(), bad.close()]);
-      rmSync(dir, { recursive: true, force: true });
-    }
+    await goodAndBad('over TLS', ['--nats', server.urls.replace('nats://', 'tls://'), '--nats-tls-ca', join(dir, 'ca.pem')], ['--nats', server.urls.replace('nats://', 'tls://')], /certificate/i, dir);
   }, 60_000);
 });
