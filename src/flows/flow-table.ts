@@ -7,7 +7,7 @@ import { LRUCache } from 'lru-cache';
 import { serverByWellKnownPort } from '../model/orientation.ts';
 import type { SocketEvent } from '../model/event.ts';
 import type { FlowEventNote, FlowQuery, FlowRecord, FlowQueryResult, FlowTableStats, ProcessTraffic } from '../model/flow.ts';
-import { flowKey, orderedTupleKey, tupleKey } from './flow-key.ts';
+import { flat, flowKey, orderedTupleKey, tupleKey } from './flow-key.ts';
 import { hasInfo, SideInterner, sideAfter } from './flow-sides.ts';
 import type { FlowTableApi } from '../interfaces/interface.ts';
 import { endpointsInOrder, TCP_FIN, TCP_RST, type FlowDelta } from '../model/flow-delta.ts';
@@ -239,7 +239,7 @@ export class FlowTable implements FlowTableApi, FlowSource {
   }
 
   #create(init: NewFlow): Flow {
-    const flow = newFlow(init);
+    const flow = newFlow({ ...init, key: flat(init.key), tuple: flat(init.tuple) });
     this.#seenCounts[0]++;
     this.#flows.set(flow.key, flow);
     if (flow.vlan !== undefined) this.#byTuple.set(flow.tuple, flow.key);
