@@ -9,15 +9,15 @@
 // bytes in the store (capinfos over its files) against all captured, which should be the
 // alerted flow's share (1 %). Each rate runs a, b, b, a; the figures are sums over both
 // runs of each. Everything is written under one temporary directory, deleted as it goes.
-import { readdirSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { sinkSettings } from '../src/conditional/conditional-settings.ts';
 import { tupleKey } from '../src/flows/flow-key.ts';
 import { PacketInterface } from '../src/interfaces/packet-interface.ts';
 import type { ConditionalSinkSettings, ConditionalSinkStats } from '../src/model/conditional.ts';
-import { finished, onCleanup, start } from './children.ts';
-import { captureChildPid, processCpu } from './thread-cpu.ts';
-import { alternatingRuns, offerFilter, offerUdp, settled, sleep, type UdpOffer } from './udp-offer.ts';
+import { onCleanup } from './children.ts';
+import { capinfosTotals, pcapFiles } from './pcap-files.ts';
+import { alternatingRuns, offerFilter, offerToCapture, sleep, type UdpOffer } from './udp-offer.ts';
 
 /**
  * 300-byte UDP payloads (342-byte frames) from 100 flows, all inside 17700–17799: the
@@ -61,40 +61,10 @@ export interface ConditionalRow {
 }
 
 
-/** The store's files: closed (`*.pcap`) and still under a temporary name (`*.pcap.part`). */
-function pcaps(dir: string): { closed: string[]; parts: string[] } {
-  let names: string[] = [];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    // never written
-  }
-  return {
-    closed: names.filter((n) => n.endsWith('.pcap')).sort().map((n) => join(dir, n)),
-    parts: names.filter((n) => n.endsWith('.pcap.part')).sort().map((n) => join(dir, n)),
-  };
-}
-
 /** Packets udpgen.c sent from the alerted flows: packet i goes from flow i % flows. */
 function sentInAlerted(sent: number): number {
   const rounds = Math.floor(sent / OFFER.flows);
   return ALERTED_FLOWS.reduce((n, i) => n + rounds + (sent % OFFER.flows > i ? 1 : 0), 0);
-}
-
-/** Packets and bytes (sum of packet lengths) in pcap files, as capinfos counts them. */
-async function capinfosTotals(paths: string[]): Promise<{ packets: number; bytes: number }> {
-  let packets = 0;
-  let bytes = 0;
-  for (let i = 0; i < paths.length; i += 50) {
-    const chunk = paths.slice(i, i + 50);
-    const r = await finished(start('capinfos', ['-c', '-d', '-M', ...chunk]), 120_000);
-    const counts = [...r.stdout.matchAll(/Number of packets:\s+(\d+)/g)].map((m) => Number(m[1]));
-    const sizes = [...r.stdout.matchAll(/Data size:\s+(\d+) bytes/g)].map((m) => Number(m[1]));
-    if (counts.length !== chunk.length || sizes.length !== chunk.length) throw new Error(`capinfos read ${counts.length} of ${chunk.length} files: ${r.stderr.trim()}`);
-    packets += counts.reduce((a, b) => a + b, 0);
-    bytes += sizes.reduce((a, b) => a + b, 0);
-  }
-  return { packets, bytes };
 }
 
 async function runOnce(udpgen: string, pps: number, withConditional: boolean, work: string): Promise<ConditionalRun> {
@@ -110,13 +80,8 @@ async function runOnce(udpgen: string, pps: number, withConditional: boolean, wo
       while ((lo.conditional()?.alertedFlows ?? 0) < ALERTED_KEYS.length && performance.now() < deadline) await sleep(20);
       if ((lo.conditional()?.alertedFlows ?? 0) < ALERTED_KEYS.length) throw new Error('the capture did not report the alerted flow within 5 s');
     }
-    const pid = captureChildPid();
-    const cpu0 = processCpu(pid);
-    const g = await offerUdp(udpgen, OFFER, pps);
-    const captured = await settled(() => lo.capture().packets, QUIET_MS);
-    const cpu1 = processCpu(pid);
-    const cpuSystemSeconds = cpu1.system - cpu0.system;
-    const cpuSeconds = cpu1.user - cpu0.user + cpuSystemSeconds;
+    const g = await offerToCapture(udpgen, OFFER, pps, () => lo.capture().packets, QUIET_MS);
+    const { captured, cpuSeconds, cpuSystemSeconds } = g;
     const kernelDrops = lo.capture().kernelDrops;
     let keysInTable: boolean | undefined;
     if (withConditional) {
@@ -129,7 +94,7 @@ async function runOnce(udpgen: string, pps: number, withConditional: boolean, wo
       withConditional, sent: g.sent, sendSeconds: g.seconds, captured, capturedBytes: lo.capture().bytes, kernelDrops, cpuSeconds, cpuSystemSeconds,
     };
     if (conditional) {
-      const files = pcaps(conditional.dir);
+      const files = pcapFiles(conditional.dir);
       const totals = await capinfosTotals([...files.closed, ...files.parts]);
       Object.assign(run, {
         alertedSent: sentInAlerted(g.sent), keysInTable, sink: lo.conditional(),

@@ -7,16 +7,16 @@
 // /proc/<pid>/stat of the capture child. Each rate runs a, b, b, a (drift on a shared
 // machine falls on both); the figures are the sums over both runs of each.
 // Everything is written under one temporary directory, deleted as it goes and at the end.
-import { readdirSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { PacketInterface } from '../src/interfaces/packet-interface.ts';
 import type { PushSinkConfig, PushTargetStats } from '../src/model/push.ts';
 import type { RecordingSettings } from '../src/model/recording.ts';
 import { pushLogPath } from '../src/push/push-log.ts';
 import { DEFAULT_SPOOL_BYTES, parseSplit, pathParts } from '../src/push/target.ts';
-import { finished, onCleanup, start } from './children.ts';
-import { captureChildPid, processCpu } from './thread-cpu.ts';
-import { alternatingRuns, offerFilter, offerUdp, settled, type UdpOffer } from './udp-offer.ts';
+import { onCleanup } from './children.ts';
+import { capinfosCount, pcapFiles } from './pcap-files.ts';
+import { alternatingRuns, offerFilter, offerToCapture, type UdpOffer } from './udp-offer.ts';
 
 /** UDP payload 300 (a 342-byte frame), as the recording bench; its own ports. */
 const OFFER: UdpOffer = { dstPort: 17003, srcPort: 17300, flows: 64, seconds: 3, payload: 300 };
@@ -68,33 +68,6 @@ export interface PushRow {
   runs: PushRun[];
 }
 
-/** Closed files (`*.pcap`) and those left under a temporary name (`*.pcap.part`). */
-function pcaps(dir: string): { closed: string[]; parts: string[] } {
-  let names: string[] = [];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    // never written
-  }
-  return {
-    closed: names.filter((n) => n.endsWith('.pcap')).sort().map((n) => join(dir, n)),
-    parts: names.filter((n) => n.endsWith('.pcap.part')).sort().map((n) => join(dir, n)),
-  };
-}
-
-/** Packets in pcap files, as capinfos counts them. */
-async function capinfosCount(paths: string[]): Promise<number> {
-  let total = 0;
-  for (let i = 0; i < paths.length; i += 50) {
-    const chunk = paths.slice(i, i + 50);
-    const r = await finished(start('capinfos', ['-c', '-M', ...chunk]), 120_000);
-    const counts = [...r.stdout.matchAll(/Number of packets:\s+(\d+)/g)].map((m) => Number(m[1]));
-    if (counts.length !== chunk.length) throw new Error(`capinfos counted ${counts.length} of ${chunk.length} files: ${r.stderr.trim()}`);
-    total += counts.reduce((a, b) => a + b, 0);
-  }
-  return total;
-}
-
 /** Packets udpgen.c sent from the `half` target's flows: packet i goes from flow i % flows. */
 function sentInHalf(sent: number): number {
   const rounds = Math.floor(sent / OFFER.flows);
@@ -118,23 +91,18 @@ async function runOnce(udpgen: string, pps: number, withPush: boolean, work: str
   const unregister = onCleanup(() => lo.stop());
   try {
     await lo.start();
-    const pid = captureChildPid();
-    const cpu0 = processCpu(pid);
-    const g = await offerUdp(udpgen, OFFER, pps);
-    const captured = await settled(() => lo.capture().packets, QUIET_MS);
-    const cpu1 = processCpu(pid);
-    const cpuSystemSeconds = cpu1.system - cpu0.system;
-    const cpuSeconds = cpu1.user - cpu0.user + cpuSystemSeconds;
+    const g = await offerToCapture(udpgen, OFFER, pps, () => lo.capture().packets, QUIET_MS);
+    const { captured, cpuSeconds, cpuSystemSeconds } = g;
     const kernelDrops = lo.capture().kernelDrops;
     await lo.stop();
     const stats = new Map(lo.pushStats().map((s) => [s.desc, s]));
-    const rec = pcaps(recDir);
+    const rec = pcapFiles(recDir);
     const run: PushRun = {
       withPush, sent: g.sent, sendSeconds: g.seconds, captured, kernelDrops,
       recorded: await capinfosCount([...rec.closed, ...rec.parts]), cpuSeconds, cpuSystemSeconds, targets: [],
     };
     for (const t of withPush ? TARGETS : []) {
-      const files = pcaps(join(work, t.desc));
+      const files = pcapFiles(join(work, t.desc));
       run.targets.push({
         desc: t.desc, expected: t.filterBpf ? sentInHalf(g.sent) : g.sent, written: await capinfosCount(files.closed),
         files: files.closed.length, unclosed: files.parts.length, stats: stats.get(t.desc),

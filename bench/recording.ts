@@ -16,7 +16,8 @@ import { PacketInterface } from '../src/interfaces/packet-interface.ts';
 import type { RecordingSettings } from '../src/model/recording.ts';
 import { extract, type ExtractionResult } from '../src/recording/reader.ts';
 import { RecordingWriter } from '../src/recording/writer.ts';
-import { finished, onCleanup, run, start } from './children.ts';
+import { onCleanup, run } from './children.ts';
+import { capinfosCount, pcapFiles } from './pcap-files.ts';
 import { offerFilter, offerUdp, settled, tcpdumpWhileOffered, type UdpOffer } from './udp-offer.ts';
 import { ipText, mixedFlows, tinyFlows, writeSynthetic, type SyntheticFlow } from './recording-synthetic.ts';
 
@@ -87,20 +88,11 @@ export interface RecordingResult {
   index: IndexFigure[];
 }
 
-const pcapsIn = (dir: string) => readdirSync(dir).filter((n) => /\.pcap(\.part)?$/.test(n)).sort().map((n) => join(dir, n));
+const pcapsIn = (dir: string) => {
+  const { closed, parts } = pcapFiles(dir);
+  return [...closed, ...parts].sort();
+};
 const bytesOf = (paths: string[]) => paths.reduce((n, p) => n + statSync(p).size, 0);
-
-/** Packets in pcap files, as capinfos counts them (it also reads files cut short). */
-async function capinfosCount(paths: string[]): Promise<number> {
-  let total = 0;
-  for (let i = 0; i < paths.length; i += 50) {
-    const r = await finished(start('capinfos', ['-c', '-M', ...paths.slice(i, i + 50)]), 120_000);
-    const counts = [...r.stdout.matchAll(/Number of packets:\s+(\d+)/g)].map((m) => Number(m[1]));
-    if (counts.length !== Math.min(50, paths.length - i)) throw new Error(`capinfos counted ${counts.length} of ${paths.length} files: ${r.stderr.trim()}`);
-    total += counts.reduce((a, b) => a + b, 0);
-  }
-  return total;
-}
 
 async function oursAt(udpgen: string, pps: number, dir: string): Promise<Written> {
   const settings: RecordingSettings = { dir, maxDiskBytes: 4 * 1024 * MiB, maxFileBytes: 256 * MiB, maxFileSeconds: 60, snaplen: 65535 };

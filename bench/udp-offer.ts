@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { finished, lastJson, onCleanup, run, start } from './children.ts';
+import { captureChildPid, processCpu } from './thread-cpu.ts';
 
 export interface UdpOffer {
   dstPort: number;
@@ -38,6 +39,21 @@ export async function settled(read: () => number, quietMs: number): Promise<numb
     last = next;
   }
   return last;
+}
+
+/**
+ * Offers `pps` to this process's capture child and waits until `captured()` settles: what
+ * was sent, what was counted, and the CPU (user + system, and system alone) the capture
+ * process used from the first packet until then.
+ */
+export async function offerToCapture(udpgen: string, o: UdpOffer, pps: number, captured: () => number, quietMs: number): Promise<{ sent: number; seconds: number; captured: number; cpuSeconds: number; cpuSystemSeconds: number }> {
+  const pid = captureChildPid();
+  const cpu0 = processCpu(pid);
+  const g = await offerUdp(udpgen, o, pps);
+  const count = await settled(captured, quietMs);
+  const cpu1 = processCpu(pid);
+  const cpuSystemSeconds = cpu1.system - cpu0.system;
+  return { ...g, captured: count, cpuSeconds: cpu1.user - cpu0.user + cpuSystemSeconds, cpuSystemSeconds };
 }
 
 /**
