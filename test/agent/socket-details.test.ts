@@ -71,6 +71,16 @@ function exchange(host: string, port: number, bytes: number, midway?: (sock: Soc
   });
 }
 
+/** A python client that connects, sends "hello", reads to the end, and prints its own port. */
+const sayHelloScript = (host: string, port: number) => `import socket
+s = socket.create_connection(('${host}', ${port}))
+port = s.getsockname()[1]
+s.sendall(b'hello'); s.shutdown(socket.SHUT_WR)
+while s.recv(4096): pass
+s.close()
+print(port, flush=True)
+`;
+
 /**
  * python3 running `script`, which prints its socket's port; it then waits for its stdin to
  * close, so /proc still knows it when the agent reads it (a process already gone is named
@@ -165,14 +175,7 @@ c.sendall(str(n).encode()); c.close()
 
   it('a python client on lo: its flow carries python\'s PID, path, user and parent, merged with packets', async () => {
     await server('127.0.0.1', PYTHON_PORT, 10);
-    const py = pythonClient(`import socket
-s = socket.create_connection(('127.0.0.1', ${PYTHON_PORT}))
-port = s.getsockname()[1]
-s.sendall(b'hello'); s.shutdown(socket.SHUT_WR)
-while s.recv(4096): pass
-s.close()
-print(port, flush=True)
-`, true);
+    const py = pythonClient(sayHelloScript('127.0.0.1', PYTHON_PORT), true);
     const port = await py.port;
     const flow = await waitFor(async () => (await flowsOf('lo', PYTHON_PORT)).find((f) => f.client.port === port && f.process?.pid === py.pid && f.seenBy.includes('packets') && f.recentEvents.some((e) => e.eventType === 'CLOSE' && e.pid === py.pid)), 'python\'s flow with its CLOSE and packets', 15_000);
     expect(flow.seenBy).toEqual(['packets', 'events']);
@@ -185,14 +188,7 @@ print(port, flush=True)
 
   it('a python client inside a network namespace, over the veth pair: the flow on the host end carries its process', async () => {
     await server(veth.hostIp, NS_PORT, 10);
-    const py = pythonClient(`import socket
-s = socket.create_connection(('${veth.hostIp}', ${NS_PORT}))
-port = s.getsockname()[1]
-s.sendall(b'hello'); s.shutdown(socket.SHUT_WR)
-while s.recv(4096): pass
-s.close()
-print(port, flush=True)
-`, false, veth.ns);
+    const py = pythonClient(sayHelloScript(veth.hostIp, NS_PORT), false, veth.ns);
     const port = await py.port;
     const flow = await waitFor(async () => (await flowsOf(veth.hostIf, NS_PORT)).find((f) => f.client.port === port && f.process?.pid === py.pid && f.seenBy.includes('packets')), 'the namespace client\'s flow on the host end of the veth', 15_000);
     expect(flow.client).toMatchObject({ ip: veth.nsIp, port });

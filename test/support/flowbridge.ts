@@ -1,6 +1,7 @@
 // Starts the whole collector as `npm start` would, from command-line flags, with the
 // HTTP API on a free loopback port and a fresh data directory.
 import { mkdtempSync } from 'node:fs';
+import { expect } from 'vitest';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseCli } from '../../src/cli.ts';
@@ -8,7 +9,15 @@ import { resolveConfig } from '../../src/config.ts';
 import { startFlowbridge, type RunningFlowbridge } from '../../src/flowbridge.ts';
 import { Producer, untilConnected } from './producer.ts';
 
-export async function startWithFlags(argv: string[], dataDir = mkdtempSync(join(tmpdir(), 'fb-data-'))): Promise<RunningFlowbridge & { url: string; dataDir: string; api: (path: string, init?: RequestInit) => Promise<Response> }> {
+export interface TestFlowbridge extends RunningFlowbridge {
+  url: string;
+  dataDir: string;
+  api: (path: string, init?: RequestInit) => Promise<Response>;
+  /** GET `path`, expecting 200 (the path named when not), and its JSON body. */
+  json: <T>(path: string) => Promise<T>;
+}
+
+export async function startWithFlags(argv: string[], dataDir = mkdtempSync(join(tmpdir(), 'fb-data-'))): Promise<TestFlowbridge> {
   const config = resolveConfig({}, parseCli(['--http', '127.0.0.1:0', '--data-dir', dataDir, '--max-flows', '10000', ...argv], {}).flags);
   const running = await startFlowbridge(config);
   const url = running.url!;
@@ -16,6 +25,11 @@ export async function startWithFlags(argv: string[], dataDir = mkdtempSync(join(
     url,
     dataDir,
     api: (path: string, init?: RequestInit) => fetch(`${url}${path}`, init),
+    json: async <T>(path: string): Promise<T> => {
+      const r = await fetch(`${url}${path}`);
+      expect(r.status, `${path}: ${r.status}`).toBe(200);
+      return r.json() as Promise<T>;
+    },
   });
 }
 

@@ -19,13 +19,8 @@ let fb: Awaited<ReturnType<typeof startWithFlags>>;
 let producer: Producer;
 const servers: Server[] = [];
 
-const json = async <T>(path: string): Promise<T> => {
-  const r = await fb.api(path);
-  expect(r.status, `${path}: ${r.status}`).toBe(200);
-  return r.json() as Promise<T>;
-};
-const loFlow = async (port: number) => (await json<{ flows: FlowRecord[] }>(`/api/v1/interfaces/lo/flows?port=${port}`)).flows[0];
-const series = async (query: string) => json<{ points: { t: number; v: number }[]; stepMs: number }>(`/api/v1/interfaces/lo/timeseries?${query}`);
+const loFlow = async (port: number) => (await fb.json<{ flows: FlowRecord[] }>(`/api/v1/interfaces/lo/flows?port=${port}`)).flows[0];
+const series = async (query: string) => fb.json<{ points: { t: number; v: number }[]; stepMs: number }>(`/api/v1/interfaces/lo/timeseries?${query}`);
 const sum = (points: { v: number }[]) => points.reduce((a, p) => a + p.v, 0);
 
 /** A server answering `size` bytes; one client connects, reads it all and closes. Resolves with the client port. */
@@ -99,7 +94,7 @@ describeAsRoot('processes and their traffic over time on lo', 'capture on lo', (
     await sendConnect(clientA, PORT_A, { PID: 4242, UID: 1000, UID_NAME: 'alice', PROCESS_PATH: '/usr/bin/curl' });
     await sendConnect(clientB, PORT_B, { PID: 5151, UID: 1001, UID_NAME: 'bob', PROCESS_PATH: '/usr/bin/wget' });
     const list = await waitFor(async () => {
-      const l = await json<ProcessList>('/api/v1/processes');
+      const l = await fb.json<ProcessList>('/api/v1/processes');
       return l.processes.length === 2 ? l : undefined;
     }, 'both processes');
     const [wget, curl] = list.processes;
@@ -115,20 +110,20 @@ describeAsRoot('processes and their traffic over time on lo', 'capture on lo', (
     expect(list.bound.top).toBe(20);
 
     // The ZMQ interface alone: the same processes, from the events (no packets, no netstat counters).
-    const zmqOnly = await json<ProcessList>(`/api/v1/processes?interface=${encodeURIComponent(`tcp://127.0.0.1:${ZMQ_PORT}c`)}`);
+    const zmqOnly = await fb.json<ProcessList>(`/api/v1/processes?interface=${encodeURIComponent(`tcp://127.0.0.1:${ZMQ_PORT}c`)}`);
     expect(zmqOnly.processes.map((p) => [p.name, p.bytes])).toEqual([['curl', 0], ['wget', 0]]);
 
     // Filters, sort and the bound.
-    expect((await json<ProcessList>('/api/v1/processes?user=alice')).processes.map((p) => p.name)).toEqual(['curl']);
-    expect((await json<ProcessList>('/api/v1/processes?host=10.9.9.9')).total).toBe(0);
-    const one = await json<ProcessList>('/api/v1/processes?limit=1');
+    expect((await fb.json<ProcessList>('/api/v1/processes?user=alice')).processes.map((p) => p.name)).toEqual(['curl']);
+    expect((await fb.json<ProcessList>('/api/v1/processes?host=10.9.9.9')).total).toBe(0);
+    const one = await fb.json<ProcessList>('/api/v1/processes?limit=1');
     expect(one.processes.map((p) => p.name)).toEqual(['wget']);
     expect(one.other).toEqual({ processes: 1, bytes: flowA.bytes, packets: flowA.packets, flows: 1 });
     expect((await fb.api('/api/v1/processes?sort=size')).status).toBe(400);
     expect((await (await fb.api('/api/v1/processes?sort=size')).json()).error).toMatch(/bytes, packets, flows/);
 
     // One process with its flows.
-    const detail = await json<ProcessDetail>(`/api/v1/processes/${curl.key}`);
+    const detail = await fb.json<ProcessDetail>(`/api/v1/processes/${curl.key}`);
     expect(detail.process.bytes).toBe(flowA.bytes);
     expect(detail.flows).toHaveLength(1);
     expect(detail.flows[0]).toMatchObject({ client: { port: clientA }, server: { port: PORT_A }, bytes: flowA.bytes, seenBy: ['packets', 'events'], interfaceId: 1 });

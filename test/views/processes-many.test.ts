@@ -35,14 +35,9 @@ describe('processes and their history with many processes', () => {
   let fb: Awaited<ReturnType<typeof startWithFlags>>;
   let producer: Producer;
 
-  const json = async <T>(path: string): Promise<T> => {
-    const r = await fb.api(path);
-    expect(r.status, `${path}: ${r.status}`).toBe(200);
-    return r.json() as Promise<T>;
-  };
   /** The ZMQ interface's bytes series, checking on every read that its process series stay within the bound. */
   const series = async (process?: string) => {
-    const s = await json<Timeseries>(`/api/v1/interfaces/0/timeseries?metric=bytes${process ? `&process=${process}` : ''}`);
+    const s = await fb.json<Timeseries>(`/api/v1/interfaces/0/timeseries?metric=bytes${process ? `&process=${process}` : ''}`);
     expect(s.processes.length).toBeLessThanOrEqual(TOP);
     expect(s.bound.processSeries).toBeLessThanOrEqual(TOP);
     expect(s.bound.maxProcessesPerInterface).toBe(TOP);
@@ -91,7 +86,7 @@ describe('processes and their history with many processes', () => {
     const first = Array.from({ length: COUNT }, (_, i) => processOf('a', i, 10_000));
     await sendWave(first, 1);
     const list = await waitFor(async () => {
-      const l = await json<ProcessList>('/api/v1/processes');
+      const l = await fb.json<ProcessList>('/api/v1/processes');
       return l.total === COUNT ? l : undefined;
     }, `${COUNT} processes`);
     expectList(list, first);
@@ -99,8 +94,8 @@ describe('processes and their history with many processes', () => {
     const all = first.reduce((a, p) => a + bytesOf(p), 0);
     expect(list.processes.reduce((a, p) => a + p.bytes, 0) + list.other.bytes).toBe(all);
     // A larger limit is held to the bound; a smaller one sums the rest too.
-    expect((await json<ProcessList>(`/api/v1/processes?limit=${COUNT}`)).processes).toHaveLength(TOP);
-    const two = await json<ProcessList>('/api/v1/processes?limit=2');
+    expect((await fb.json<ProcessList>(`/api/v1/processes?limit=${COUNT}`)).processes).toHaveLength(TOP);
+    const two = await fb.json<ProcessList>('/api/v1/processes?limit=2');
     expect(two.processes.map((p) => p.name)).toEqual(['a199', 'a198']);
     expect(two.other.processes).toBe(COUNT - 2);
     expect(two.other.bytes + two.processes.reduce((a, p) => a + p.bytes, 0)).toBe(all);
@@ -118,7 +113,7 @@ describe('processes and their history with many processes', () => {
     const second = Array.from({ length: COUNT }, (_, i) => processOf('b', i, 100_000));
     await sendWave(second, 2);
     const both = await waitFor(async () => {
-      const l = await json<ProcessList>('/api/v1/processes');
+      const l = await fb.json<ProcessList>('/api/v1/processes');
       return l.total === 2 * COUNT ? l : undefined;
     }, `${2 * COUNT} processes`);
     expectList(both, [...first, ...second]);

@@ -27,15 +27,10 @@ describeAsRoot('processes on lo and on a veth pair into a namespace', 'create a 
   let producer: Producer;
   const servers: Server[] = [];
 
-  const json = async <T>(path: string): Promise<T> => {
-    const r = await fb.api(path);
-    expect(r.status, `${path}: ${r.status}`).toBe(200);
-    return r.json() as Promise<T>;
-  };
   /** The one flow of `port` on an interface, once its connection is closed. */
   const closedFlow = (iface: string, port: number) =>
     waitFor(async () => {
-      const { flows } = await json<{ flows: FlowRecord[] }>(`/api/v1/interfaces/${encodeURIComponent(iface)}/flows?port=${port}`);
+      const { flows } = await fb.json<{ flows: FlowRecord[] }>(`/api/v1/interfaces/${encodeURIComponent(iface)}/flows?port=${port}`);
       return flows.length === 1 && flows[0].closed ? flows[0] : undefined;
     }, `the flow of port ${port} on ${iface} captured and closed`);
 
@@ -125,8 +120,8 @@ describeAsRoot('processes on lo and on a veth pair into a namespace', 'create a 
       LOCAL_PROCESS: { PID: 4343, UID: 1003, UID_NAME: 'dave', PROCESS_PATH: '/usr/bin/scp' },
     });
 
-    await waitFor(async () => (await json<ProcessList>('/api/v1/processes')).processes.length === 2, 'both processes listed');
-    const { value: list, vethFlow, loFlow } = await besideFlows(() => json<ProcessList>('/api/v1/processes'));
+    await waitFor(async () => (await fb.json<ProcessList>('/api/v1/processes')).processes.length === 2, 'both processes listed');
+    const { value: list, vethFlow, loFlow } = await besideFlows(() => fb.json<ProcessList>('/api/v1/processes'));
     const vethId = fb.registry.resolve(veth.hostIf)!.id;
     const loId = fb.registry.resolve('lo')!.id;
     const byName = Object.fromEntries(list.processes.map((p) => [p.name, p]));
@@ -149,21 +144,21 @@ describeAsRoot('processes on lo and on a veth pair into a namespace', 'create a 
 
     // The interface filter keeps only the veth's process (by name or by id), or only lo's.
     for (const ref of [veth.hostIf, String(vethId)]) {
-      const { value: only, vethFlow: f } = await besideFlows(() => json<ProcessList>(`/api/v1/processes?interface=${encodeURIComponent(ref)}`));
+      const { value: only, vethFlow: f } = await besideFlows(() => fb.json<ProcessList>(`/api/v1/processes?interface=${encodeURIComponent(ref)}`));
       expect(only.processes.map((p) => [p.name, p.bytes]), ref).toEqual([['rsync', f.bytes]]);
       expect(only.total, ref).toBe(1);
       expect(only.other.processes, ref).toBe(0);
     }
-    const loOnly = await besideFlows(() => json<ProcessList>('/api/v1/processes?interface=lo'));
+    const loOnly = await besideFlows(() => fb.json<ProcessList>('/api/v1/processes?interface=lo'));
     expect(loOnly.value.processes.map((p) => [p.name, p.bytes])).toEqual([['scp', loOnly.loFlow.bytes]]);
-    const both = await besideFlows(() => json<ProcessList>(`/api/v1/processes?interface=lo,${encodeURIComponent(veth.hostIf)}`));
+    const both = await besideFlows(() => fb.json<ProcessList>(`/api/v1/processes?interface=lo,${encodeURIComponent(veth.hostIf)}`));
     expect(both.value.processes.map((p) => [p.name, p.bytes])).toEqual([['rsync', both.vethFlow.bytes], ['scp', both.loFlow.bytes]]);
     // Other filters pick the namespace's process too.
-    expect((await json<ProcessList>(`/api/v1/processes?host=${veth.nsIp}`)).processes.map((p) => p.name)).toEqual(['rsync']);
-    expect((await json<ProcessList>(`/api/v1/processes?container=${CONTAINER.slice(0, 12)}`)).processes.map((p) => p.name)).toEqual(['rsync']);
+    expect((await fb.json<ProcessList>(`/api/v1/processes?host=${veth.nsIp}`)).processes.map((p) => p.name)).toEqual(['rsync']);
+    expect((await fb.json<ProcessList>(`/api/v1/processes?container=${CONTAINER.slice(0, 12)}`)).processes.map((p) => p.name)).toEqual(['rsync']);
 
     // The namespace's process with its flow, on the veth.
-    const { value: detail, vethFlow: f } = await besideFlows(() => json<ProcessDetail>(`/api/v1/processes/${rsync.key}`));
+    const { value: detail, vethFlow: f } = await besideFlows(() => fb.json<ProcessDetail>(`/api/v1/processes/${rsync.key}`));
     expect(detail.process.bytes).toBe(f.bytes);
     expect(detail.totalFlows).toBe(1);
     expect(detail.flows[0]).toMatchObject({ client: { ip: veth.nsIp, port: nsClientPort }, server: { ip: veth.hostIp, port: VETH_PORT }, bytes: f.bytes, interfaceId: vethId });
