@@ -71,22 +71,8 @@ export function connectionOptions(s: NatsSettings): ConnectionOptions {
   return options;
 }
 
-/** The `nats` key of the config file, and the --nats… flags in the same shape. */
-export interface NatsInput {
-  servers?: string[];
-  user?: string;
-  password?: string;
-  token?: string;
-  nkeyFile?: string;
-  credsFile?: string;
-  tlsCa?: string;
-  node?: string;
-  role?: string;
-  exportFormat?: string;
-  exportIntervalSeconds?: number;
-  bufferBound?: number;
-  replicas?: number;
-}
+/** The `nats` key of the config file, and the --nats… flags in the same shape: every setting optional, role and format not yet checked. */
+export type NatsInput = Partial<Omit<NatsSettings, 'role' | 'exportFormat'>> & { role?: string; exportFormat?: string };
 
 /** A scale-out setting a person got wrong: the message names what is accepted. */
 export class NatsSettingsError extends Error {}
