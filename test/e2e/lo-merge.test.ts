@@ -40,7 +40,12 @@ describeAsRoot('lo: packets and events in one flow', 'capture on lo', () => {
       });
       c.on('data', () => {});
     });
-    await waitFor(async () => (await flowsOf('lo', `port=${SERVICE_PORT}`)).total === 1, 'packets of the connection');
+    // The flow shows up with its first packet; wait for the 2000-byte answer to be counted
+    // too, so the merged figures below do not race the capture's next batch.
+    await waitFor(async () => {
+      const { total, flows } = await flowsOf('lo', `port=${SERVICE_PORT}`);
+      return total === 1 && flows[0].bytes > 2000;
+    }, 'packets of the connection, the answer included');
 
     const event = {
       ...fixture('nprobe-mini-connect'),
