@@ -3,12 +3,17 @@
 // API reached with the token, and its process tree read from /proc: resident memory of
 // the collector and of each child (the capture processes), and which children it has.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TSX_LOADER } from '../src/runtime/ts-worker.ts';
 import { onCleanup } from './children.ts';
 
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+const HEAP_PROBE = fileURLToPath(new URL('./soak-heap-probe.ts', import.meta.url));
+/** How long a full collection and its report may take. */
+const HEAP_PROBE_TIMEOUT_MS = 10_000;
 /** How long the collector may take to serve its pages (tsx compiles the sources first). */
 const START_TIMEOUT_MS = 60_000;
 /** How long SIGTERM may take before SIGKILL. */
@@ -23,6 +28,8 @@ export interface SoakCollector {
   token: string;
   /** A request with the token. */
   api(path: string, init?: RequestInit): Promise<Response>;
+  /** The main thread's live heap after a full garbage collection (soak-heap-probe.ts); undefined when it did not answer. */
+  liveHeap(): Promise<number | undefined>;
   /** Set once the process has exited (a crash during the soak). */
   exited(): { code: number | null; signal: NodeJS.Signals | null } | undefined;
   /** The end of what it printed. */
@@ -38,8 +45,12 @@ export function collectorFlags(endpoint: string, bpf: string, dataDir: string): 
 
 /** Starts the collector with `args` (plus --http on a free port, the token, --no-agent). */
 export async function startCollector(args: string[], token: string): Promise<SoakCollector> {
-  const child: ChildProcess = spawn(process.execPath, ['--max-semi-space-size=64', '--import', TSX_LOADER, MAIN,
-    '--http', '127.0.0.1:0', '--api-token', token, '--protect-reads', '--no-agent', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const probeDir = mkdtempSync(join(tmpdir(), 'fb-soak-heap-'));
+  const heapFile = join(probeDir, 'live-heap');
+  const child: ChildProcess = spawn(process.execPath, ['--max-semi-space-size=64', '--expose-gc', '--import', TSX_LOADER, '--import', HEAP_PROBE, MAIN,
+    '--http', '127.0.0.1:0', '--api-token', token, '--protect-reads', '--no-agent', ...args],
+  { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FLOWBRIDGE_SOAK_HEAP_FILE: heapFile } });
+  const heapReadings = () => (existsSync(heapFile) ? readFileSync(heapFile, 'utf8').split('\n').filter(Boolean).map(Number) : []);
   let out = '';
   const keep = (d: Buffer) => {
     out = (out + d.toString()).slice(-KEPT_OUTPUT_CHARS);
@@ -53,6 +64,7 @@ export async function startCollector(args: string[], token: string): Promise<Soa
   }));
   const unregister = onCleanup(() => {
     if (!ended) child.kill('SIGKILL');
+    rmSync(probeDir, { recursive: true, force: true });
   });
 
   const deadline = Date.now() + START_TIMEOUT_MS;
@@ -74,6 +86,17 @@ export async function startCollector(args: string[], token: string): Promise<Soa
     api: (path, init = {}) => fetch(`${base}${path}`, {
       ...init, headers: { authorization: `Bearer ${token}`, ...(init.headers as Record<string, string> | undefined) }, signal: init.signal ?? AbortSignal.timeout(15_000),
     }),
+    async liveHeap() {
+      const before = heapReadings().length;
+      if (ended || !child.kill('SIGUSR2')) return undefined;
+      const deadline = Date.now() + HEAP_PROBE_TIMEOUT_MS;
+      while (Date.now() < deadline && !ended) {
+        const readings = heapReadings();
+        if (readings.length > before) return readings.at(-1)! >= 0 ? readings.at(-1) : undefined;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      return undefined;
+    },
     exited: () => ended,
     output: () => out,
     async stop() {
@@ -85,6 +108,7 @@ export async function startCollector(args: string[], token: string): Promise<Soa
         clearTimeout(timer);
       }
       unregister();
+      rmSync(probeDir, { recursive: true, force: true });
       return { ...ended!, seconds: Math.round((performance.now() - began) / 100) / 10 };
     },
   };

@@ -164,14 +164,20 @@ export interface MemorySample {
   totalBytes: number;
 }
 
+/** The collector's main-thread live heap right after a full garbage collection (soak-heap-probe.ts). */
+export interface LiveHeapSample {
+  t: number;
+  bytes: number;
+}
+
 export interface MemoryTrend {
   firstHalfMaxBytes: number;
   lastQuarterMaxBytes: number;
   lastQuarterMinBytes: number;
   /** lastQuarterMax may be at most firstHalfMax × ratio + margin. */
   limitBytes: number;
-  /** lastQuarterMin may be at most firstHalfMax + margin: a floor above every first-half reading is a leak even when the peaks hide it. */
-  floorLimitBytes: number;
+  /** The live heap after full collections: the last quarter's lowest may be at most the first half's highest + margin. */
+  liveHeap: { firstHalfMaxBytes: number; lastQuarterMinBytes: number; limitBytes: number };
   /** Least-squares slope of total RSS over the second half, MiB per minute (information). */
   secondHalfSlopeMiBPerMinute: number;
   growing: boolean;
@@ -179,32 +185,42 @@ export interface MemoryTrend {
 
 const MIB = 1024 * 1024;
 /**
- * The rules: the last quarter's peak stays within the first half's peak × 1.2 + 32 MiB
- * (GC's sawtooth, bounded tables filling), and its lowest reading within the first
- * half's peak + 32 MiB (a steady climb that has not reached the first rule yet).
+ * The rules. Resident memory: the last quarter's peak stays within the first half's peak
+ * × 1.2 + 32 MiB (GC's sawtooth, bounded tables filling, V8 growing its heap). The live
+ * heap after a full collection: the last quarter's lowest stays within the first half's
+ * highest + 16 MiB. A steady climb of resident memory is not a rule of its own: in the
+ * first minutes V8 grows its heap steadily whether anything leaks or not (a full
+ * collection may not have run yet), and only the live heap tells the two apart.
  */
 export const MEMORY_RATIO = 1.2;
 export const MEMORY_MARGIN_BYTES = 32 * MIB;
+export const LIVE_HEAP_MARGIN_BYTES = 16 * MIB;
 
-export function memoryTrend(samples: MemorySample[]): MemoryTrend {
-  const end = samples.at(-1)?.t ?? 0;
-  const firstHalf = samples.filter((s) => s.t <= end / 2);
-  const secondHalf = samples.filter((s) => s.t > end / 2);
-  const lastQuarter = samples.filter((s) => s.t >= (end * 3) / 4);
+const halves = <T extends { t: number }>(xs: T[]) => {
+  const end = xs.at(-1)?.t ?? 0;
+  return { firstHalf: xs.filter((s) => s.t <= end / 2), secondHalf: xs.filter((s) => s.t > end / 2), lastQuarter: xs.filter((s) => s.t >= (end * 3) / 4) };
+};
+
+export function memoryTrend(samples: MemorySample[], liveHeap: LiveHeapSample[]): MemoryTrend {
+  const { firstHalf, secondHalf, lastQuarter } = halves(samples);
   const max = (xs: MemorySample[]) => Math.max(0, ...xs.map((s) => s.totalBytes));
   const firstHalfMaxBytes = max(firstHalf);
   const lastQuarterMaxBytes = max(lastQuarter);
   const lastQuarterMinBytes = Math.min(...lastQuarter.map((s) => s.totalBytes));
   const limitBytes = Math.round(firstHalfMaxBytes * MEMORY_RATIO + MEMORY_MARGIN_BYTES);
-  const floorLimitBytes = firstHalfMaxBytes + MEMORY_MARGIN_BYTES;
+  const heap = halves(liveHeap);
+  const heapFirstHalfMax = Math.max(0, ...heap.firstHalf.map((s) => s.bytes));
+  const heapLastQuarterMin = Math.min(...heap.lastQuarter.map((s) => s.bytes));
+  const heapLimit = heapFirstHalfMax + LIVE_HEAP_MARGIN_BYTES;
   return {
     firstHalfMaxBytes,
     lastQuarterMaxBytes,
     lastQuarterMinBytes,
     limitBytes,
-    floorLimitBytes,
+    liveHeap: { firstHalfMaxBytes: heapFirstHalfMax, lastQuarterMinBytes: heapLastQuarterMin, limitBytes: heapLimit },
     secondHalfSlopeMiBPerMinute: Math.round(slope(secondHalf.map((s) => [s.t / 60, s.totalBytes / MIB])) * 100) / 100,
-    growing: firstHalf.length === 0 || lastQuarter.length === 0 || lastQuarterMaxBytes > limitBytes || lastQuarterMinBytes > floorLimitBytes,
+    growing: firstHalf.length === 0 || lastQuarter.length === 0 || lastQuarterMaxBytes > limitBytes ||
+      heap.firstHalf.length === 0 || heap.lastQuarter.length === 0 || heapLastQuarterMin > heapLimit,
   };
 }
 

@@ -12,7 +12,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { benchCapacity, calibrate, quiet } from './soak-capacity.ts';
 import { collectorFlags, processTree, startCollector, type ProcessMemory } from './soak-flowbridge.ts';
-import { balance, difference, memoryTrend, readSnapshot, type Balance, type MemorySample, type MemoryTrend, type Snapshot } from './soak-ledger.ts';
+import { balance, difference, memoryTrend, readSnapshot, type Balance, type LiveHeapSample, type MemorySample, type MemoryTrend, type Snapshot } from './soak-ledger.ts';
 import { describeError, EventStream, LoopbackTraffic, MalformedBursts, Pollers, RequestLog, SettingsCycle, type LoopbackCounts } from './soak-load.ts';
 
 export interface SoakOptions {
@@ -61,7 +61,7 @@ export interface SoakResult {
   capacity?: number;
   intervals: SoakInterval[];
   balance: Balance;
-  memory: MemoryTrend & { samples: MemorySample[] };
+  memory: MemoryTrend & { samples: MemorySample[]; liveHeapSamples: LiveHeapSample[] };
   stream: { messages: number; events: number; skipped: number };
   /** What was sent on lo, and what the capture counted (summed across its restarts, which reset its counters). */
   loopback: LoopbackCounts & { captured: { packets: number; bytes: number; kernelDrops: number; countersReset: number; errors: Record<string, number> } };
@@ -180,6 +180,7 @@ export async function runSoak(o: SoakOptions, log: (line: string) => void): Prom
     const seenChildren = new Set(firstChildren);
     let captureProcessStarts = 0;
     const samples: MemorySample[] = [];
+    const liveHeapSamples: LiveHeapSample[] = [];
     const intervals: SoakInterval[] = [];
     const settings = new SettingsCycle(fb, requests);
     const captured = new AcrossRestarts(base.capture);
@@ -216,6 +217,8 @@ export async function runSoak(o: SoakOptions, log: (line: string) => void): Prom
     }, Math.min(2_000, interval * 1000)));
 
     const report = async () => {
+      const heapBytes = await fb.liveHeap();
+      if (heapBytes !== undefined) liveHeapSamples.push({ t: now(), bytes: heapBytes });
       const tree = sampleMemory();
       let snap: Snapshot;
       try {
@@ -239,7 +242,7 @@ export async function runSoak(o: SoakOptions, log: (line: string) => void): Prom
       };
       intervals.push(row);
       const drops = Object.entries(row.dropped).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
-      log(`soak: t=${row.t} s  RSS ${tree.map((p) => `${p.name} ${mib(p.rssBytes)}`).join(' + ')} = ${mib(row.totalRssBytes)} | ` +
+      log(`soak: t=${row.t} s  RSS ${tree.map((p) => `${p.name} ${mib(p.rssBytes)}`).join(' + ')} = ${mib(row.totalRssBytes)}${heapBytes === undefined ? '' : `, live heap ${mib(heapBytes)}`} | ` +
         `events sent ${row.sentEvents}, received ${row.receivedEvents}, merged ${row.merged}, dropped ${drops}, in flight ${row.inFlight} | ` +
         `malformed sent ${row.malformedSent}, counted ${row.malformedCounted} | lo packets ${row.capturePackets} | ` +
         `requests ${row.requests}, errors ${row.requestErrors} | restarts ${row.restarts}, capture starts ${captureProcessStarts}`);
@@ -256,7 +259,7 @@ export async function runSoak(o: SoakOptions, log: (line: string) => void): Prom
     await busy;
     if (!fb.exited()) await settings.finish();
     // Memory is judged over the load itself, before the drain.
-    const trend = memoryTrend(samples);
+    const trend = memoryTrend(samples, liveHeapSamples);
 
     // The collector takes what is still in flight: every event merged or counted, or nothing moves for 5 s.
     const sentEvents = sent();
@@ -279,8 +282,10 @@ export async function runSoak(o: SoakOptions, log: (line: string) => void): Prom
         (final.malformed.gapLost ? ` (${final.malformed.gapLost} of its messages lost on the way)` : ''));
     }
     if (trend.growing) {
-      failures.push(`resident memory keeps growing: last quarter between ${mib(trend.lastQuarterMinBytes)} and ${mib(trend.lastQuarterMaxBytes)}, first half's peak ${mib(trend.firstHalfMaxBytes)} ` +
-        `(allowed: peak up to ${mib(trend.limitBytes)} = × 1.2 + 32 MiB, lowest up to ${mib(trend.floorLimitBytes)} = + 32 MiB; second-half slope ${trend.secondHalfSlopeMiBPerMinute} MiB/min)`);
+      const h = trend.liveHeap;
+      failures.push(`memory keeps growing: resident memory's last quarter peaks at ${mib(trend.lastQuarterMaxBytes)} against the first half's ${mib(trend.firstHalfMaxBytes)} ` +
+        `(allowed: ${mib(trend.limitBytes)} = × 1.2 + 32 MiB; second-half slope ${trend.secondHalfSlopeMiBPerMinute} MiB/min); the live heap after full collections ` +
+        `is at least ${mib(h.lastQuarterMinBytes)} in the last quarter against at most ${mib(h.firstHalfMaxBytes)} in the first half (allowed: ${mib(h.limitBytes)} = + 16 MiB; ${liveHeapSamples.length} readings)`);
     }
     const errors = requests.failures;
     if (errors) failures.push(`${errors} requests failed: ${requests.kept.slice(0, 5).map((e) => `${e.method} ${e.path} → ${e.status} ${e.detail}`).join('; ')}`);
@@ -299,7 +304,7 @@ export async function runSoak(o: SoakOptions, log: (line: string) => void): Prom
       capacity,
       intervals,
       balance: final,
-      memory: { ...trend, samples },
+      memory: { ...trend, samples, liveHeapSamples },
       stream: { messages: stream.counts.messages - streamStartMessages, events: sentEvents, skipped: stream.counts.skipped - streamStartSkipped },
       loopback: { ...traffic.counts, captured: capturedLo },
       requests: { total: requests.requests, failures: errors, byPath: requests.byPath, errors: requests.kept },
