@@ -4,6 +4,7 @@
 import type { SideInfo } from '../model/event.ts';
 import type { FlowEventNote, FlowRecord } from '../model/flow.ts';
 import type { FlowIdentity, PacketCounts } from '../model/flow-delta.ts';
+import type { InRecencyList } from './flow-recency.ts';
 
 /** Bits of `Flow.seen`: what has reported the flow so far. */
 export const SEEN_PACKETS = 1;
@@ -23,7 +24,7 @@ export interface NetstatBase {
  * The mutable flow; endpoints a/b in key order, `clientIsA` says which is the client.
  * Counters are plain fields (PacketCounts), not nested objects: a million flows make every object count.
  */
-export interface Flow extends FlowIdentity, PacketCounts {
+export interface Flow extends FlowIdentity, PacketCounts, InRecencyList {
   key: string;
   tuple: string;
   clientIsA: boolean;
@@ -64,7 +65,7 @@ export function newFlow(init: NewFlow): Flow {
   return {
     key, tuple, protocol, ipVersion, vlan, aIp, aPort, bIp, bPort, clientIsA, orientedBy,
     aToBPackets: 0, aToBBytes: 0, bToAPackets: 0, bToABytes: 0, aFlags: 0, bFlags: 0,
-    firstSeen, lastSeen: firstSeen, seen: 0, recentEvents: NO_EVENTS,
+    firstSeen, lastSeen: firstSeen, seen: 0, recentEvents: NO_EVENTS, newer: undefined, older: undefined,
   };
 }
 

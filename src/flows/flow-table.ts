@@ -3,15 +3,15 @@
 // out, and closed flows stay resolvable for a grace period so a short connection
 // whose packets ended before its event arrived still gets its process. What the API
 // shows of them is built by the views: flow-query.ts, flow-record.ts, process-traffic.ts.
-import { LRUCache } from 'lru-cache';
 import { serverByWellKnownPort } from '../model/orientation.ts';
 import type { SocketEvent } from '../model/event.ts';
 import type { FlowEventNote, FlowQuery, FlowRecord, FlowQueryResult, FlowTableStats, ProcessTraffic } from '../model/flow.ts';
 import { flat, flowKey, orderedTupleKey, tupleKey } from './flow-key.ts';
+import { RecencyIndex } from './flow-recency.ts';
 import { hasInfo, SideInterner, sideAfter } from './flow-sides.ts';
 import type { FlowTableApi } from '../interfaces/interface.ts';
 import { endpointsInOrder, TCP_FIN, TCP_RST, type FlowDelta } from '../model/flow-delta.ts';
-import { newFlow, SEEN_EVENTS, SEEN_PACKETS, type Flow, type FlowSource, type NetstatBase, type NewFlow } from './flow-entry.ts';
+import { newFlow, SEEN_EVENTS, SEEN_PACKETS, type Flow, type FlowSource, type NewFlow } from './flow-entry.ts';
 import { queryFlows } from './flow-query.ts';
 import { flowRecord } from './flow-record.ts';
 import { processTraffic } from './process-traffic.ts';
@@ -30,6 +30,9 @@ export interface FlowTableOptions {
 
 export const DEFAULT_FLOW_TABLE: FlowTableOptions = { maxFlows: 1_000_000, idleTimeoutMs: 180_000, closedGraceMs: 30_000 };
 
+/** The cumulative TCP counters a netstat snapshot turns into traffic. */
+const NETSTAT_COUNTERS = ['segsIn', 'segsOut', 'bytesReceived', 'bytesAcked'] as const;
+
 /** Events remembered per flow. */
 const RECENT_EVENTS = 8;
 
@@ -47,7 +50,7 @@ function clientFromPackets(d: FlowDelta): { clientIsA: boolean; sure: boolean } 
 
 export class FlowTable implements FlowTableApi, FlowSource {
   readonly options: FlowTableOptions;
-  readonly #flows: LRUCache<string, Flow>;
+  readonly #flows: RecencyIndex<Flow>;
   /** Tuple key (no VLAN) → key of the VLAN-tagged flow, so events (which see no VLAN) find it. */
   readonly #byTuple = new Map<string, string>();
   readonly #seenCounts = [0, 0, 0, 0];
@@ -57,13 +60,10 @@ export class FlowTable implements FlowTableApi, FlowSource {
 
   constructor(options: Partial<FlowTableOptions> = {}) {
     this.options = { ...DEFAULT_FLOW_TABLE, ...options };
-    this.#flows = new LRUCache<string, Flow>({
-      max: this.options.maxFlows,
-      dispose: (flow, key, reason) => {
-        if (reason === 'evict') this.#evicted++;
-        this.#forget(flow, key);
-        if (reason !== 'set') this.options.onRemoved?.(flow);
-      },
+    this.#flows = new RecencyIndex<Flow>(this.options.maxFlows, (flow, key, reason) => {
+      if (reason === 'evict') this.#evicted++;
+      this.#forget(flow, key);
+      if (reason !== 'set') this.options.onRemoved?.(flow);
     });
   }
 
@@ -120,9 +120,9 @@ export class FlowTable implements FlowTableApi, FlowSource {
     const flow = this.#flows.get(tuple);
     if (!flow || flow.seen & SEEN_PACKETS) return undefined;
     this.#flows.delete(tuple);
-    const moved: Flow = { ...flow, key, vlan };
+    const moved: Flow = { ...flow, key, vlan, newer: undefined, older: undefined };
     this.#seenCounts[moved.seen]++;
-    this.#flows.set(key, moved);
+    this.#flows.set(moved);
     this.#byTuple.set(tuple, key);
     return moved;
   }
@@ -160,7 +160,8 @@ export class FlowTable implements FlowTableApi, FlowSource {
     if (event.latencyMs !== undefined) flow.latencyMs = event.latencyMs;
     if (event.retransmittedPackets !== undefined) flow.retransmittedPackets = (flow.retransmittedPackets ?? 0) + event.retransmittedPackets;
     if (event.tcp) {
-      flow.tcp = { ...flow.tcp, ...event.tcp };
+      // In place, as #netstatDeltas does (the views copy it).
+      Object.assign((flow.tcp ??= {}), event.tcp);
       this.#netstatDeltas(flow, localIsA ? 'a' : 'b', event.tcp);
     }
     if (event.eventType === 'CLOSE' || event.eventType === 'CONNECT_FAILED') flow.closedAt ??= now;
@@ -203,22 +204,25 @@ export class FlowTable implements FlowTableApi, FlowSource {
     }
   }
 
-  /** Cumulative netstat counters → traffic deltas; a counter going backwards is a reset, not negative traffic. */
+  /**
+   * Cumulative netstat counters → traffic deltas; a counter going backwards is a reset, not
+   * negative traffic. The flow's last snapshot per side is updated in place (a flow lives
+   * long enough to be in the old generation, where a new object per event is costly garbage).
+   */
   #netstatDeltas(flow: Flow, side: 'a' | 'b', tcp: NonNullable<SocketEvent['tcp']>): void {
-    const next: NetstatBase = { segsIn: tcp.segsIn ?? 0, segsOut: tcp.segsOut ?? 0, bytesReceived: tcp.bytesReceived ?? 0, bytesAcked: tcp.bytesAcked ?? 0 };
     const bases = (flow.netstatBase ??= {});
-    const prev = bases[side];
+    const base = (bases[side] ??= { segsIn: 0, segsOut: 0, bytesReceived: 0, bytesAcked: 0 });
     const totals = (flow.netstat ??= { segsIn: 0, segsOut: 0, bytesReceived: 0, bytesAcked: 0, resets: 0 });
     let reset = false;
-    for (const k of ['segsIn', 'segsOut', 'bytesReceived', 'bytesAcked'] as const) {
-      const before = prev?.[k] ?? 0;
-      if (next[k] < before) {
+    for (const k of NETSTAT_COUNTERS) {
+      const next = tcp[k] ?? 0;
+      if (next < base[k]) {
         reset = true;
-        totals[k] += next[k];
-      } else totals[k] += next[k] - before;
+        totals[k] += next;
+      } else totals[k] += next - base[k];
+      base[k] = next;
     }
     if (reset) totals.resets++;
-    bases[side] = next;
   }
 
   /**
@@ -241,7 +245,7 @@ export class FlowTable implements FlowTableApi, FlowSource {
   #create(init: NewFlow): Flow {
     const flow = newFlow({ ...init, key: flat(init.key), tuple: flat(init.tuple) });
     this.#seenCounts[0]++;
-    this.#flows.set(flow.key, flow);
+    this.#flows.set(flow);
     if (flow.vlan !== undefined) this.#byTuple.set(flow.tuple, flow.key);
     return flow;
   }
@@ -265,8 +269,7 @@ export class FlowTable implements FlowTableApi, FlowSource {
     const horizon = now - Math.min(idleTimeoutMs, closedGraceMs);
     // Least recently updated first; everything after the first fresh flow is fresher still.
     const gone: string[] = [];
-    for (const entry of this.#flows.rentries()) {
-      const [key, flow] = entry as [string, Flow];
+    for (const [key, flow] of this.#flows.oldestFirst()) {
       if (flow.lastSeen > horizon) break;
       const closedLongEnough = flow.closedAt !== undefined && now - flow.closedAt > closedGraceMs;
       if (closedLongEnough || now - flow.lastSeen > idleTimeoutMs) gone.push(key);
