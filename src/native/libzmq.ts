@@ -129,6 +129,9 @@ export class SubSocket {
     if (!this.handle) throw new ZmqError('zmq_socket');
     this.#onClose = onClose;
     check(zmq_setsockopt(this.handle, ZMQ_LINGER, intOption(0), 4), 'ZMQ_LINGER');
+    // One zmq_msg_t for the socket's life: zmq_msg_recv releases what it held before
+    // (two native calls a message fewer than an init and a close each time).
+    check(zmq_msg_init(this.#msg), 'zmq_msg_init');
   }
 
   setInt(option: number, value: number, what: string): void {
@@ -182,21 +185,16 @@ export class SubSocket {
    */
   recvWithPeer(buf: Buffer, flags = 0): { size: number; peer: string | undefined; more: boolean } | undefined {
     const msg = this.#msg;
-    check(zmq_msg_init(msg), 'zmq_msg_init');
-    try {
-      const n = zmq_msg_recv(msg, this.handle, flags) as number;
-      if (n < 0) {
-        const errno = zmq_errno() as number;
-        if (errno === EAGAIN || errno === EINTR) return undefined;
-        throw new ZmqError('zmq_msg_recv', errno);
-      }
-      if (n > 0) memcpy(buf, zmq_msg_data(msg), Math.min(n, buf.length));
-      // Only v0 headers (40 bytes) need the peer: the others carry a source id.
-      const peer = n === 40 ? ((zmq_msg_gets(msg, 'Peer-Address') as string | null) ?? undefined) : undefined;
-      return { size: n, peer, more: zmq_msg_more(msg) !== 0 };
-    } finally {
-      zmq_msg_close(msg);
+    const n = zmq_msg_recv(msg, this.handle, flags) as number;
+    if (n < 0) {
+      const errno = zmq_errno() as number;
+      if (errno === EAGAIN || errno === EINTR) return undefined;
+      throw new ZmqError('zmq_msg_recv', errno);
     }
+    if (n > 0) memcpy(buf, zmq_msg_data(msg), Math.min(n, buf.length));
+    // Only v0 headers (40 bytes) need the peer: the others carry a source id.
+    const peer = n === 40 ? ((zmq_msg_gets(msg, 'Peer-Address') as string | null) ?? undefined) : undefined;
+    return { size: n, peer, more: zmq_msg_more(msg) !== 0 };
   }
 
   /** True when the last frame received has more frames after it. */
@@ -209,6 +207,7 @@ export class SubSocket {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    zmq_msg_close(this.#msg);
     zmq_close(this.handle);
     this.#onClose();
   }
