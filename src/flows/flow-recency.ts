@@ -1,77 +1,53 @@
-// The flow table's index: flows by key, least recently updated first out, bounded.
-// A Map holds the keys; the recency order is a list threaded through the flows
-// themselves (`newer`/`older`), so that "updated now" is a few pointer writes with
-// nothing allocated. (lru-cache did the same with arrays of its own, but every `get`
-// went through its options and status handling: 11% of the main thread's time in
-// `npx tsx bench/profile-stages.ts b`.)
+// The flow table's eviction order: flows from least to most recently updated, bounded.
+// A list threaded through the flows themselves (`newer`/`older`), so that "updated now"
+// is a few pointer writes with nothing allocated; the flows are found through their
+// tuples (flow-tuples.ts), never through this list. (lru-cache kept a Map of key strings
+// and arrays of its own beside it, and every `get` went through its options and status
+// handling: 11% of the main thread's time in `npx tsx bench/profile-stages.ts b`.)
 
-/** What a flow carries to be indexed: its key, and its neighbours in the list. */
+/** What a flow carries to be in the list. */
 export interface InRecencyList {
-  readonly key: string;
   newer: this | undefined;
   older: this | undefined;
 }
 
-/** Why an entry left: evicted for room, deleted, or replaced by a `set` of its key. */
-export type RemovalReason = 'evict' | 'delete' | 'set';
+/** Why an entry left: evicted to make room, or removed. */
+export type RemovalReason = 'evict' | 'delete';
 
-export class RecencyIndex<V extends InRecencyList> {
+export class RecencyList<V extends InRecencyList> {
   readonly max: number;
-  readonly #byKey = new Map<string, V>();
-  readonly #removed: (value: V, key: string, reason: RemovalReason) => void;
+  readonly #removed: (value: V, reason: RemovalReason) => void;
   #newest: V | undefined;
   #oldest: V | undefined;
+  #size = 0;
 
-  constructor(max: number, removed: (value: V, key: string, reason: RemovalReason) => void) {
-    if (!(max >= 1)) throw new RangeError(`a recency index holds at least 1 entry, not ${max}`);
+  constructor(max: number, removed: (value: V, reason: RemovalReason) => void) {
+    if (!(max >= 1)) throw new RangeError(`a recency list holds at least 1 entry, not ${max}`);
     this.max = max;
     this.#removed = removed;
   }
 
   get size(): number {
-    return this.#byKey.size;
+    return this.#size;
   }
 
-  /** The value, now the most recently used. */
-  get(key: string): V | undefined {
-    const v = this.#byKey.get(key);
-    if (v !== undefined && v !== this.#newest) {
-      this.#unlink(v);
-      this.#pushNewest(v);
-    }
-    return v;
+  /** Adds as the most recently used (it must not be in the list); the least recently used leaves when full. */
+  add(v: V): void {
+    if (this.#size >= this.max) this.#take(this.#oldest!, 'evict');
+    this.#pushNewest(v);
+    this.#size++;
   }
 
-  /** The value, its place in the order unchanged. */
-  peek(key: string): V | undefined {
-    return this.#byKey.get(key);
-  }
-
-  /** Adds (or replaces) under its key as the most recently used; the least recently used leaves when full. */
-  set(value: V): void {
-    const key = value.key;
-    const old = this.#byKey.get(key);
-    if (old !== undefined) {
-      this.#unlink(old);
-      this.#byKey.delete(key);
-      this.#removed(old, key, 'set');
-    } else if (this.#byKey.size >= this.max) {
-      const oldest = this.#oldest!;
-      this.#unlink(oldest);
-      this.#byKey.delete(oldest.key);
-      this.#removed(oldest, oldest.key, 'evict');
-    }
-    this.#byKey.set(key, value);
-    this.#pushNewest(value);
-  }
-
-  delete(key: string): boolean {
-    const v = this.#byKey.get(key);
-    if (v === undefined) return false;
+  /** Makes an entry of the list the most recently used. */
+  touch(v: V): void {
+    if (v === this.#newest) return;
     this.#unlink(v);
-    this.#byKey.delete(key);
-    this.#removed(v, key, 'delete');
-    return true;
+    this.#pushNewest(v);
+  }
+
+  /** Takes an entry of the list out (told as 'delete'). */
+  remove(v: V): void {
+    this.#take(v, 'delete');
   }
 
   /** Most recently used first. */
@@ -79,9 +55,17 @@ export class RecencyIndex<V extends InRecencyList> {
     for (let v = this.#newest; v !== undefined; v = v.older) visit(v);
   }
 
-  /** Least recently used first, as [key, value]; stop early by breaking (delete after, not during). */
-  *oldestFirst(): Generator<[string, V]> {
-    for (let v = this.#oldest; v !== undefined; v = v.newer) yield [v.key, v];
+  /** Least recently used first; stop early by breaking (remove after, not during). */
+  *oldestFirst(): Generator<V> {
+    for (let v = this.#oldest; v !== undefined; v = v.newer) yield v;
+  }
+
+  #take(v: V, reason: RemovalReason): void {
+    // Not in the list (never added, or already out): nothing to take.
+    if (v.newer === undefined && v !== this.#newest) return;
+    this.#unlink(v);
+    this.#size--;
+    this.#removed(v, reason);
   }
 
   #unlink(v: V): void {

@@ -6,8 +6,9 @@
 import { serverByWellKnownPort } from '../model/orientation.ts';
 import type { SocketEvent } from '../model/event.ts';
 import type { FlowEventNote, FlowQuery, FlowRecord, FlowQueryResult, FlowTableStats, ProcessTraffic } from '../model/flow.ts';
-import { flat, flowKey, orderedTupleKey, tupleKey } from './flow-key.ts';
-import { RecencyIndex } from './flow-recency.ts';
+import { flat, flowKey, orderedTupleKey } from './flow-key.ts';
+import { RecencyList } from './flow-recency.ts';
+import { TupleIndex } from './flow-tuples.ts';
 import { hasInfo, SideInterner, sideAfter } from './flow-sides.ts';
 import type { FlowTableApi } from '../interfaces/interface.ts';
 import { endpointsInOrder, TCP_FIN, TCP_RST, type FlowDelta } from '../model/flow-delta.ts';
@@ -50,9 +51,10 @@ function clientFromPackets(d: FlowDelta): { clientIsA: boolean; sure: boolean } 
 
 export class FlowTable implements FlowTableApi, FlowSource {
   readonly options: FlowTableOptions;
-  readonly #flows: RecencyIndex<Flow>;
-  /** Tuple key (no VLAN) → key of the VLAN-tagged flow, so events (which see no VLAN) find it. */
-  readonly #byTuple = new Map<string, string>();
+  /** Every flow, least recently updated first out. */
+  readonly #flows: RecencyList<Flow>;
+  /** Every flow by its tuple: packets find theirs with its VLAN, events and alerts (which see none) the tuple's. */
+  readonly #tuples = new TupleIndex();
   readonly #seenCounts = [0, 0, 0, 0];
   readonly #sides = new SideInterner();
   #evicted = 0;
@@ -60,10 +62,11 @@ export class FlowTable implements FlowTableApi, FlowSource {
 
   constructor(options: Partial<FlowTableOptions> = {}) {
     this.options = { ...DEFAULT_FLOW_TABLE, ...options };
-    this.#flows = new RecencyIndex<Flow>(this.options.maxFlows, (flow, key, reason) => {
+    this.#flows = new RecencyList<Flow>(this.options.maxFlows, (flow, reason) => {
       if (reason === 'evict') this.#evicted++;
-      this.#forget(flow, key);
-      if (reason !== 'set') this.options.onRemoved?.(flow);
+      this.#seenCounts[flow.seen]--;
+      this.#tuples.remove(flow);
+      this.options.onRemoved?.(flow);
     });
   }
 
@@ -83,17 +86,17 @@ export class FlowTable implements FlowTableApi, FlowSource {
   }
 
   #applyDelta(d: FlowDelta): void {
-    const tuple = orderedTupleKey(d.protocol, d.aIp, d.aPort, d.bIp, d.bPort);
-    const key = flowKey(tuple, d.vlan);
-    let flow = this.#flows.get(key) ?? (d.vlan !== undefined ? this.#untaggedEventFlow(tuple, key, d.vlan) : undefined);
+    const { protocol, aIp, aPort, bIp, bPort, vlan } = d;
+    let flow = this.#tuples.findExact(protocol, aIp, aPort, bIp, bPort, vlan) ?? (vlan !== undefined ? this.#untaggedEventFlow(d, vlan) : undefined);
+    if (flow) this.#flows.touch(flow);
     // A SYN after the flow closed is a new connection reusing the ports. (Not one sent
     // before: a short connection's CLOSE event often arrives before its packets.)
     const reopened = flow?.closedAt !== undefined && d.synFrom !== undefined && d.lastSeen > flow.closedAt;
     if (!flow || reopened) {
-      if (flow) this.#flows.delete(key);
+      if (flow) this.#flows.remove(flow);
       const { clientIsA, sure } = clientFromPackets(d);
-      const { protocol, ipVersion, vlan, aIp, aPort, bIp, bPort, firstSeen } = d;
-      flow = this.#create({ key, tuple, protocol, ipVersion, vlan, aIp, aPort, bIp, bPort, clientIsA, orientedBy: sure ? 'syn' : 'guess', firstSeen });
+      const tuple = orderedTupleKey(protocol, aIp, aPort, bIp, bPort);
+      flow = this.#create({ key: flowKey(tuple, vlan), tuple, protocol, ipVersion: d.ipVersion, vlan, aIp, aPort, bIp, bPort, clientIsA, orientedBy: sure ? 'syn' : 'guess', firstSeen: d.firstSeen });
     } else if (flow.orientedBy === 'guess') {
       const { clientIsA, sure } = clientFromPackets(d);
       if (sure) {
@@ -115,33 +118,35 @@ export class FlowTable implements FlowTableApi, FlowSource {
     }
   }
 
-  /** An events-only flow with no VLAN is the same connection packets now show tagged: re-key it. */
-  #untaggedEventFlow(tuple: string, key: string, vlan: number): Flow | undefined {
-    const flow = this.#flows.get(tuple);
+  /**
+   * An events-only flow with no VLAN is the same connection packets now show tagged: it
+   * takes the VLAN and its key (the index does not hash VLANs, so it stays where it is).
+   */
+  #untaggedEventFlow(d: FlowDelta, vlan: number): Flow | undefined {
+    const flow = this.#tuples.findExact(d.protocol, d.aIp, d.aPort, d.bIp, d.bPort, undefined);
     if (!flow || flow.seen & SEEN_PACKETS) return undefined;
-    this.#flows.delete(tuple);
-    const moved: Flow = { ...flow, key, vlan, newer: undefined, older: undefined };
-    this.#seenCounts[moved.seen]++;
-    this.#flows.set(moved);
-    this.#byTuple.set(tuple, key);
-    return moved;
+    flow.vlan = vlan;
+    flow.key = flat(flowKey(flow.tuple, vlan));
+    return flow;
   }
 
   // ---- events ----
 
   applyEvent(event: SocketEvent, via: string, now = Date.now()): void {
-    const tuple = tupleKey(event.protocol, event.client, event.server);
-    let flow = this.#lookup(tuple);
+    const { protocol, client, server } = event;
+    // The endpoints in key order: the client is a when it comes first.
+    const clientIsA = endpointsInOrder(client.ip, client.port, server.ip, server.port);
+    const a = clientIsA ? client : server;
+    const b = clientIsA ? server : client;
+    let flow = this.#tuples.find(protocol, a.ip, a.port, b.ip, b.port);
+    if (flow) this.#flows.touch(flow);
     if (flow && flow.closedAt !== undefined && now - flow.closedAt > this.options.closedGraceMs) {
-      this.#flows.delete(flow.key);
+      this.#flows.remove(flow);
       flow = undefined;
     }
-    // The order tupleKey put the endpoints in: the client is a when it came first (no second key string to build).
-    const clientIsA = endpointsInOrder(event.client.ip, event.client.port, event.server.ip, event.server.port);
     if (!flow) {
-      const [a, b] = clientIsA ? [event.client, event.server] : [event.server, event.client];
-      const { protocol, ipVersion } = event;
-      flow = this.#create({ key: tuple, tuple, protocol, ipVersion, aIp: a.ip, aPort: a.port, bIp: b.ip, bPort: b.port, clientIsA, orientedBy: 'event', firstSeen: now });
+      const tuple = orderedTupleKey(protocol, a.ip, a.port, b.ip, b.port);
+      flow = this.#create({ key: tuple, tuple, protocol, ipVersion: event.ipVersion, aIp: a.ip, aPort: a.port, bIp: b.ip, bPort: b.port, clientIsA, orientedBy: 'event', firstSeen: now });
     } else if (flow.orientedBy !== 'event') {
       flow.clientIsA = clientIsA;
       flow.orientedBy = 'event';
@@ -231,22 +236,17 @@ export class FlowTable implements FlowTableApi, FlowSource {
    * was in the eviction order. How an IDS alert finds the flow it names.
    */
   recordByTuple(tuple: string): FlowRecord | undefined {
-    const flow = this.#flows.peek(tuple) ?? (this.#byTuple.has(tuple) ? this.#flows.peek(this.#byTuple.get(tuple)!) : undefined);
+    const [protocol, aIp, aPort, bIp, bPort, ...rest] = tuple.split('|');
+    if (bPort === undefined || rest.length > 0) return undefined;
+    const flow = this.#tuples.find(Number(protocol), aIp, Number(aPort), bIp, Number(bPort));
     return flow && flowRecord(flow, this.options.communityIdSeed ?? 0);
-  }
-
-  #lookup(tuple: string): Flow | undefined {
-    const direct = this.#flows.get(tuple);
-    if (direct) return direct;
-    const tagged = this.#byTuple.get(tuple);
-    return tagged === undefined ? undefined : this.#flows.get(tagged);
   }
 
   #create(init: NewFlow): Flow {
     const flow = newFlow({ ...init, key: flat(init.key), tuple: flat(init.tuple) });
     this.#seenCounts[0]++;
-    this.#flows.set(flow);
-    if (flow.vlan !== undefined) this.#byTuple.set(flow.tuple, flow.key);
+    this.#flows.add(flow);
+    this.#tuples.add(flow);
     return flow;
   }
 
@@ -257,24 +257,19 @@ export class FlowTable implements FlowTableApi, FlowSource {
     this.#seenCounts[flow.seen]++;
   }
 
-  #forget(flow: Flow, key: string): void {
-    this.#seenCounts[flow.seen]--;
-    if (flow.vlan !== undefined && this.#byTuple.get(flow.tuple) === key) this.#byTuple.delete(flow.tuple);
-  }
-
   // ---- housekeeping ----
 
   expire(now = Date.now()): void {
     const { idleTimeoutMs, closedGraceMs } = this.options;
     const horizon = now - Math.min(idleTimeoutMs, closedGraceMs);
     // Least recently updated first; everything after the first fresh flow is fresher still.
-    const gone: string[] = [];
-    for (const [key, flow] of this.#flows.oldestFirst()) {
+    const gone: Flow[] = [];
+    for (const flow of this.#flows.oldestFirst()) {
       if (flow.lastSeen > horizon) break;
       const closedLongEnough = flow.closedAt !== undefined && now - flow.closedAt > closedGraceMs;
-      if (closedLongEnough || now - flow.lastSeen > idleTimeoutMs) gone.push(key);
+      if (closedLongEnough || now - flow.lastSeen > idleTimeoutMs) gone.push(flow);
     }
-    for (const key of gone) this.#flows.delete(key);
+    for (const flow of gone) this.#flows.remove(flow);
     this.#expired += gone.length;
   }
 

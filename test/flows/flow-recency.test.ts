@@ -1,43 +1,43 @@
-// The flow table's index: least recently updated out first, bounded, every removal told with its reason.
+// The flow table's eviction order: least recently used out first, bounded, every removal told with its reason.
 import { expect, it } from 'vitest';
-import { RecencyIndex, type RemovalReason } from '../../src/flows/flow-recency.ts';
+import { RecencyList, type RemovalReason } from '../../src/flows/flow-recency.ts';
 
-interface Entry { key: string; newer: Entry | undefined; older: Entry | undefined }
-const entry = (key: string): Entry => ({ key, newer: undefined, older: undefined });
+interface Entry { name: string; newer: Entry | undefined; older: Entry | undefined }
+const entry = (name: string): Entry => ({ name, newer: undefined, older: undefined });
 
 it('keeps entries in the order they were last used, evicts the least recent when full, and tells why each left', () => {
   const removed: [string, RemovalReason][] = [];
-  const index = new RecencyIndex<Entry>(3, (v, key, reason) => {
-    expect(v.key).toBe(key);
-    // A removed entry is out of the list: nothing reaches the rest of the index through it.
+  const list = new RecencyList<Entry>(3, (v, reason) => {
+    // A removed entry is out of the list: nothing reaches the rest of it through it.
     expect([v.newer, v.older]).toEqual([undefined, undefined]);
-    removed.push([key, reason]);
+    removed.push([v.name, reason]);
   });
-  for (const k of ['a', 'b', 'c']) index.set(entry(k));
-  const newestFirst = () => { const keys: string[] = []; index.forEach((v) => keys.push(v.key)); return keys; };
+  const [a, b, c, d] = ['a', 'b', 'c', 'd'].map(entry);
+  for (const e of [a, b, c]) list.add(e);
+  const newestFirst = () => { const names: string[] = []; list.forEach((v) => names.push(v.name)); return names; };
   expect(newestFirst()).toEqual(['c', 'b', 'a']);
-  expect(index.get('a')?.key).toBe('a');
+  list.touch(a);
   expect(newestFirst()).toEqual(['a', 'c', 'b']);
-  // peek leaves the order alone.
-  expect(index.peek('b')?.key).toBe('b');
-  expect([...index.oldestFirst()].map(([k]) => k)).toEqual(['b', 'c', 'a']);
-  index.set(entry('d'));
+  expect([...list.oldestFirst()].map((v) => v.name)).toEqual(['b', 'c', 'a']);
+  list.add(d);
   expect(removed).toEqual([['b', 'evict']]);
-  expect(index.size).toBe(3);
-  expect(index.peek('b')).toBeUndefined();
-  index.set(entry('c'));
-  expect(removed.at(-1)).toEqual(['c', 'set']);
+  expect(list.size).toBe(3);
+  list.touch(c);
   expect(newestFirst()).toEqual(['c', 'd', 'a']);
-  expect(index.delete('d')).toBe(true);
-  expect(index.delete('d')).toBe(false);
+  list.remove(d);
   expect(removed.at(-1)).toEqual(['d', 'delete']);
+  // What is not in the list is not taken twice, and nothing else moves.
+  list.remove(d);
+  list.remove(b);
+  expect(removed).toHaveLength(2);
+  expect(list.size).toBe(2);
   expect(newestFirst()).toEqual(['c', 'a']);
-  expect([...index.oldestFirst()].map(([k]) => k)).toEqual(['a', 'c']);
-  index.delete('a');
-  index.delete('c');
+  expect([...list.oldestFirst()].map((v) => v.name)).toEqual(['a', 'c']);
+  list.remove(a);
+  list.remove(c);
   expect(newestFirst()).toEqual([]);
-  expect([...index.oldestFirst()]).toEqual([]);
-  index.set(entry('e'));
-  expect(newestFirst()).toEqual(['e']);
-  expect(() => new RecencyIndex<Entry>(0, () => {})).toThrow(/at least 1/);
+  expect([...list.oldestFirst()]).toEqual([]);
+  list.add(b);
+  expect(newestFirst()).toEqual(['b']);
+  expect(() => new RecencyList<Entry>(0, () => {})).toThrow(/at least 1/);
 });
