@@ -24,7 +24,7 @@ export interface OnDemandSinkConfig {
   filter: string;
   /** A piece is closed before it would pass this size. */
   pieceBytes: number;
-  /** The newest pieces kept (the one being written included); older ones are deleted. */
+  /** The pieces take at most maxPieces × pieceBytes (the one being written included); older ones are deleted. */
   maxPieces: number;
 }
 

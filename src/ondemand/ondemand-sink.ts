@@ -1,8 +1,11 @@
 // An on-demand capture inside the capture process: each whole packet of the interface
 // → the capture's BPF (libpcap's own) → pieces of at most pieceBytes, written under a
-// temporary name and renamed `<base>.pcapN` when complete. Past maxPieces the oldest
-// piece is deleted before the next one opens, so the pieces never take more than
-// maxPieces × pieceBytes: the newest traffic is kept, as tcpdump -C -W does.
+// temporary name and renamed `<base>.pcapN` when complete. The pieces never take more
+// than maxPieces × pieceBytes: when too little of that is left for the next piece, the
+// oldest pieces are deleted first, so the newest traffic is kept, as tcpdump -C -W does.
+// The bound is in bytes, not pieces: a piece a capture restart completed early keeps its
+// traffic, and the next piece is as large as what is left (a single-piece capture under
+// 10 MB no longer loses its first piece when its capture process is restarted).
 import { readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { OnDemandPiece, OnDemandSinkConfig, OnDemandSinkStats } from '../model/ondemand.ts';
@@ -21,6 +24,8 @@ export class OnDemandSink implements PacketSink {
   readonly #nanoseconds: boolean;
   readonly #filter: BpfProgram | undefined;
   #file: PcapFile | undefined;
+  /** The size the piece being written may reach: pieceBytes, or what the bound leaves. */
+  #fileLimit = 0;
   #fileName = '';
   #seq = 0;
   readonly #stats: OnDemandSinkStats;
@@ -72,7 +77,7 @@ export class OnDemandSink implements PacketSink {
     }
     let file = this.#file;
     // A piece holds at least one packet, and is closed before it would pass its size.
-    if (file && file.packets > 0 && file.bytes + file.recordBytes(caplen) > this.#c.pieceBytes) {
+    if (file && file.packets > 0 && file.bytes + file.recordBytes(caplen) > this.#fileLimit) {
       this.#closePiece();
       file = undefined;
     }
@@ -113,12 +118,18 @@ export class OnDemandSink implements PacketSink {
 
   #openPiece(): PcapFile | undefined {
     const pieces = this.#stats.pieces;
-    // Room for the new piece: the oldest ones go first.
-    while (pieces.length > 0 && pieces.length >= this.#c.maxPieces) {
+    const { pieceBytes, maxPieces } = this.#c;
+    // Room for the new piece: the oldest ones go first until a tenth of a piece at least
+    // is left (full pieces end within one packet of pieceBytes, so after a full piece the
+    // oldest goes, as with a count).
+    let room = maxPieces * pieceBytes - pieces.reduce((sum, p) => sum + p.bytes, 0);
+    while (pieces.length > 0 && room < pieceBytes / 10) {
       const oldest = pieces.shift()!;
       rmSync(join(this.#c.dir, oldest.name), { force: true });
       this.#stats.overwritten++;
+      room += oldest.bytes;
     }
+    this.#fileLimit = Math.min(pieceBytes, room);
     const name = `${this.#c.baseName}.pcap${this.#seq}`;
     const part = join(this.#c.dir, partName(name));
     try {
