@@ -15,6 +15,7 @@
 import type {
   CollectedEvent, ContainerInfo, ProcessInfo, SideInfo, SocketEvent, SocketEventType, TcpSnapshot,
 } from '../model/event.ts';
+import { containerOf, timestampOf, type OrientedSocket, type Raw } from './events/normalise.ts';
 
 /** One batch as posted to the main thread; `slots.buffer` is transferred. */
 export interface PackedBatch {
@@ -76,12 +77,7 @@ export class BatchPacker {
   }
 
   add(event: CollectedEvent): void {
-    // The largest socket event takes about 70 slots: make sure they fit before writing.
-    if (this.#n + 128 > this.#slots.length) {
-      const bigger = new Float64Array(this.#slots.length * 2);
-      bigger.set(this.#slots.subarray(0, this.#n));
-      this.#slots = bigger;
-    }
+    this.#room();
     this.#count++;
     if (event.kind === 'flow' || event.kind === 'netstat') {
       this.#slot(event.kind === 'flow' ? KIND_FLOW : KIND_NETSTAT);
@@ -90,6 +86,44 @@ export class BatchPacker {
       this.#slot(KIND_OBJECT);
       this.#slot(this.#objects.push(event) - 1);
     }
+  }
+
+  /**
+   * Packs a socket record straight from what the producer sent, in the layout
+   * add(normaliseSocketEvent(r)) writes, without building the event's objects first: the
+   * collector thread's path. `o` is orientSocketRecord(r), `extra` socketExtra(r); the
+   * field names read here are those normalise.ts reads (a test holds the two equal).
+   */
+  addSocketRecord(r: Raw, o: OrientedSocket, extra: Record<string, unknown> | undefined): void {
+    this.#room();
+    this.#count++;
+    this.#slot(o.kind === 'flow' ? KIND_FLOW : KIND_NETSTAT);
+    const maskAt = this.#n++;
+    let mask = 0;
+    this.#slot(timestampOf(r.timestamp));
+    this.#slot(o.ipVersion);
+    this.#slot(o.protocol);
+    this.#string(o.client.ip);
+    this.#slot(o.client.port);
+    this.#string(o.server.ip);
+    this.#slot(o.server.port);
+    this.#slot(o.localIsClient ? 0 : 1);
+    const ifName = (r.INTERFACE_NAME ?? r.IF_NAME) as string | undefined;
+    if (ifName !== undefined) { mask |= IF_NAME; this.#string(ifName); }
+    if (o.eventType !== undefined) { mask |= EVENT_TYPE; this.#string(o.eventType); }
+    if (r.NW_LATENCY_MS !== undefined) { mask |= LATENCY; this.#slot(r.NW_LATENCY_MS as number); }
+    if (r.RETRAN_PKTS !== undefined) { mask |= RETRANSMITTED; this.#slot(r.RETRAN_PKTS as number); }
+    if (r.EXPORTER_IPV4_ADDRESS !== undefined) { mask |= EXPORTER_IP; this.#string(r.EXPORTER_IPV4_ADDRESS as string); }
+    if (r.TID !== undefined) { mask |= TID; this.#slot(r.TID as number); }
+    if (extra !== undefined) { mask |= EXTRA; this.#slot(this.#objects.push(extra) - 1); }
+    if (o.tcpBlock !== undefined) { mask |= TCP; this.#tcpRecord(o.tcpBlock); }
+    if (r.LOCAL_PROCESS !== undefined) { mask |= LOCAL_PROCESS; this.#processRecord(r.LOCAL_PROCESS as Raw); }
+    if (r.LOCAL_FATHER_PROCESS !== undefined) { mask |= LOCAL_PARENT; this.#processRecord(r.LOCAL_FATHER_PROCESS as Raw); }
+    if (r.LOCAL_CONTAINER !== undefined) { mask |= LOCAL_CONTAINER; this.#container(containerOf(r.LOCAL_CONTAINER)!); }
+    if (r.REMOTE_PROCESS !== undefined) { mask |= REMOTE_PROCESS; this.#processRecord(r.REMOTE_PROCESS as Raw); }
+    if (r.REMOTE_FATHER_PROCESS !== undefined) { mask |= REMOTE_PARENT; this.#processRecord(r.REMOTE_FATHER_PROCESS as Raw); }
+    if (r.REMOTE_CONTAINER !== undefined) { mask |= REMOTE_CONTAINER; this.#container(containerOf(r.REMOTE_CONTAINER)!); }
+    this.#slots[maskAt] = mask;
   }
 
   /** Hands the batch over and starts an empty one. */
@@ -111,6 +145,14 @@ export class BatchPacker {
     this.#strings = [];
     this.#stringIndex.clear();
     this.#objects = [];
+  }
+
+  /** The largest socket event takes about 70 slots: make sure they fit before writing one. */
+  #room(): void {
+    if (this.#n + 128 <= this.#slots.length) return;
+    const bigger = new Float64Array(this.#slots.length * 2);
+    bigger.set(this.#slots.subarray(0, this.#n));
+    this.#slots = bigger;
   }
 
   #slot(v: number): void {
@@ -170,6 +212,40 @@ export class BatchPacker {
     if (p.group !== undefined) { mask |= 64; this.#string(p.group); }
     if (p.path !== undefined) { mask |= 128; this.#string(p.path); }
     if (p.cmdline !== undefined) { mask |= 256; this.#string(p.cmdline); }
+    this.#slots[maskAt] = mask;
+  }
+
+  /** #process of the process object normalise.ts would build from `p` (its processOf). */
+  #processRecord(p: Raw): void {
+    const maskAt = this.#n++;
+    let mask = 0;
+    this.#slot(p.PID as number);
+    if (p.TID !== undefined) { mask |= 1; this.#slot(p.TID as number); }
+    if (p.UID !== undefined) { mask |= 2; this.#slot(p.UID as number); }
+    if (p.GID !== undefined) { mask |= 4; this.#slot(p.GID as number); }
+    if (p.VM_SIZE !== undefined) { mask |= 8; this.#slot(p.VM_SIZE as number); }
+    if (p.VM_PEAK !== undefined) { mask |= 16; this.#slot(p.VM_PEAK as number); }
+    if (p.UID_NAME !== undefined) { mask |= 32; this.#string(p.UID_NAME as string); }
+    if (p.GID_NAME !== undefined) { mask |= 64; this.#string(p.GID_NAME as string); }
+    if (p.PROCESS_PATH !== undefined) { mask |= 128; this.#string(p.PROCESS_PATH as string); }
+    if (p.PROCESS_CMDLINE !== undefined) { mask |= 256; this.#string(p.PROCESS_CMDLINE as string); }
+    this.#slots[maskAt] = mask;
+  }
+
+  /** #tcp of the TCP block normalise.ts would build from `t`. */
+  #tcpRecord(t: Raw): void {
+    const maskAt = this.#n++;
+    let mask = 0;
+    if (t.CONN_STATE !== undefined) { mask |= 1; this.#string(t.CONN_STATE as string); }
+    if (t.SEGS_IN !== undefined) { mask |= 2; this.#slot(t.SEGS_IN as number); }
+    if (t.SEGS_OUT !== undefined) { mask |= 4; this.#slot(t.SEGS_OUT as number); }
+    if (t.UNACK_SEGMENTS !== undefined) { mask |= 8; this.#slot(t.UNACK_SEGMENTS as number); }
+    if (t.RETRAN_PKTS !== undefined) { mask |= 16; this.#slot(t.RETRAN_PKTS as number); }
+    if (t.LOST_PKTS !== undefined) { mask |= 32; this.#slot(t.LOST_PKTS as number); }
+    if (t.RTT !== undefined) { mask |= 64; this.#slot(t.RTT as number); }
+    if (t.RTT_VARIANCE !== undefined) { mask |= 128; this.#slot(t.RTT_VARIANCE as number); }
+    if (t.BYTES_RCVD !== undefined) { mask |= 256; this.#slot(t.BYTES_RCVD as number); }
+    if (t.BYTES_ACKED !== undefined) { mask |= 512; this.#slot(t.BYTES_ACKED as number); }
     this.#slots[maskAt] = mask;
   }
 

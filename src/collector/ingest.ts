@@ -6,11 +6,12 @@ import type { CollectorStats, RejectReason } from '../model/exporter.ts';
 import type { Bound } from '../model/telemetry.ts';
 import { FieldIds, MAX_LEARNED_FIELDS } from './events/field-ids.ts';
 import { parseHeader } from './wire/header.ts';
-import { NormaliseError, normaliseCounters, normaliseListeningPorts, normaliseSocketEvent } from './events/normalise.ts';
+import { NormaliseError, normaliseCounters, normaliseListeningPorts, orientSocketRecord, socketEvent, socketExtra, type OrientedSocket } from './events/normalise.ts';
 import { decodePayload, MAX_JSON_DEPTH, MAX_PAYLOAD_BYTES, nestedDeeperThan } from './wire/payload.ts';
 import { payloadExcerpt, recordExcerpt, SampleRing } from './samples.ts';
 import { MAX_SOURCES, SourceTable } from './sources.ts';
 import { compileValidators, describeSchemaErrors, type Validators } from './events/validate.ts';
+import type { BatchPacker } from './handoff.ts';
 
 export { SAMPLE_COUNT } from './samples.ts';
 
@@ -24,11 +25,22 @@ const topicOf = (topic: string) => TOPICS.find((t) => topic.startsWith(t));
 /** The topic label of rejections that happened before a topic could be read. */
 export const NO_TOPIC = '-';
 
+/** Why a record that passed its schema was still refused. */
+type Refusal = { reason: 'schema' | 'json'; detail: string };
+const TOO_DEEP: Refusal = { reason: 'json', detail: `additional fields nested deeper than ${MAX_JSON_DEPTH}` };
+function normaliseRefusal(err: unknown): Refusal {
+  if (!(err instanceof NormaliseError)) throw err;
+  return { reason: 'schema', detail: err.message };
+}
+
 /** Topics that carry producer information but no events for flowbridge. */
 const INFORMATIONAL = new Set<string>(['event', 'option', 'hello', 'snmp-ifaces', 'message']);
 
-/** Where accepted events go: the hand-off's packer, or a plain array (handy in tests). */
-export type EventSink = { add(event: CollectedEvent): void } | CollectedEvent[];
+/**
+ * Where accepted events go: the hand-off's packer (which packs socket records without
+ * building their objects), or a plain array (handy in tests).
+ */
+export type EventSink = Pick<BatchPacker, 'add' | 'addSocketRecord'> | CollectedEvent[];
 
 export class Ingest {
   readonly interfaceId: number;
@@ -95,23 +107,45 @@ export class Ingest {
         this.reject('schema', header.topic, sourceKey, describeSchemaErrors(validate.errors), recordExcerpt(record), now);
         continue;
       }
-      let event: CollectedEvent;
-      try {
-        event = route === 'flow' ? normaliseSocketEvent(record) : route === 'counter' ? normaliseCounters(record) : normaliseListeningPorts(record);
-      } catch (err) {
-        if (!(err instanceof NormaliseError)) throw err;
-        this.reject('schema', header.topic, sourceKey, err.message, recordExcerpt(record), now);
-        continue;
-      }
-      if ('extra' in event && event.extra && nestedDeeperThan(event.extra, MAX_JSON_DEPTH)) {
-        this.reject('json', header.topic, sourceKey, `additional fields nested deeper than ${MAX_JSON_DEPTH}`, undefined, now);
-        continue;
-      }
-      this.#events[event.kind] = (this.#events[event.kind] ?? 0) + 1;
-      source.events++;
-      if (Array.isArray(sink)) sink.push(event);
-      else sink.add(event);
+      const refusal = route === 'flow' ? this.#socketRecord(record, source, sink) : this.#otherRecord(route as 'counter' | 'listening-ports', record, source, sink);
+      if (refusal) this.reject(refusal.reason, header.topic, sourceKey, refusal.detail, refusal.reason === 'schema' ? recordExcerpt(record) : undefined, now);
     }
+  }
+
+  /** A validated socket record, oriented and checked, then packed straight from the record (built, for an array). */
+  #socketRecord(record: Record<string, unknown>, source: { events: number }, sink: EventSink): Refusal | undefined {
+    let o: OrientedSocket;
+    try {
+      o = orientSocketRecord(record);
+    } catch (err) {
+      return normaliseRefusal(err);
+    }
+    const extra = socketExtra(record);
+    if (extra && nestedDeeperThan(extra, MAX_JSON_DEPTH)) return TOO_DEEP;
+    this.#accepted(o.kind, source);
+    if (Array.isArray(sink)) sink.push(socketEvent(record, o, extra));
+    else sink.addSocketRecord(record, o, extra);
+    return undefined;
+  }
+
+  /** A validated counters or listening-ports record. */
+  #otherRecord(route: 'counter' | 'listening-ports', record: Record<string, unknown>, source: { events: number }, sink: EventSink): Refusal | undefined {
+    let event: CollectedEvent;
+    try {
+      event = route === 'counter' ? normaliseCounters(record) : normaliseListeningPorts(record);
+    } catch (err) {
+      return normaliseRefusal(err);
+    }
+    if ('extra' in event && event.extra && nestedDeeperThan(event.extra, MAX_JSON_DEPTH)) return TOO_DEEP;
+    this.#accepted(event.kind, source);
+    if (Array.isArray(sink)) sink.push(event);
+    else sink.add(event);
+    return undefined;
+  }
+
+  #accepted(kind: CollectedEvent['kind'], source: { events: number }): void {
+    this.#events[kind] = (this.#events[kind] ?? 0) + 1;
+    source.events++;
   }
 
   /**

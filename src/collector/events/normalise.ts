@@ -9,7 +9,7 @@ import type {
   ContainerInfo, CountersEvent, Endpoint, ListeningPort, ListeningPortsEvent, ProcessInfo, SideInfo, SocketEvent, SocketEventType,
 } from '../../model/event.ts';
 
-type Raw = Record<string, unknown>;
+export type Raw = Record<string, unknown>;
 
 /** A record that passed the schema but still cannot be an event (e.g. a non-canonical address). */
 export class NormaliseError extends Error {}
@@ -139,13 +139,31 @@ function localIsClientByPorts(local: Endpoint, remote: Endpoint, tcpState: unkno
   return localSent;
 }
 
-function timestampOf(v: unknown): number {
+export function timestampOf(v: unknown): number {
   if (typeof v === 'number') return v;
   if (typeof v === 'string') return Number(v);
   return Date.now() / 1000;
 }
 
-export function normaliseSocketEvent(r: Raw): SocketEvent {
+/**
+ * What a socket record says once its endpoints are oriented: the part of normalisation
+ * both forms of an event share, the object (normaliseSocketEvent) and the hand-off's
+ * packed layout (BatchPacker.addSocketRecord, which reads the rest from the record).
+ * Throws NormaliseError for a record that passed the schema but cannot be an event.
+ */
+export interface OrientedSocket {
+  kind: SocketEvent['kind'];
+  protocol: 6 | 17;
+  ipVersion: 4 | 6;
+  eventType: SocketEventType | undefined;
+  client: Endpoint;
+  server: Endpoint;
+  localIsClient: boolean;
+  /** The record's TCP block (a netstat snapshot), as sent. */
+  tcpBlock: Raw | undefined;
+}
+
+export function orientSocketRecord(r: Raw): OrientedSocket {
   const protocol = r.PROTOCOL as 6 | 17;
   const eventType = (r.TCP_EVENT_TYPE ?? r.UDP_EVENT_TYPE) as SocketEventType | undefined;
   const tcpBlock = r.TCP as Raw | undefined;
@@ -183,14 +201,29 @@ export function normaliseSocketEvent(r: Raw): SocketEvent {
   if (r.IP_PROTOCOL_VERSION !== undefined && r.IP_PROTOCOL_VERSION !== ipVersion) {
     throw new NormaliseError(`IP_PROTOCOL_VERSION ${String(r.IP_PROTOCOL_VERSION)} with IPv${ipVersion} addresses`);
   }
-  const event: SocketEvent = {
-    kind,
-    timestamp: timestampOf(r.timestamp),
-    ipVersion,
-    protocol,
+  return {
+    kind, protocol, ipVersion, eventType, tcpBlock, localIsClient,
     client: localIsClient ? local : remote,
     server: localIsClient ? remote : local,
-    localSide: localIsClient ? 'client' : 'server',
+  };
+}
+
+/** The record's fields no schema names, kept as they were sent (undefined when none). */
+export function socketExtra(r: Raw): Record<string, unknown> | undefined {
+  return extraOf(r, SOCKET_KEYS);
+}
+
+/** The event of a socket record; `extra` is socketExtra(r), which the caller may have checked. */
+export function socketEvent(r: Raw, o: OrientedSocket, extra = socketExtra(r)): SocketEvent {
+  const { tcpBlock, eventType } = o;
+  const event: SocketEvent = {
+    kind: o.kind,
+    timestamp: timestampOf(r.timestamp),
+    ipVersion: o.ipVersion,
+    protocol: o.protocol,
+    client: o.client,
+    server: o.server,
+    localSide: o.localIsClient ? 'client' : 'server',
     local: sideOf(r, 'LOCAL'),
     remote: sideOf(r, 'REMOTE'),
   };
@@ -215,9 +248,12 @@ export function normaliseSocketEvent(r: Raw): SocketEvent {
       bytesAcked: tcpBlock.BYTES_ACKED as number | undefined,
     };
   }
-  const extra = extraOf(r, SOCKET_KEYS);
   if (extra) event.extra = extra;
   return event;
+}
+
+export function normaliseSocketEvent(r: Raw): SocketEvent {
+  return socketEvent(r, orientSocketRecord(r));
 }
 
 export function normaliseCounters(r: Raw): CountersEvent {
