@@ -13,7 +13,7 @@
 // container ids and addresses over and over), which postMessage clones cheaply.
 // Rare shapes (counters, listening ports, additional fields) travel as objects.
 import type {
-  CollectedEvent, ContainerInfo, ProcessInfo, SideInfo, SocketEvent, SocketEventType, TcpSnapshot,
+  CollectedEvent, ContainerInfo, CountersEvent, ListeningPortsEvent, ProcessInfo, SideInfo, SocketEvent, SocketEventType, TcpSnapshot,
 } from '../model/event.ts';
 import { containerOf, timestampOf, type OrientedSocket, type Raw } from './events/normalise.ts';
 
@@ -76,16 +76,12 @@ export class BatchPacker {
     return this.#count;
   }
 
-  add(event: CollectedEvent): void {
+  /** A counters or listening-ports event (rare shapes: they travel as objects). */
+  add(event: CountersEvent | ListeningPortsEvent): void {
     this.#room();
     this.#count++;
-    if (event.kind === 'flow' || event.kind === 'netstat') {
-      this.#slot(event.kind === 'flow' ? KIND_FLOW : KIND_NETSTAT);
-      this.#socket(event);
-    } else {
-      this.#slot(KIND_OBJECT);
-      this.#slot(this.#objects.push(event) - 1);
-    }
+    this.#slot(KIND_OBJECT);
+    this.#slot(this.#objects.push(event) - 1);
   }
 
   /**
@@ -168,54 +164,9 @@ export class BatchPacker {
     this.#slots[this.#n++] = i;
   }
 
-  #socket(e: SocketEvent): void {
-    const maskAt = this.#n++;
-    let mask = 0;
-    this.#slot(e.timestamp);
-    this.#slot(e.ipVersion);
-    this.#slot(e.protocol);
-    this.#string(e.client.ip);
-    this.#slot(e.client.port);
-    this.#string(e.server.ip);
-    this.#slot(e.server.port);
-    this.#slot(e.localSide === 'client' ? 0 : 1);
-    if (e.ifName !== undefined) { mask |= IF_NAME; this.#string(e.ifName); }
-    if (e.eventType !== undefined) { mask |= EVENT_TYPE; this.#string(e.eventType); }
-    if (e.latencyMs !== undefined) { mask |= LATENCY; this.#slot(e.latencyMs); }
-    if (e.retransmittedPackets !== undefined) { mask |= RETRANSMITTED; this.#slot(e.retransmittedPackets); }
-    if (e.exporterIp !== undefined) { mask |= EXPORTER_IP; this.#string(e.exporterIp); }
-    if (e.tid !== undefined) { mask |= TID; this.#slot(e.tid); }
-    if (e.extra !== undefined) { mask |= EXTRA; this.#slot(this.#objects.push(e.extra) - 1); }
-    if (e.tcp !== undefined) { mask |= TCP; this.#tcp(e.tcp); }
-    if (e.local.process) { mask |= LOCAL_PROCESS; this.#process(e.local.process); }
-    if (e.local.parent) { mask |= LOCAL_PARENT; this.#process(e.local.parent); }
-    if (e.local.container) { mask |= LOCAL_CONTAINER; this.#container(e.local.container); }
-    if (e.remote.process) { mask |= REMOTE_PROCESS; this.#process(e.remote.process); }
-    if (e.remote.parent) { mask |= REMOTE_PARENT; this.#process(e.remote.parent); }
-    if (e.remote.container) { mask |= REMOTE_CONTAINER; this.#container(e.remote.container); }
-    this.#slots[maskAt] = mask;
-  }
-
-  // The nested writers name each field (no loop over key names): a keyed load with a
-  // changing key is megamorphic, and this is the collector thread's hottest path. The
-  // bits are the same in unpackBatch.
-  #process(p: ProcessInfo): void {
-    const maskAt = this.#n++;
-    let mask = 0;
-    this.#slot(p.pid);
-    if (p.tid !== undefined) { mask |= 1; this.#slot(p.tid); }
-    if (p.uid !== undefined) { mask |= 2; this.#slot(p.uid); }
-    if (p.gid !== undefined) { mask |= 4; this.#slot(p.gid); }
-    if (p.vmSizeKb !== undefined) { mask |= 8; this.#slot(p.vmSizeKb); }
-    if (p.vmPeakKb !== undefined) { mask |= 16; this.#slot(p.vmPeakKb); }
-    if (p.user !== undefined) { mask |= 32; this.#string(p.user); }
-    if (p.group !== undefined) { mask |= 64; this.#string(p.group); }
-    if (p.path !== undefined) { mask |= 128; this.#string(p.path); }
-    if (p.cmdline !== undefined) { mask |= 256; this.#string(p.cmdline); }
-    this.#slots[maskAt] = mask;
-  }
-
-  /** #process of the process object normalise.ts would build from `p` (its processOf). */
+  // The nested writers name each field (no loop over key names: a keyed load with a
+  // changing key is megamorphic, and this is the collector thread's hottest path); the
+  // bits are the ones unpackBatch reads. A process as normalise.ts's processOf reads it:
   #processRecord(p: Raw): void {
     const maskAt = this.#n++;
     let mask = 0;
@@ -232,7 +183,7 @@ export class BatchPacker {
     this.#slots[maskAt] = mask;
   }
 
-  /** #tcp of the TCP block normalise.ts would build from `t`. */
+  /** A TCP block as normaliseSocketEvent reads it. */
   #tcpRecord(t: Raw): void {
     const maskAt = this.#n++;
     let mask = 0;
@@ -257,22 +208,6 @@ export class BatchPacker {
     if (c.name !== undefined) { mask |= 4; this.#string(c.name); }
     if (c.pod !== undefined) { mask |= 8; this.#string(c.pod); }
     if (c.namespace !== undefined) { mask |= 16; this.#string(c.namespace); }
-    this.#slots[maskAt] = mask;
-  }
-
-  #tcp(t: TcpSnapshot): void {
-    const maskAt = this.#n++;
-    let mask = 0;
-    if (t.state !== undefined) { mask |= 1; this.#string(t.state); }
-    if (t.segsIn !== undefined) { mask |= 2; this.#slot(t.segsIn); }
-    if (t.segsOut !== undefined) { mask |= 4; this.#slot(t.segsOut); }
-    if (t.unackSegments !== undefined) { mask |= 8; this.#slot(t.unackSegments); }
-    if (t.retransmittedPackets !== undefined) { mask |= 16; this.#slot(t.retransmittedPackets); }
-    if (t.lostPackets !== undefined) { mask |= 32; this.#slot(t.lostPackets); }
-    if (t.rttMs !== undefined) { mask |= 64; this.#slot(t.rttMs); }
-    if (t.rttVarianceMs !== undefined) { mask |= 128; this.#slot(t.rttVarianceMs); }
-    if (t.bytesReceived !== undefined) { mask |= 256; this.#slot(t.bytesReceived); }
-    if (t.bytesAcked !== undefined) { mask |= 512; this.#slot(t.bytesAcked); }
     this.#slots[maskAt] = mask;
   }
 }
