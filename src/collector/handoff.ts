@@ -12,6 +12,9 @@
 // table, each distinct string once (a batch repeats interface names, process paths,
 // container ids and addresses over and over), which postMessage clones cheaply.
 // Rare shapes (counters, listening ports, additional fields) travel as objects.
+// Socket events are packed straight from the producer's validated record (no event
+// objects are built on the collector thread at all); the main thread unpacks them into
+// the event model, exactly what normaliseSocketEvent makes of the same record.
 import type {
   CollectedEvent, ContainerInfo, CountersEvent, ListeningPortsEvent, ProcessInfo, SideInfo, SocketEvent, SocketEventType, TcpSnapshot,
 } from '../model/event.ts';
