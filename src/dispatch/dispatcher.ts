@@ -159,9 +159,11 @@ export class Dispatcher {
 
   #drain(t: Target, max: number): void {
     const flows = t.iface.flows;
+    // One clock reading per turn, not one per event (a turn takes a few milliseconds at most).
+    const now = Date.now();
     t.queue.drain(max, (event, via) => {
       try {
-        flows.applyEvent(event, via);
+        flows.applyEvent(event, via, now);
       } catch (err) {
         t.dropped['merge-error']++;
         this.#lastMergeError = `${t.iface.name}: ${(err as Error).message}`;

@@ -59,6 +59,8 @@ export function canonicalIp(text: string): string | undefined {
 export function isLoopback(ip: string): boolean {
   if (ip.startsWith('127.')) return true;
   if (ip === '::1') return true;
+  // Only a mapped address can still be loopback (the dispatcher asks this of both ends of every event).
+  if (!ip.startsWith('::')) return false;
   const m = V4_MAPPED.exec(ip);
   return m !== null && m[1].startsWith('127.');
 }
