@@ -9,6 +9,14 @@ import { ensureStreams } from './streams.ts';
 
 export type LinkState = 'connecting' | 'connected' | 'reconnecting' | 'closed';
 
+/**
+ * JetStream failing through one server for this long, with nothing done since, sends the
+ * connection to another server of the list: a server can stay connected while it serves no
+ * JetStream at all ("jetstream is not enabled": none there, or none for minutes after a
+ * peer's failure) while its peers do.
+ */
+export const FAILOVER_AFTER_MS = 5_000;
+
 export interface LinkStats {
   state: LinkState;
   /** The server connected to now. */
@@ -16,6 +24,8 @@ export interface LinkStats {
   /** Times the connection was lost and found again. */
   reconnects: number;
   disconnects: number;
+  /** Times it was moved to another server because JetStream failed through this one (FAILOVER_AFTER_MS). */
+  failovers: number;
   /** The last error the client or the server reported. */
   lastError?: string;
   /** Epoch ms of the last change of state. */
@@ -36,6 +46,7 @@ export class NatsLink {
   #ready: Ready | undefined;
   #reconnects = 0;
   #disconnects = 0;
+  #failovers = 0;
   #lastError: string | undefined;
   #closing = false;
   readonly #listeners: ((ready: Ready | undefined) => void)[] = [];
@@ -63,10 +74,21 @@ export class NatsLink {
   }
 
   stats(): LinkStats {
-    const s: LinkStats = { state: this.#state, reconnects: this.#reconnects, disconnects: this.#disconnects, since: this.#since };
+    const s: LinkStats = { state: this.#state, reconnects: this.#reconnects, disconnects: this.#disconnects, failovers: this.#failovers, since: this.#since };
     if (this.#ready && this.#nc) s.server = this.#nc.getServer();
     if (this.#lastError) s.lastError = this.#lastError;
     return s;
+  }
+
+  /**
+   * Moves the connection to another server (the client's reconnect takes the next one of
+   * the list); `why` is what failed. The reconnect prepares JetStream again (#watch).
+   */
+  failOver(nc: NatsConnection, why: string): void {
+    if (this.#closing || nc.isClosed() || nc !== this.#nc) return;
+    this.#failovers++;
+    this.#log(`flowbridge: NATS: JetStream failing through ${nc.getServer()} for ${FAILOVER_AFTER_MS / 1000} s (${why}); moving to another server`);
+    void nc.reconnect().catch(() => {});
   }
 
   async close(): Promise<void> {
@@ -101,8 +123,14 @@ export class NatsLink {
 
   /** Streams and bucket first, then the others are told: nothing publishes into a stream that is not there. */
   async #prepare(nc: NatsConnection): Promise<void> {
+    const began = Date.now();
     for (;;) {
       if (this.#closing || nc.isClosed()) return;
+      if (Date.now() - began >= FAILOVER_AFTER_MS) {
+        // The reconnect that follows prepares again, on the next server.
+        this.failOver(nc, this.#lastError ?? 'JetStream not ready');
+        return;
+      }
       try {
         const jsm = await jetstreamManager(nc, { timeout: 5_000 });
         await ensureStreams(jsm, this.settings);

@@ -22,6 +22,7 @@ export function registerScaleOutMetrics(counter: Define, gauge: Define, read: ()
   counter('flowbridge_nats_published_total', 'Messages JetStream acknowledged, by kind (flows, alerts, processes, events)', ['kind'], on((s) => samples(s.outbox.published, 'kind')));
   counter('flowbridge_nats_dropped_total', 'Records dropped because the outbox was full, by kind', ['kind'], on((s) => samples(s.outbox.dropped, 'kind')));
   counter('flowbridge_nats_publish_retries_total', 'Publishes that failed (timeout, no stream leader) and were sent again with the same message id', [], on((s) => [[{}, s.outbox.retries]]));
+  counter('flowbridge_nats_failovers_total', 'Times JetStream failed through the connected server for 5 s (streams not ready, or publishing with nothing acknowledged) and the connection was moved to another server', [], on((s) => [[{}, s.connection.failovers]]));
   counter('flowbridge_nats_duplicates_total', 'Publishes JetStream recognised as a message id it already stored', [], on((s) => [[{}, s.outbox.duplicates]]));
   gauge('flowbridge_nats_publish_rate', 'Messages acknowledged per second over the last seconds', [], on((s) => [[{}, s.publishRate]]));
   counter('flowbridge_nats_flow_records_total', 'Flow records published, by reason (update, closed, idle, evicted, shutdown)', ['reason'],

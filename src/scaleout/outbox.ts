@@ -2,7 +2,7 @@
 // NATS is unreachable or slow, are published with their message id (a retry of the
 // same id is stored once by the stream's de-duplication), and leave only when the
 // stream acknowledged them. Past the bound new records are dropped and counted.
-import type { NatsLink, Ready } from './connection.ts';
+import { FAILOVER_AFTER_MS, type NatsLink, type Ready } from './connection.ts';
 
 export type OutboxKind = 'flows' | 'alerts' | 'processes' | 'events';
 const KINDS: readonly OutboxKind[] = ['flows', 'alerts', 'processes', 'events'];
@@ -48,10 +48,14 @@ export class Outbox {
   #duplicates = 0;
   #retries = 0;
   #lastError: string | undefined;
+  readonly #link: NatsLink;
+  /** When publishing started failing with nothing acknowledged since (undefined: it works). */
+  #failingSince: number | undefined;
   readonly #idle: (() => void)[] = [];
 
   constructor(link: NatsLink, bound: number) {
     this.bound = bound;
+    this.#link = link;
     link.onChange((ready) => {
       this.#ready = ready;
       this.#pump();
@@ -111,6 +115,7 @@ export class Outbox {
     ready.js.publish(m.subject, m.data, { msgID: m.msgId, timeout: 2_000 }).then(
       (ack) => {
         this.#inFlight--;
+        this.#failingSince = undefined;
         this.#published[m.kind]++;
         if (ack.duplicate) this.#duplicates++;
         this.#afterOne();
@@ -119,6 +124,7 @@ export class Outbox {
         this.#inFlight--;
         this.#retries++;
         this.#lastError = err.message;
+        this.#failOver(ready);
         // Back at the front: it goes again, with the same id, once the pause is over.
         if (this.#head > 0) this.#queue[--this.#head] = m;
         else this.#queue.unshift(m);
@@ -128,6 +134,15 @@ export class Outbox {
         }
       },
     );
+  }
+
+  /** Publishing through this server has failed for FAILOVER_AFTER_MS with nothing acknowledged: try another. */
+  #failOver(ready: Ready): void {
+    const now = Date.now();
+    this.#failingSince ??= now;
+    if (now - this.#failingSince < FAILOVER_AFTER_MS) return;
+    this.#failingSince = now;
+    this.#link.failOver(ready.nc, `publishing: ${this.#lastError}`);
   }
 
   #afterOne(): void {

@@ -37,7 +37,7 @@ export interface NatsCluster {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.once('error', reject);
@@ -61,7 +61,7 @@ process.once('exit', () => {
 });
 
 /** Starts `size` nodes (default 3) and waits until JetStream has a meta leader. */
-export async function startNatsCluster(size = 3, options: { log?: boolean; /** Extra lines of each node's config (e.g. an authorization block). */ config?: string; /** How this module's own clients authenticate then (user and password, token, an nkey authenticator, TLS). */ auth?: Omit<NodeConnectionOptions, 'servers'> } = {}): Promise<NatsCluster> {
+export async function startNatsCluster(size = 3, options: { log?: boolean; /** Extra lines of each node's config (e.g. an authorization block). */ config?: string; /** How this module's own clients authenticate then (user and password, token, an nkey authenticator, TLS). */ auth?: Omit<NodeConnectionOptions, 'servers'>; /** The nodes' client ports, when a test must know them before the nodes start. */ clientPorts?: number[] } = {}): Promise<NatsCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'fb-nats-'));
   const ports: number[] = [];
   // Distinct free ports: asked one by one, each released before the next is taken.
@@ -69,6 +69,7 @@ export async function startNatsCluster(size = 3, options: { log?: boolean; /** E
     const p = await freePort();
     if (!ports.includes(p)) ports.push(p);
   }
+  options.clientPorts?.forEach((p, i) => (ports[i * 2] = p));
   const nodes = Array.from({ length: size }, (_, i) => {
     const node = { name: `n${i + 1}`, port: ports[i * 2], clusterPort: ports[i * 2 + 1], url: `nats://127.0.0.1:${ports[i * 2]}`, process: undefined as ChildProcess | undefined, config: '' };
     const store = join(dir, node.name, 'store');
