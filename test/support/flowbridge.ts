@@ -17,6 +17,22 @@ export interface TestFlowbridge extends RunningFlowbridge {
   json: <T>(path: string) => Promise<T>;
 }
 
+/**
+ * fetch, with a GET or HEAD sent again once when the kept-alive connection it went out on
+ * was closed by the server at that very moment (its idle timeout, 5 s, against the client's
+ * 4 s: ECONNRESET or "other side closed" under load), as browsers do for idempotent requests.
+ */
+async function fetchOnce(input: string, init?: RequestInit): Promise<Response> {
+  try {
+    return await fetch(input, init);
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string } }).cause;
+    const idempotent = !init?.method || init.method === 'GET' || init.method === 'HEAD';
+    if (!idempotent || (cause?.code !== 'ECONNRESET' && cause?.code !== 'UND_ERR_SOCKET')) throw err;
+    return fetch(input, init);
+  }
+}
+
 export async function startWithFlags(argv: string[], dataDir = mkdtempSync(join(tmpdir(), 'fb-data-'))): Promise<TestFlowbridge> {
   const config = resolveConfig({}, parseCli(['--http', '127.0.0.1:0', '--data-dir', dataDir, '--max-flows', '10000', ...argv], {}).flags);
   const running = await startFlowbridge(config);
@@ -24,9 +40,9 @@ export async function startWithFlags(argv: string[], dataDir = mkdtempSync(join(
   return Object.assign(running, {
     url,
     dataDir,
-    api: (path: string, init?: RequestInit) => fetch(`${url}${path}`, init),
+    api: (path: string, init?: RequestInit) => fetchOnce(`${url}${path}`, init),
     json: async <T>(path: string): Promise<T> => {
-      const r = await fetch(`${url}${path}`);
+      const r = await fetchOnce(`${url}${path}`);
       expect(r.status, `${path}: ${r.status}`).toBe(200);
       return r.json() as Promise<T>;
     },
