@@ -180,17 +180,10 @@ function stageCostsOnce(payloads: Buffer[], batch: number, version: 0 | 3): Stag
     }
   }, events);
 
-  // Dispatch and merge on a real (unstarted) ZMQ interface of a real registry.
-  const dir = mkdtempSync(join(tmpdir(), 'fbstages-'));
-  try {
-    const registry = new InterfaceRegistry();
-    const companions = new CompanionSettings(registry, new SettingsStore(dir));
-    const zmq = new ZmqInterface({ id: 0, name: 'tcp://127.0.0.1:17000c', endpoints: 'tcp://127.0.0.1:17000c' }, () => {});
-    registry.add(zmq);
-    const dispatcher = new Dispatcher(registry, companions, { queueBound: 2 * events + BATCH });
-    const batches: CollectedEvent[][] = [];
-    for (let i = 0; i < normalised.length; i += BATCH) batches.push(normalised.slice(i, i + BATCH));
-    // dispatch() merges at once past half the queue's bound: the bound is twice the pass, and merge is timed apart by flush().
+  const batches: CollectedEvent[][] = [];
+  for (let i = 0; i < normalised.length; i += BATCH) batches.push(normalised.slice(i, i + BATCH));
+  // dispatch() merges at once past half the queue's bound: the bound is twice the pass, and merge is timed apart by flush().
+  const { dispatch, merge } = withHomeDispatcher(2 * events + BATCH, (dispatcher, zmq) => {
     let dispatchCpu = 0;
     let mergeCpu = 0;
     let passes = 0;
@@ -208,16 +201,32 @@ function stageCostsOnce(payloads: Buffer[], batch: number, version: 0 | 3): Stag
       passes++;
     }
     const per = (us: number) => Math.round((us / ((passes - 1) * events)) * 100) / 100;
+    return { dispatch: per(dispatchCpu), merge: per(mergeCpu) };
+  });
 
-    const ingest = new Ingest(0);
-    const sink = new BatchPacker();
-    const collectorThread = cpuPerEvent(() => {
-      for (const p of payloads) {
-        ingest.message([header, p], 'tcp://127.0.0.1:17000c', '127.0.0.1', sink, 0);
-        if (sink.count >= BATCH) sink.take();
-      }
-    }, events);
-    return { decode, validate, normalise, handoff, dispatch: per(dispatchCpu), merge: per(mergeCpu), collectorThread };
+  const ingest = new Ingest(0);
+  const sink = new BatchPacker();
+  const collectorThread = cpuPerEvent(() => {
+    for (const p of payloads) {
+      ingest.message([header, p], 'tcp://127.0.0.1:17000c', '127.0.0.1', sink, 0);
+      if (sink.count >= BATCH) sink.take();
+    }
+  }, events);
+  return { decode, validate, normalise, handoff, dispatch, merge, collectorThread };
+}
+
+/**
+ * Dispatch and merge without sockets: a real (unstarted) ZMQ interface in a real registry,
+ * and the dispatcher that routes to it; the settings directory is removed after `use`.
+ */
+export function withHomeDispatcher<T>(queueBound: number, use: (dispatcher: Dispatcher, zmq: ZmqInterface) => T): T {
+  const dir = mkdtempSync(join(tmpdir(), 'fbstages-'));
+  try {
+    const registry = new InterfaceRegistry();
+    const companions = new CompanionSettings(registry, new SettingsStore(dir));
+    const zmq = new ZmqInterface({ id: 0, name: 'tcp://127.0.0.1:17000c', endpoints: 'tcp://127.0.0.1:17000c' }, () => {});
+    registry.add(zmq);
+    return use(new Dispatcher(registry, companions, { queueBound }), zmq);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,17 +1,9 @@
 // What `bench/profile-stages.ts` runs under `node --cpu-prof`: one side of the
 // pipeline in a loop over the load generator's payloads, socket-free.
 //   profile-stages-target.ts LOADGEN SCENARIO(a|b) collector|main SECONDS
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { BatchPacker, transferListOf, unpackBatch, type PackedBatch } from '../src/collector/handoff.ts';
 import { Ingest } from '../src/collector/ingest.ts';
-import { CompanionSettings } from '../src/dispatch/companions.ts';
-import { Dispatcher } from '../src/dispatch/dispatcher.ts';
-import { SettingsStore } from '../src/dispatch/settings-store.ts';
-import { InterfaceRegistry } from '../src/interfaces/registry.ts';
-import { ZmqInterface } from '../src/interfaces/zmq-interface.ts';
-import { headerFrame, loadgenPayloads } from './ingest-floor.ts';
+import { headerFrame, loadgenPayloads, withHomeDispatcher } from './ingest-floor.ts';
 import { SCENARIOS } from './ingest.ts';
 
 const [loadgen, name, part, seconds] = process.argv.slice(2);
@@ -46,13 +38,7 @@ if (part === 'collector') {
   }
 } else {
   const batches = packed(new Ingest(0), true);
-  const dir = mkdtempSync(join(tmpdir(), 'fbprofile-'));
-  try {
-    const registry = new InterfaceRegistry();
-    const companions = new CompanionSettings(registry, new SettingsStore(dir));
-    const zmq = new ZmqInterface({ id: 0, name: 'tcp://127.0.0.1:17000c', endpoints: 'tcp://127.0.0.1:17000c' }, () => {});
-    registry.add(zmq);
-    const dispatcher = new Dispatcher(registry, companions, { queueBound: 1 << 20 });
+  withHomeDispatcher(1 << 20, (dispatcher, zmq) => {
     while (performance.now() < until) {
       for (const b of batches) {
         // What postMessage does: the slots move (a copy here, so the batch can be used again), the rest is cloned.
@@ -62,8 +48,6 @@ if (part === 'collector') {
         events += b.count;
       }
     }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }
 process.stderr.write(`${part}: ${events} events in ${seconds} s\n`);
