@@ -44,6 +44,8 @@ export class NatsLink {
   #since = Date.now();
   #nc: NatsConnection | undefined;
   #ready: Ready | undefined;
+  /** Set once the streams were made: a reconnect then is ready at once. */
+  #prepared: Ready | undefined;
   #reconnects = 0;
   #disconnects = 0;
   #failovers = 0;
@@ -121,24 +123,58 @@ export class NatsLink {
     await this.#prepare(nc);
   }
 
-  /** Streams and bucket first, then the others are told: nothing publishes into a stream that is not there. */
+  /**
+   * Streams and bucket first, then the others are told: nothing publishes into a stream
+   * that is not there. JetStream failing through this server for FAILOVER_AFTER_MS sends
+   * the connection to the next one, whose reconnect prepares again.
+   */
   async #prepare(nc: NatsConnection): Promise<void> {
     const began = Date.now();
     for (;;) {
       if (this.#closing || nc.isClosed()) return;
       if (Date.now() - began >= FAILOVER_AFTER_MS) {
-        // The reconnect that follows prepares again, on the next server.
         this.failOver(nc, this.#lastError ?? 'JetStream not ready');
         return;
       }
       try {
         const jsm = await jetstreamManager(nc, { timeout: 5_000 });
         await ensureStreams(jsm, this.settings);
-        this.#set('connected', { nc, js: jetstream(nc, { timeout: 5_000 }), jsm });
+        this.#prepared = { nc, js: jetstream(nc, { timeout: 5_000 }), jsm };
+        this.#set('connected', this.#prepared);
         this.#log(`flowbridge: NATS: connected to ${nc.getServer()}, JetStream streams ready`);
         return;
       } catch (err) {
         this.#lastError = `JetStream not ready: ${(err as Error).message}`;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  }
+
+  /**
+   * After a reconnect, once the streams were made: ready at once, so that publishes and
+   * consumers go on as soon as the cluster serves them (a stream whose leader was lost
+   * answers again once its peers elected another, which does not wait for the metadata
+   * leader a stream check needs). The check runs meanwhile: a cluster started afresh has
+   * no streams until it makes them. Only a server that serves no JetStream at all
+   * ("jetstream is not enabled" for FAILOVER_AFTER_MS) sends the connection elsewhere;
+   * timeouts while the cluster elects leaders do not.
+   */
+  async #resume(nc: NatsConnection, prepared: Ready, reconnect: number): Promise<void> {
+    this.#set('connected', prepared);
+    let notEnabledSince: number | undefined;
+    while (!this.#closing && !nc.isClosed() && reconnect === this.#reconnects) {
+      try {
+        await ensureStreams(prepared.jsm, this.settings);
+        this.#log(`flowbridge: NATS: reconnected to ${nc.getServer()}, JetStream streams ready`);
+        return;
+      } catch (err) {
+        this.#lastError = `JetStream not ready: ${(err as Error).message}`;
+        const now = Date.now();
+        if ((err as Error).name !== 'JetStreamNotEnabled') notEnabledSince = undefined;
+        else if (now - (notEnabledSince ??= now) >= FAILOVER_AFTER_MS) {
+          this.failOver(nc, this.#lastError);
+          return;
+        }
         await new Promise((r) => setTimeout(r, 500));
       }
     }
@@ -154,7 +190,7 @@ export class NatsLink {
           break;
         case 'reconnect':
           this.#reconnects++;
-          void this.#prepare(nc);
+          void (this.#prepared ? this.#resume(nc, this.#prepared, this.#reconnects) : this.#prepare(nc));
           break;
         case 'error':
           this.#lastError = s.error.message;
