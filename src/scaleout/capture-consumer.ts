@@ -3,12 +3,16 @@
 // dispatch would (rule 6) and acknowledged after the merge, so a node that stops or
 // crashes resumes where its consumer left off. An event older than the grace period is
 // counted late and not merged (its flow may be gone, and a new one with its ports would
-// be the wrong flow); a redelivery of an event this node already merged is acknowledged
-// and counted, not merged twice.
+// be the wrong flow); a redelivery of a message this node already took (merged or
+// counted late: its acknowledgement was lost, say with the server that carried it) is
+// acknowledged and counted, not taken twice. The ids taken are kept in the data
+// directory, so that a redelivery after a restart of the node is recognised too.
+import { join } from 'node:path';
 import { LRUCache } from 'lru-cache';
 import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import type { FlowTableApi } from '../interfaces/interface.ts';
 import type { NatsLink, Ready } from './connection.ts';
+import { loadState, saveState } from '../runtime/state-file.ts';
 import { decodeEnvelope } from './event-envelope.ts';
 import { STREAMS } from './streams.ts';
 import { subjectToken } from './settings.ts';
@@ -36,22 +40,32 @@ export interface ConsumerStats {
   lastError?: string;
 }
 
-/** Ids of merged messages remembered per device (a redelivery after a lost ack is recognised). */
-const MERGED_IDS = 100_000;
+/** Ids of messages taken (merged or late) remembered per device (a redelivery after a lost ack is recognised). */
+const TAKEN_IDS = 100_000;
 const LAG_POLL_MS = 2_000;
+/** The ids taken are written to the data directory this often when new ones came, and at stop. */
+const SAVE_TAKEN_MS = 5_000;
 
 class DeviceConsumer {
   readonly stats: ConsumerStats;
   readonly #device: CapturedDevice;
   readonly #graceMs: number;
-  readonly #merged = new LRUCache<string, true>({ max: MERGED_IDS });
+  readonly #taken = new LRUCache<string, true>({ max: TAKEN_IDS });
+  readonly #takenFile: string;
+  #takenChanged = false;
+  readonly #saver: NodeJS.Timeout;
   #messages: ConsumerMessages | undefined;
   #stopping = false;
 
-  constructor(device: CapturedDevice, graceMs: number) {
+  constructor(device: CapturedDevice, graceMs: number, stateDir: string, log: (line: string) => void) {
     this.#device = device;
     this.#graceMs = graceMs;
     const token = subjectToken(device.device);
+    this.#takenFile = join(stateDir, `nats-taken-${token}.json`);
+    const loaded = loadState<string[]>(this.#takenFile, [], (v) => (Array.isArray(v) && v.every((id) => typeof id === 'string') ? v : undefined), 'a list of message ids', 'the ids of event messages taken');
+    if (loaded.problem) log(`flowbridge: NATS: ${loaded.problem}`);
+    for (const id of loaded.value) this.#taken.set(id, true);
+    this.#saver = setInterval(() => this.#saveTaken(), SAVE_TAKEN_MS).unref();
     this.stats = {
       interface: device.name, consumer: `capture_${token}`, subject: `flowbridge.events.${token}`, running: false, merged: 0,
       skipped: { late: 0, redelivered: 0, undecodable: 0, 'not-an-envelope': 0, 'not-an-event': 0, 'merge-error': 0 },
@@ -83,6 +97,25 @@ class DeviceConsumer {
   async stop(): Promise<void> {
     this.#stopping = true;
     await this.#messages?.close();
+    clearInterval(this.#saver);
+    this.#saveTaken();
+  }
+
+  /** Oldest first, so that a load keeps the newest when the bound is smaller. */
+  #saveTaken(): void {
+    if (!this.#takenChanged) return;
+    this.#takenChanged = false;
+    try {
+      saveState(this.#takenFile, [...this.#taken.rkeys()]);
+    } catch (err) {
+      this.stats.lastError = `cannot keep the ids taken in ${this.#takenFile}: ${(err as Error).message}`;
+    }
+  }
+
+  #took(m: JsMsg, id: string): void {
+    this.#taken.set(id, true);
+    this.#takenChanged = true;
+    m.ack();
   }
 
   #take(m: JsMsg): void {
@@ -94,8 +127,8 @@ class DeviceConsumer {
     }
     const { envelope: e, notEvents } = decoded;
     this.stats.skipped['not-an-event'] += notEvents;
-    // A redelivery after a lost ack, or a copy the stream stored twice: merged once only.
-    if (this.#merged.has(e.id)) {
+    // A redelivery after a lost ack, or a copy the stream stored twice: taken once only.
+    if (this.#taken.has(e.id)) {
       this.stats.skipped.redelivered += e.events.length;
       m.ack();
       return;
@@ -103,7 +136,7 @@ class DeviceConsumer {
     const now = Date.now();
     if (now - e.receivedAt > this.#graceMs) {
       this.stats.skipped.late += e.events.length;
-      m.ack();
+      this.#took(m, e.id);
       return;
     }
     for (const event of e.events) {
@@ -115,8 +148,7 @@ class DeviceConsumer {
         this.stats.lastError = (err as Error).message;
       }
     }
-    this.#merged.set(e.id, true);
-    m.ack();
+    this.#took(m, e.id);
   }
 
   async #pollLag(ready: Ready): Promise<void> {
@@ -133,8 +165,9 @@ class DeviceConsumer {
 export class CaptureConsumers {
   readonly #consumers: DeviceConsumer[];
 
-  constructor(link: NatsLink, devices: CapturedDevice[], graceMs: number) {
-    this.#consumers = devices.map((d) => new DeviceConsumer(d, graceMs));
+  /** `stateDir` keeps the ids of the messages taken across restarts. */
+  constructor(link: NatsLink, devices: CapturedDevice[], graceMs: number, stateDir: string, log: (line: string) => void = () => {}) {
+    this.#consumers = devices.map((d) => new DeviceConsumer(d, graceMs, stateDir, log));
     link.onChange((ready) => {
       if (ready) for (const c of this.#consumers) void c.start(ready);
     });

@@ -172,7 +172,7 @@ export class ScaleOut {
   start(): void {
     this.link.open();
     if (!this.exportsFlows) return;
-    if (this.settings.role === 'capture') this.#consumers = new CaptureConsumers(this.link, this.#o.interfaces(), this.#o.graceMs);
+    if (this.settings.role === 'capture') this.#consumers = new CaptureConsumers(this.link, this.#o.interfaces(), this.#o.graceMs, this.#o.dataDir, this.#o.log);
     this.flows.start();
     if (this.#o.processes) {
       this.#timer = setInterval(() => this.publishProcesses(), this.settings.exportIntervalSeconds * 1000);

@@ -6,7 +6,10 @@
 // and while the capture node is restarted (events sent while it is down are merged when it
 // is back); events older than the grace period when they arrive are counted late, not
 // merged. The flow stream then holds every closed flow exactly once, final, with its process.
+import { mkdtempSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { decodeRecord, type FlowExportRecord } from '../../src/scaleout/export-record.ts';
 import type { ScaleOutStats } from '../../src/scaleout/scaleout.ts';
@@ -40,13 +43,15 @@ describeAsRoot('split roles: ingest nodes → JetStream → a capture node', 'cr
   /** Events merged by each capture instance, as it stopped. */
   const mergedByInstance: number[] = [];
   const lateByInstance: number[] = [];
+  /** The capture node restarts on its machine: the same data directory each time. */
+  const captureDataDir = mkdtempSync(join(tmpdir(), 'fb-capture-node-'));
 
   const stats = (fb: Fb): ScaleOutStats => fb.telemetry.scaleout!();
   const startCapture = async () => {
     capture = await startWithFlags([
       '-i', veth.hostIf, '--bpf', `${veth.hostIf}=tcp port ${SERVER_PORT}`,
       '--nats', cluster.urls, '--role', 'capture', '--node-name', 'cap1', '--grace', String(GRACE_S), '--export-interval', '1', '--export-format', 'json',
-    ]);
+    ], captureDataDir);
     await waitFor(() => capture!.registry.resolve(veth.hostIf)?.status().state === 'running', 'the veth captured');
     await waitFor(() => stats(capture!).consumers?.[0].running, 'the capture node consuming', 30_000);
   };
