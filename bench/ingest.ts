@@ -51,6 +51,11 @@ const SEARCH_HWM = 100_000;
  */
 const OVERLOAD_FACTOR = 3;
 const OVERLOAD_SECONDS = 8;
+/**
+ * The probe's producer waits this long before its last message (the one that reveals a
+ * msg_id gap at the end): sent at once, it could meet the full pipe libzmq drops it from.
+ */
+const OVERLOAD_SETTLE_SECONDS = 1;
 const PRODUCER_HWM = 1_000;
 
 export interface IngestScenario {
@@ -163,7 +168,7 @@ export async function startPipeline(): Promise<Pipeline> {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Offers one rate for a few seconds and balances what was sent against the counters. */
-export async function runStep(p: Pipeline, loadgen: string, s: IngestScenario, eventsPerSecond: number, sourceId: number, o: { hwm?: number; seconds?: number } = {}): Promise<IngestStep> {
+export async function runStep(p: Pipeline, loadgen: string, s: IngestScenario, eventsPerSecond: number, sourceId: number, o: { hwm?: number; seconds?: number; settle?: number } = {}): Promise<IngestStep> {
   const read = () => readCounters(p.zmq, p.fb.dispatcher);
   const before = await read();
   const cpuBefore = readThreadCpu();
@@ -173,7 +178,7 @@ export async function runStep(p: Pipeline, loadgen: string, s: IngestScenario, e
   let failed: unknown;
   const generator = offerHeld(loadgen, {
     endpoint: `tcp://127.0.0.1:${COLLECTOR_PORT}`, header: s.header, batch: s.batch,
-    rate: eventsPerSecond / s.batch, seconds: o.seconds ?? STEP_SECONDS, hwm: o.hwm ?? SEARCH_HWM,
+    rate: eventsPerSecond / s.batch, seconds: o.seconds ?? STEP_SECONDS, hwm: o.hwm ?? SEARCH_HWM, settle: o.settle,
     // A new source per step: its msg_id gaps are this step's, and a restart is not a gap.
     msgId: 1, sourceId,
   });
@@ -281,7 +286,7 @@ export async function ingest(tools: { loadgen: string; sub: string }, s: IngestS
       log(`  ${s.name}: confirmation: ${describeStep(confirmation)} ${confirmation.passed ? 'PASS' : 'fail'}`);
     }
     if (best > 0) {
-      overload = await runStep(p, tools.loadgen, s, best * OVERLOAD_FACTOR, steps.length + 3, { hwm: PRODUCER_HWM, seconds: OVERLOAD_SECONDS });
+      overload = await runStep(p, tools.loadgen, s, best * OVERLOAD_FACTOR, steps.length + 3, { hwm: PRODUCER_HWM, seconds: OVERLOAD_SECONDS, settle: OVERLOAD_SETTLE_SECONDS });
       log(`  ${s.name}: overload probe (×${OVERLOAD_FACTOR}, producer HWM ${PRODUCER_HWM}): ${describeStep(overload)}`);
     }
   } finally {

@@ -17,6 +17,7 @@
  *                      which real producers keep): beyond it PUB drops without telling
  *     --no-drop        wait at the high-water mark instead of dropping (ZMQ_XPUB_NODROP):
  *                      flat out, the generator then sends exactly what the receiver takes
+ *     --settle S       before the last message, wait S seconds (see below)
  *     --hold           after reporting, keep the connection until stdin closes (see below)
  *     --dump           write the message pool's payloads to stdout (each a u32 length,
  *                      little-endian, then its bytes) and exit without sending: the
@@ -30,7 +31,11 @@
  * (msg ids are 0 for v0, which has none). "sent" counts zmq_send calls: what PUB
  * drops at its high-water mark is in it, and only the receiver can tell. After the
  * send window one more message is sent, never dropped, so a receiver can see a
- * msg_id gap at the very end; it is counted in "sent", not in "sendSeconds".
+ * msg_id gap at the very end; it is counted in "sent", not in "sendSeconds". A pipe that
+ * reached the high-water mark leaves PUB's sending set until the receiver has read half
+ * of it, and a message sent meanwhile is dropped even with ZMQ_XPUB_NODROP (libzmq checks
+ * the mark only on pipes in the set): after dropping, --settle gives the receiver time to
+ * read that far first (its wait is in "finalWaitSeconds").
  * With --hold the report is printed as soon as that message is queued, and the socket
  * stays open until stdin closes: libzmq's linger only covers its own queue, and closing
  * while the receiver is still working through a backlog discards what libzmq had taken
@@ -184,7 +189,7 @@ int main(int argc, char **argv) {
   double launched = now();
   const char *endpoint = "tcp://127.0.0.1:17000";
   int bind = 0, layout = 0, batch = 1, hwm = 1000, no_drop = 0, hold = 0, dump = 0;
-  double rate = 0, seconds = 3;
+  double rate = 0, seconds = 3, settle = 0;
   uint32_t msg_id = 1, source_id = 1;
   long flows = 20000;
   static struct option options[] = {
@@ -194,6 +199,7 @@ int main(int argc, char **argv) {
       {"msg-id", required_argument, 0, 'm'},   {"source-id", required_argument, 0, 'i'},
       {"flows", required_argument, 0, 'f'},    {"hwm", required_argument, 0, 'w'},
       {"no-drop", no_argument, 0, 'n'},        {"hold", no_argument, 0, 'h'},
+      {"settle", required_argument, 0, 'S'},
       {"dump", no_argument, 0, 'D'},           {0, 0, 0, 0}};
   for (int c; (c = getopt_long(argc, argv, "", options, NULL)) != -1;) {
     switch (c) {
@@ -203,6 +209,7 @@ int main(int argc, char **argv) {
       case 'b': batch = atoi(optarg); break;
       case 'r': rate = atof(optarg); break;
       case 's': seconds = atof(optarg); break;
+      case 'S': settle = atof(optarg); break;
       case 'm': msg_id = (uint32_t)strtoul(optarg, NULL, 10); break;
       case 'i': source_id = (uint32_t)strtoul(optarg, NULL, 10); break;
       case 'f': flows = atol(optarg); break;
@@ -216,7 +223,7 @@ int main(int argc, char **argv) {
   int nfix = argc - optind;
   if (nfix < 1 || (layout != 0 && layout != 3) || batch < 1 || flows < 1) {
     fprintf(stderr, "usage: loadgen [--endpoint E] [--bind] [--header 0|3] [--batch N] [--rate MSGS_PER_S] [--seconds S]\n"
-                    "               [--msg-id N] [--source-id N] [--flows N] [--hwm N] [--no-drop] [--hold] [--dump] FIXTURE...\n");
+                    "               [--msg-id N] [--source-id N] [--flows N] [--hwm N] [--no-drop] [--settle S] [--hold] [--dump] FIXTURE...\n");
     return 2;
   }
   char **events = malloc(sizeof(char *) * nfix);
@@ -295,6 +302,10 @@ int main(int argc, char **argv) {
   int wait = 1;
   zmq_setsockopt(pub, ZMQ_XPUB_NODROP, &wait, sizeof wait);
   double window_end = now();
+  if (settle > 0) {
+    struct timespec pause = {(time_t)settle, (long)((settle - (double)(time_t)settle) * 1e9)};
+    nanosleep(&pause, NULL);
+  }
   send_message(pub, (long)(sent % (uint64_t)pool), layout, &msg_id, source_id, window_end + 30);
   sent++;
   double final_queued = now();

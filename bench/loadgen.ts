@@ -17,6 +17,8 @@ export interface Offer {
   hwm?: number;
   /** Wait at the high-water mark instead of dropping (transport ceiling runs only). */
   noDrop?: boolean;
+  /** Seconds to wait before the last message, so that it is not dropped after a burst that was (loadgen.c). */
+  settle?: number;
 }
 
 /** What the generator reports (see loadgen.c). */
@@ -42,6 +44,7 @@ function args(o: Offer): string[] {
     '--msg-id', String(o.msgId ?? 1), '--source-id', String(o.sourceId ?? 1), '--flows', String(FLOWS),
     '--hwm', String(o.hwm ?? 1000),
     ...(o.noDrop ? ['--no-drop'] : []),
+    ...(o.settle ? ['--settle', String(o.settle)] : []),
     ...flowFixtures(),
   ];
 }
