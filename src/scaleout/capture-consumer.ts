@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { LRUCache } from 'lru-cache';
 import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import type { FlowTableApi } from '../interfaces/interface.ts';
-import type { NatsLink, Ready } from './connection.ts';
 import { loadState, saveState } from '../runtime/state-file.ts';
+import type { NatsLink, Ready } from './connection.ts';
 import { decodeEnvelope } from './event-envelope.ts';
 import { STREAMS } from './streams.ts';
 import { subjectToken } from './settings.ts';
@@ -35,6 +35,8 @@ export interface ConsumerStats {
   running: boolean;
   merged: number;
   skipped: Record<ConsumeSkipReason, number>;
+  /** Ids of the messages taken that are remembered to recognise a redelivery (the oldest forgotten past the bound). */
+  takenIds: { size: number; bound: number };
   /** Messages in the stream for this device not yet delivered, and delivered but not yet acknowledged (last look). */
   lag?: { pending: number; ackPending: number; at: number };
   lastError?: string;
@@ -67,7 +69,7 @@ class DeviceConsumer {
     for (const id of loaded.value) this.#taken.set(id, true);
     this.#saver = setInterval(() => this.#saveTaken(), SAVE_TAKEN_MS).unref();
     this.stats = {
-      interface: device.name, consumer: `capture_${token}`, subject: `flowbridge.events.${token}`, running: false, merged: 0,
+      interface: device.name, consumer: `capture_${token}`, subject: `flowbridge.events.${token}`, running: false, merged: 0, takenIds: { size: 0, bound: TAKEN_IDS },
       skipped: { late: 0, redelivered: 0, undecodable: 0, 'not-an-envelope': 0, 'not-an-event': 0, 'merge-error': 0 },
     };
   }
@@ -92,6 +94,10 @@ class DeviceConsumer {
     }
     // Ended by an error, not by stop(): again shortly (the link tells again on reconnect too).
     if (!this.#stopping) setTimeout(() => void this.start(ready), 500).unref();
+  }
+
+  get takenIds(): number {
+    return this.#taken.size;
   }
 
   async stop(): Promise<void> {
@@ -174,7 +180,7 @@ export class CaptureConsumers {
   }
 
   stats(): ConsumerStats[] {
-    return this.#consumers.map((c) => ({ ...c.stats, skipped: { ...c.stats.skipped } }));
+    return this.#consumers.map((c) => ({ ...c.stats, skipped: { ...c.stats.skipped }, takenIds: { size: c.takenIds, bound: TAKEN_IDS } }));
   }
 
   /** Stops taking events; what was merged is acknowledged (the connection's drain sends the acks). */

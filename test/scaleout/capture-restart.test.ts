@@ -70,7 +70,7 @@ describeAsRoot('a restarted capture node and messages it already took', 'capture
     await publish(late);
     await publish(envelope('ingr.1.3', 40103, Date.now()));
     await waitFor(() => taken() === 3, 'three messages taken after the restart', 30_000);
-    expect(consumer()).toMatchObject({ merged: 1, skipped: { late: 0, redelivered: 2 } });
+    expect(consumer()).toMatchObject({ merged: 1, skipped: { late: 0, redelivered: 2 }, takenIds: { size: 3, bound: 100_000 } });
     const lo = capture!.registry.resolve('lo')!;
     expect(lo.flows.query({ port: 40103 }).total).toBe(1);
     expect(lo.flows.query({ port: 40101 }).total).toBe(0);
