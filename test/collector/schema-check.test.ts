@@ -88,6 +88,27 @@ describe('schema fast path', () => {
     }
   });
 
+  it('reads records of any shape as ajv does: a required name left undefined, a name another prototype holds, an own __proto__ key', () => {
+    const base = fixture('ebpflowexport-connect-docker');
+    const { L4_SRC_PORT: _, ...withoutPort } = base;
+    const records: Record<string, unknown>[] = [
+      { ...base, PROTOCOL: undefined },
+      Object.setPrototypeOf({ ...withoutPort }, { L4_SRC_PORT: 70000 }) as Record<string, unknown>,
+      Object.setPrototypeOf({ ...withoutPort }, { L4_SRC_PORT: 443 }) as Record<string, unknown>,
+      JSON.parse(JSON.stringify(base).replace('{', '{"__proto__":{"PROTOCOL":1},')) as Record<string, unknown>,
+      Object.assign(Object.create(null) as Record<string, unknown>, base),
+    ];
+    for (const [i, record] of records.entries()) {
+      const byAjv = socket.ajv(record) as boolean;
+      if (socket.fast!(record)) expect(byAjv, `record ${i}`).toBe(true);
+      expect(socket(record), `record ${i}`).toBe(byAjv);
+    }
+    expect(socket(records[0])).toBe(false);
+    expect(socket(records[1])).toBe(false);
+    // A plain record is the fast path's own, however it was built.
+    expect(socket.fast!(records[4])).toBe(true);
+  });
+
   it('accepts a name longer in UTF-16 units than in code points (ajv decides)', () => {
     const record = { ...fixture('ebpflowexport-connect-docker'), INTERFACE_NAME: '😀'.repeat(40) };
     expect(socket.fast!(record)).toBe(false);

@@ -133,22 +133,29 @@ class Generator {
     if (s.required === undefined && s.properties === undefined) return;
     // Not an object: these keywords would not apply, but say "not sure" (ajv decides).
     body.push(`if (!${TYPE_TESTS.object('x')}) return false;`);
-    const property = (k: string) => {
-      // An inherited name would read Object.prototype's member, not the record's.
-      if (k in Object.prototype) throw new UnsupportedSchema(`property ${k}`);
-      return `x[${JSON.stringify(k)}]`;
-    };
-    if (s.required !== undefined) {
-      if (!Array.isArray(s.required) || !s.required.every((k) => typeof k === 'string')) throw new UnsupportedSchema('required that is not a list of names');
-      for (const k of s.required as string[]) body.push(`if (${property(k)} === undefined) return false;`);
-    }
-    if (s.properties !== undefined) {
-      if (typeof s.properties !== 'object' || s.properties === null) throw new UnsupportedSchema('properties that is not an object');
-      for (const [k, sub] of Object.entries(s.properties as Record<string, unknown>)) {
-        const fn = this.check(sub);
-        body.push(`{ const v = ${property(k)}; if (v !== undefined && !${fn}(v)) return false; }`);
-      }
-    }
+    const required = s.required ?? [];
+    if (!Array.isArray(required) || !required.every((k) => typeof k === 'string')) throw new UnsupportedSchema('required that is not a list of names');
+    if (required.length > 30) throw new UnsupportedSchema('more than 30 required names');
+    if (s.properties !== undefined && (typeof s.properties !== 'object' || s.properties === null)) throw new UnsupportedSchema('properties that is not an object');
+    const properties = (s.properties ?? {}) as Record<string, unknown>;
+    const names = [...new Set([...(required as string[]), ...Object.keys(properties)])];
+    // An inherited name would read Object.prototype's member, not the record's.
+    for (const k of names) if (k in Object.prototype) throw new UnsupportedSchema(`property ${k}`);
+    // One pass over the record's keys (a keyed load in for-in reads the field by its index
+    // whatever the record's shape, where named loads of the schema's absent names on
+    // records of many shapes are megamorphic), each name checked where the switch finds
+    // it, the required ones marked in a bit set. A value that is undefined counts as absent.
+    const cases = names.map((k) => {
+      const bit = required.indexOf(k);
+      const sub = properties[k] !== undefined ? this.check(properties[k]) : undefined;
+      return `case ${JSON.stringify(k)}: { const v = x[k]; if (v === undefined) break; ${sub ? `if (!${sub}(v)) return false; ` : ''}${bit >= 0 ? `seen |= ${1 << bit}; ` : ''}break; }`;
+    });
+    // Plain objects only (what JSON.parse makes): another prototype could hold a checked
+    // name that for-in does not visit and ajv's reads would see.
+    body.push(`const proto = Object.getPrototypeOf(x); if (proto !== Object.prototype && proto !== null) return false;`);
+    body.push(`let seen = 0;`);
+    body.push(`for (const k in x) { switch (k) { ${cases.join(' ')} } }`);
+    if (required.length > 0) body.push(`if (seen !== ${(2 ** required.length) - 1}) return false;`);
   }
 
   #combinations(s: Schema, body: string[]): void {
