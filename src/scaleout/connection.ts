@@ -17,6 +17,29 @@ export type LinkState = 'connecting' | 'connected' | 'reconnecting' | 'closed';
  */
 export const FAILOVER_AFTER_MS = 5_000;
 
+/** How long JetStream has kept failing through the connected server, for FAILOVER_AFTER_MS. */
+export class FailingSince {
+  #since: number | undefined;
+
+  /** `since`: failing from then on (a start that is not ready yet counts as failing). */
+  constructor(since?: number) {
+    this.#since = since;
+  }
+
+  /** It worked: failing starts over. */
+  ok(): void {
+    this.#since = undefined;
+  }
+
+  /** A failure now; true when failures have lasted FAILOVER_AFTER_MS (a new period then begins). */
+  tooLong(now = Date.now()): boolean {
+    this.#since ??= now;
+    if (now - this.#since < FAILOVER_AFTER_MS) return false;
+    this.#since = now;
+    return true;
+  }
+}
+
 export interface LinkStats {
   state: LinkState;
   /** The server connected to now. */
@@ -129,10 +152,10 @@ export class NatsLink {
    * the connection to the next one, whose reconnect prepares again.
    */
   async #prepare(nc: NatsConnection): Promise<void> {
-    const began = Date.now();
+    const failing = new FailingSince(Date.now());
     for (;;) {
       if (this.#closing || nc.isClosed()) return;
-      if (Date.now() - began >= FAILOVER_AFTER_MS) {
+      if (failing.tooLong()) {
         this.failOver(nc, this.#lastError ?? 'JetStream not ready');
         return;
       }
@@ -161,7 +184,7 @@ export class NatsLink {
    */
   async #resume(nc: NatsConnection, prepared: Ready, reconnect: number): Promise<void> {
     this.#set('connected', prepared);
-    let notEnabledSince: number | undefined;
+    const notEnabled = new FailingSince();
     while (!this.#closing && !nc.isClosed() && reconnect === this.#reconnects) {
       try {
         await ensureStreams(prepared.jsm, this.settings);
@@ -169,9 +192,8 @@ export class NatsLink {
         return;
       } catch (err) {
         this.#lastError = `JetStream not ready: ${(err as Error).message}`;
-        const now = Date.now();
-        if ((err as Error).name !== 'JetStreamNotEnabled') notEnabledSince = undefined;
-        else if (now - (notEnabledSince ??= now) >= FAILOVER_AFTER_MS) {
+        if ((err as Error).name !== 'JetStreamNotEnabled') notEnabled.ok();
+        else if (notEnabled.tooLong()) {
           this.failOver(nc, this.#lastError);
           return;
         }

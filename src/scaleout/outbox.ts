@@ -2,7 +2,7 @@
 // NATS is unreachable or slow, are published with their message id (a retry of the
 // same id is stored once by the stream's de-duplication), and leave only when the
 // stream acknowledged them. Past the bound new records are dropped and counted.
-import { FAILOVER_AFTER_MS, type NatsLink, type Ready } from './connection.ts';
+import { FailingSince, type NatsLink, type Ready } from './connection.ts';
 
 export type OutboxKind = 'flows' | 'alerts' | 'processes' | 'events';
 const KINDS: readonly OutboxKind[] = ['flows', 'alerts', 'processes', 'events'];
@@ -49,8 +49,8 @@ export class Outbox {
   #retries = 0;
   #lastError: string | undefined;
   readonly #link: NatsLink;
-  /** When publishing started failing with nothing acknowledged since (undefined: it works). */
-  #failingSince: number | undefined;
+  /** Publishing failing with nothing acknowledged since. */
+  readonly #failing = new FailingSince();
   readonly #idle: (() => void)[] = [];
 
   constructor(link: NatsLink, bound: number) {
@@ -115,7 +115,7 @@ export class Outbox {
     ready.js.publish(m.subject, m.data, { msgID: m.msgId, timeout: 2_000 }).then(
       (ack) => {
         this.#inFlight--;
-        this.#failingSince = undefined;
+        this.#failing.ok();
         this.#published[m.kind]++;
         if (ack.duplicate) this.#duplicates++;
         this.#afterOne();
@@ -138,11 +138,7 @@ export class Outbox {
 
   /** Publishing through this server has failed for FAILOVER_AFTER_MS with nothing acknowledged: try another. */
   #failOver(ready: Ready): void {
-    const now = Date.now();
-    this.#failingSince ??= now;
-    if (now - this.#failingSince < FAILOVER_AFTER_MS) return;
-    this.#failingSince = now;
-    this.#link.failOver(ready.nc, `publishing: ${this.#lastError}`);
+    if (this.#failing.tooLong()) this.#link.failOver(ready.nc, `publishing: ${this.#lastError}`);
   }
 
   #afterOne(): void {
