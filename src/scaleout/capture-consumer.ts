@@ -49,7 +49,8 @@ const LAG_POLL_MS = 2_000;
 const SAVE_TAKEN_MS = 5_000;
 
 class DeviceConsumer {
-  readonly stats: ConsumerStats;
+  /** What it counts as it goes (the remembered ids are told by snapshot()). */
+  readonly #stats: Omit<ConsumerStats, 'takenIds'>;
   readonly #device: CapturedDevice;
   readonly #graceMs: number;
   readonly #taken = new LRUCache<string, true>({ max: TAKEN_IDS });
@@ -68,36 +69,36 @@ class DeviceConsumer {
     if (loaded.problem) log(`flowbridge: NATS: ${loaded.problem}`);
     for (const id of loaded.value) this.#taken.set(id, true);
     this.#saver = setInterval(() => this.#saveTaken(), SAVE_TAKEN_MS).unref();
-    this.stats = {
-      interface: device.name, consumer: `capture_${token}`, subject: `flowbridge.events.${token}`, running: false, merged: 0, takenIds: { size: 0, bound: TAKEN_IDS },
+    this.#stats = {
+      interface: device.name, consumer: `capture_${token}`, subject: `flowbridge.events.${token}`, running: false, merged: 0,
       skipped: { late: 0, redelivered: 0, undecodable: 0, 'not-an-envelope': 0, 'not-an-event': 0, 'merge-error': 0 },
     };
   }
 
   async start(ready: Ready): Promise<void> {
-    if (this.stats.running || this.#stopping) return;
-    this.stats.running = true;
+    if (this.#stats.running || this.#stopping) return;
+    this.#stats.running = true;
     try {
       await ready.jsm.consumers.add(STREAMS.events.name, {
-        durable_name: this.stats.consumer, filter_subject: this.stats.subject, ack_policy: AckPolicy.Explicit,
+        durable_name: this.#stats.consumer, filter_subject: this.#stats.subject, ack_policy: AckPolicy.Explicit,
         deliver_policy: DeliverPolicy.All, ack_wait: 30e9, max_ack_pending: 1_000,
       });
-      const consumer = await ready.js.consumers.get(STREAMS.events.name, this.stats.consumer);
+      const consumer = await ready.js.consumers.get(STREAMS.events.name, this.#stats.consumer);
       this.#messages = await consumer.consume({ max_messages: 100, expires: 2_000 });
       void this.#pollLag(ready);
       for await (const m of this.#messages) this.#take(m);
     } catch (err) {
-      this.stats.lastError = (err as Error).message;
+      this.#stats.lastError = (err as Error).message;
     } finally {
-      this.stats.running = false;
+      this.#stats.running = false;
       this.#messages = undefined;
     }
     // Ended by an error, not by stop(): again shortly (the link tells again on reconnect too).
     if (!this.#stopping) setTimeout(() => void this.start(ready), 500).unref();
   }
 
-  get takenIds(): number {
-    return this.#taken.size;
+  snapshot(): ConsumerStats {
+    return { ...this.#stats, skipped: { ...this.#stats.skipped }, takenIds: { size: this.#taken.size, bound: TAKEN_IDS } };
   }
 
   async stop(): Promise<void> {
@@ -114,7 +115,7 @@ class DeviceConsumer {
     try {
       saveState(this.#takenFile, [...this.#taken.rkeys()]);
     } catch (err) {
-      this.stats.lastError = `cannot keep the ids taken in ${this.#takenFile}: ${(err as Error).message}`;
+      this.#stats.lastError = `cannot keep the ids taken in ${this.#takenFile}: ${(err as Error).message}`;
     }
   }
 
@@ -127,41 +128,41 @@ class DeviceConsumer {
   #take(m: JsMsg): void {
     const decoded = decodeEnvelope(m.data);
     if (typeof decoded === 'string') {
-      this.stats.skipped[decoded]++;
+      this.#stats.skipped[decoded]++;
       m.term();
       return;
     }
     const { envelope: e, notEvents } = decoded;
-    this.stats.skipped['not-an-event'] += notEvents;
+    this.#stats.skipped['not-an-event'] += notEvents;
     // A redelivery after a lost ack, or a copy the stream stored twice: taken once only.
     if (this.#taken.has(e.id)) {
-      this.stats.skipped.redelivered += e.events.length;
+      this.#stats.skipped.redelivered += e.events.length;
       m.ack();
       return;
     }
     const now = Date.now();
     if (now - e.receivedAt > this.#graceMs) {
-      this.stats.skipped.late += e.events.length;
+      this.#stats.skipped.late += e.events.length;
       this.#took(m, e.id);
       return;
     }
     for (const event of e.events) {
       try {
         this.#device.flows.applyEvent(event, e.via, now);
-        this.stats.merged++;
+        this.#stats.merged++;
       } catch (err) {
-        this.stats.skipped['merge-error']++;
-        this.stats.lastError = (err as Error).message;
+        this.#stats.skipped['merge-error']++;
+        this.#stats.lastError = (err as Error).message;
       }
     }
     this.#took(m, e.id);
   }
 
   async #pollLag(ready: Ready): Promise<void> {
-    while (this.stats.running && !this.#stopping) {
+    while (this.#stats.running && !this.#stopping) {
       try {
-        const info = await ready.jsm.consumers.info(STREAMS.events.name, this.stats.consumer);
-        this.stats.lag = { pending: info.num_pending, ackPending: info.num_ack_pending, at: Date.now() };
+        const info = await ready.jsm.consumers.info(STREAMS.events.name, this.#stats.consumer);
+        this.#stats.lag = { pending: info.num_pending, ackPending: info.num_ack_pending, at: Date.now() };
       } catch { /* next time */ }
       await new Promise((r) => setTimeout(r, LAG_POLL_MS).unref());
     }
@@ -180,7 +181,7 @@ export class CaptureConsumers {
   }
 
   stats(): ConsumerStats[] {
-    return this.#consumers.map((c) => ({ ...c.stats, skipped: { ...c.stats.skipped }, takenIds: { size: c.takenIds, bound: TAKEN_IDS } }));
+    return this.#consumers.map((c) => c.snapshot());
   }
 
   /** Stops taking events; what was merged is acknowledged (the connection's drain sends the acks). */
