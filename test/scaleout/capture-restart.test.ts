@@ -4,9 +4,6 @@
 // copy twice. Such a message is counted as redelivered: neither merged twice nor, because it
 // is old by now, counted late. Envelopes are published here as an ingest node would, to a
 // real nats-server; the capture node captures lo with a filter that matches nothing.
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
@@ -14,7 +11,7 @@ import { normaliseSocketEvent } from '../../src/collector/events/normalise.ts';
 import { encodeEnvelope, type EventEnvelope } from '../../src/scaleout/event-envelope.ts';
 import type { ScaleOutStats } from '../../src/scaleout/scaleout.ts';
 import { fixture } from '../support/fixtures.ts';
-import { startWithFlags } from '../support/flowbridge.ts';
+import { freshDataDir, startWithFlags } from '../support/flowbridge.ts';
 import { natsServerInstalled, startNatsCluster, type NatsCluster } from '../support/nats.ts';
 import { describeAsRoot } from '../support/privileges.ts';
 import { waitFor } from '../support/wait.ts';
@@ -26,7 +23,7 @@ describeAsRoot('a restarted capture node and messages it already took', 'capture
   let cluster: NatsCluster;
   let nc: NatsConnection;
   let capture: Fb | undefined;
-  const dataDir = mkdtempSync(join(tmpdir(), 'fb-capture-node-'));
+  const dataDir = freshDataDir();
   let copies = 0;
 
   const consumer = () => (capture!.telemetry.scaleout!() as ScaleOutStats).consumers![0];

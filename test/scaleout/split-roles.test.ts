@@ -6,15 +6,12 @@
 // and while the capture node is restarted (events sent while it is down are merged when it
 // is back); events older than the grace period when they arrive are counted late, not
 // merged. The flow stream then holds every closed flow exactly once, final, with its process.
-import { mkdtempSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { decodeRecord, type FlowExportRecord } from '../../src/scaleout/export-record.ts';
 import type { ScaleOutStats } from '../../src/scaleout/scaleout.ts';
 import { fixture } from '../support/fixtures.ts';
-import { connectProducer, startWithFlags } from '../support/flowbridge.ts';
+import { connectProducer, freshDataDir, startWithFlags } from '../support/flowbridge.ts';
 import { natsServerInstalled, readStream, startNatsCluster, streamLeader, type NatsCluster } from '../support/nats.ts';
 import { createVethPair, type VethPair } from '../support/netns.ts';
 import { describeAsRoot } from '../support/privileges.ts';
@@ -44,7 +41,7 @@ describeAsRoot('split roles: ingest nodes → JetStream → a capture node', 'cr
   const mergedByInstance: number[] = [];
   const lateByInstance: number[] = [];
   /** The capture node restarts on its machine: the same data directory each time. */
-  const captureDataDir = mkdtempSync(join(tmpdir(), 'fb-capture-node-'));
+  const captureDataDir = freshDataDir();
 
   const stats = (fb: Fb): ScaleOutStats => fb.telemetry.scaleout!();
   const startCapture = async () => {

@@ -33,7 +33,10 @@ async function fetchOnce(input: string, init?: RequestInit): Promise<Response> {
   }
 }
 
-export async function startWithFlags(argv: string[], dataDir = mkdtempSync(join(tmpdir(), 'fb-data-'))): Promise<TestFlowbridge> {
+/** A fresh data directory; passed to startWithFlags again, a restart finds its state there, as on its machine. */
+export const freshDataDir = (): string => mkdtempSync(join(tmpdir(), 'fb-data-'));
+
+export async function startWithFlags(argv: string[], dataDir = freshDataDir()): Promise<TestFlowbridge> {
   const config = resolveConfig({}, parseCli(['--http', '127.0.0.1:0', '--data-dir', dataDir, '--max-flows', '10000', ...argv], {}).flags);
   const running = await startFlowbridge(config);
   const url = running.url!;
