@@ -4,6 +4,8 @@
 // copy twice. Such a message is counted as redelivered: neither merged twice nor, because it
 // is old by now, counted late. Envelopes are published here as an ingest node would, to a
 // real nats-server; the capture node captures lo with a filter that matches nothing.
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
@@ -72,4 +74,16 @@ describeAsRoot('a restarted capture node and messages it already took', 'capture
     expect(lo.flows.query({ port: 40103 }).total).toBe(1);
     expect(lo.flows.query({ port: 40101 }).total).toBe(0);
   }, 90_000);
+
+  it('moves an unreadable file of ids aside (never overwritten unread) and goes on taking messages', async () => {
+    await capture!.stop();
+    const file = join(dataDir, 'nats-taken-lo.json');
+    writeFileSync(file, '["ingr.1.1", ');
+    await startCapture();
+    expect(readdirSync(dataDir).filter((n) => n.startsWith('nats-taken-lo.json.corrupt-'))).toHaveLength(1);
+    expect(existsSync(file)).toBe(false);
+    await publish(envelope('ingr.1.4', 40104, Date.now()));
+    await waitFor(() => consumer().merged === 1, 'a new message merged', 30_000);
+    expect(consumer().takenIds.size).toBe(1);
+  }, 60_000);
 });
