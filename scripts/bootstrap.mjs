@@ -7,7 +7,7 @@
 //   node scripts/bootstrap.mjs --test    + what the test suite drives (Chromium, Prometheus, netns)
 //   node scripts/bootstrap.mjs --bench   + what the benchmarks build and compare against
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -18,6 +18,7 @@ const mode = process.argv[2] ?? '--start';
 const RUNTIME = {
   'libpcap-dev': 'live capture (the `cap` addon builds against it)',
   libzmq5: 'the collector receives ZMQ through libzmq directly',
+  gcc: "builds flowbridge's native JSON scanner (native/json-scan.c; without it payloads go through JSON.parse, slower)",
   iproute2: 'interface discovery',
   bpftrace: 'the host agent (flowbridge agent): eBPF socket events from tracepoints',
 };
@@ -32,7 +33,6 @@ const TEST = {
 };
 const BENCH = {
   'libzmq3-dev': 'the C load generator and the C subscriber baseline',
-  gcc: 'compiles the C load generator',
   tcpdump: 'capture baseline',
   'nats-server': 'the scale-out benchmark runs ingest → JetStream → capture',
 };
@@ -80,5 +80,26 @@ function ensureNodeModules() {
   }
 }
 
+/**
+ * Builds native/*.c into build/native/libflowbridge.so when missing or older than a
+ * source (under a temporary name, renamed when complete). Without a compiler the
+ * collector reads payloads with JSON.parse and says so in its status.
+ */
+function ensureNativeLibrary() {
+  const sources = readdirSync(join(root, 'native')).filter((f) => f.endsWith('.c')).map((f) => join(root, 'native', f));
+  const out = join(root, 'build', 'native', 'libflowbridge.so');
+  if (existsSync(out) && sources.every((f) => statSync(f).mtimeMs <= statSync(out).mtimeMs)) return;
+  if (spawnSync('gcc', ['--version']).status !== 0) {
+    console.warn('[bootstrap] gcc not found: the native JSON scanner is not built (payloads go through JSON.parse); install gcc for it');
+    return;
+  }
+  console.log('[bootstrap] building the native JSON scanner (build/native/libflowbridge.so)');
+  mkdirSync(dirname(out), { recursive: true });
+  const tmp = `${out}.${process.pid}.tmp`;
+  execFileSync('gcc', ['-O2', '-Wall', '-shared', '-fPIC', '-o', tmp, ...sources], { stdio: 'inherit' });
+  renameSync(tmp, out);
+}
+
 ensureSystemPackages();
 ensureNodeModules();
+ensureNativeLibrary();

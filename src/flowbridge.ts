@@ -117,7 +117,7 @@ function pipelineTelemetry(registry: InterfaceRegistry, dispatcher: Dispatcher, 
           const ports = z.listeningPorts.stats();
           t.collector = { ...c, endpoints: z.endpoints };
           t.tables = {
-            exporters: c.bounds.exporters, 'learned-field-ids': c.bounds.learnedFieldIds, 'handoff-batches': c.bounds.handoffBatches,
+            exporters: c.bounds.exporters, 'learned-field-ids': c.bounds.learnedFieldIds, 'handoff-batches': c.bounds.handoffBatches, 'interned-strings': c.bounds.internedStrings,
             'host-interfaces': z.hostCounters.stats(), 'listening-port-hosts': ports.hosts, 'listening-ports-per-host': ports.portsPerHost,
           };
         }

@@ -1,6 +1,7 @@
 // How an interface is shown by the API and the pages: identity, settings, state,
 // its counters and bounded tables (from the telemetry), and its own problems.
 import type { MonitoredInterface } from '../interfaces/interface.ts';
+import type { Decoding } from '../model/exporter.ts';
 import type { Bound, InterfaceTelemetry } from '../model/telemetry.ts';
 import type { ApiContext } from './context.ts';
 
@@ -24,6 +25,7 @@ export interface InterfaceView {
     rejectedByTopic: Record<string, Record<string, number>>;
     lostMessages: number;
     exporters: number;
+    decoding: Decoding;
   };
   tables: Record<string, Bound>;
 }
@@ -51,7 +53,7 @@ export function interfaceViews(ctx: ApiContext): InterfaceView[] {
       view.collector = {
         endpoints: c.endpoints, messages: c.messages, events: c.events,
         rejected: c.rejected as Record<string, number>, rejectedByTopic: c.rejectedByTopic as Record<string, Record<string, number>>,
-        lostMessages: c.lostMessages, exporters: c.exporters.length,
+        lostMessages: c.lostMessages, exporters: c.exporters.length, decoding: c.decoding,
       };
     }
     return view;

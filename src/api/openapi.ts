@@ -98,8 +98,8 @@ export function openApiDocument(version: string) {
             flows: { type: 'object', description: 'active, bound, bySeen {packets, events, both}, evicted, expired' },
             dispatch: { type: 'object', description: 'delivered by route, dropped by reason, queueSize, queueBound' },
             capture: { type: 'object', description: 'packet interfaces: device, packets, bytes, errors by reason, kernelDrops' },
-            collector: { type: 'object', description: 'ZMQ interfaces: endpoints, messages by topic, events by kind, rejected by reason, rejectedByTopic (topic, then reason), lostMessages, connections (endpoint, then accepted/connected/disconnected/oversize/handshake-failed*), threadRestarts, exporters (count)' },
-            tables: { type: 'object', additionalProperties: { $ref: '#/components/schemas/Bound' }, description: 'ZMQ interfaces: exporters, learned-field-ids, handoff-batches, host-interfaces, listening-port-hosts, listening-ports-per-host' },
+            collector: { type: 'object', description: 'ZMQ interfaces: endpoints, messages by topic, events by kind, rejected by reason, rejectedByTopic (topic, then reason), lostMessages, connections (endpoint, then accepted/connected/disconnected/oversize/handshake-failed*), threadRestarts, exporters (count), decoding (scanner: native or why not, scanned: records read by the native JSON scanner, fallbacks: payloads left to JSON.parse by reason)' },
+            tables: { type: 'object', additionalProperties: { $ref: '#/components/schemas/Bound' }, description: 'ZMQ interfaces: exporters, learned-field-ids, handoff-batches, interned-strings (the native JSON scanner\'s; dropped: times it forgot them all), host-interfaces, listening-port-hosts, listening-ports-per-host' },
           },
         },
         Bound: {

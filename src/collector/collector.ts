@@ -66,7 +66,8 @@ function emptyStats(interfaceId: number): CollectorStats {
   const none = { size: 0, max: 0, dropped: 0 };
   return {
     interfaceId, messages: {}, events: {}, rejected: {}, lostMessages: 0, connections: {}, threadRestarts: 0, exporters: [], samples: [], rejectedByTopic: {},
-    bounds: { exporters: none, learnedFieldIds: none, handoffBatches: none },
+    bounds: { exporters: none, learnedFieldIds: none, handoffBatches: none, internedStrings: none },
+    decoding: { scanner: 'starting', scanned: 0, fallbacks: {} },
   };
 }
 

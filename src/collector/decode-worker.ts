@@ -50,3 +50,4 @@ for (;;) {
   sender.tick(now, false);
 }
 sender.stats(Date.now());
+ingest.close();

@@ -6,8 +6,10 @@ import type { CollectorStats, RejectReason } from '../model/exporter.ts';
 import type { Bound } from '../model/telemetry.ts';
 import { FieldIds, MAX_LEARNED_FIELDS } from './events/field-ids.ts';
 import { parseHeader } from './wire/header.ts';
-import { NormaliseError, normaliseCounters, normaliseListeningPorts, orientSocketRecord, socketEvent, socketExtra, type OrientedSocket } from './events/normalise.ts';
-import { decodePayload, MAX_JSON_DEPTH, MAX_PAYLOAD_BYTES, nestedDeeperThan } from './wire/payload.ts';
+import { NormaliseError, normaliseCounters, normaliseListeningPorts, orientSocketRecord, SOCKET_KEYS, socketEvent, socketExtra, type OrientedSocket } from './events/normalise.ts';
+import { MAX_JSON_DEPTH, MAX_PAYLOAD_BYTES, nestedDeeperThan, parseRecords, payloadData } from './wire/payload.ts';
+import { ScannedRecords } from './events/scanned-records.ts';
+import socketSchema from '../../schemas/socket-event.schema.json' with { type: 'json' };
 import { payloadExcerpt, recordExcerpt, SampleRing } from './samples.ts';
 import { MAX_SOURCES, SourceTable } from './sources.ts';
 import { compileValidators, describeSchemaErrors, type Validators } from './events/validate.ts';
@@ -56,10 +58,16 @@ export class Ingest {
   /** Source keys by endpoint, then source id (v1–v3, a number) or peer (v0, a string). */
   readonly #keys = new Map<string, Map<number | string, string>>();
 
-  constructor(interfaceId: number, maxPayloadBytes = MAX_PAYLOAD_BYTES) {
+  /** The native scanner's path for socket payloads, or why there is none. */
+  readonly scanned: ScannedRecords | string;
+
+  /** `scan: false` reads every payload with JSON.parse (the path the scanner falls back to). */
+  constructor(interfaceId: number, maxPayloadBytes = MAX_PAYLOAD_BYTES, o: { scan?: boolean } = {}) {
     this.interfaceId = interfaceId;
     this.sources = new SourceTable(interfaceId);
     this.#maxPayload = maxPayloadBytes;
+    this.scanned = o.scan === false ? 'not asked for'
+      : ScannedRecords.open(socketSchema, this.#validators['socket-event'].fastOwningEveryName, SOCKET_KEYS, maxPayloadBytes);
   }
 
   /**
@@ -89,12 +97,26 @@ export class Ingest {
     const source = this.sources.message(sourceKey, endpoint, sourceId, header.layout, header.msgId, now);
     if (INFORMATIONAL.has(route)) return;
 
-    const records = decodePayload(header, payload, this.#maxPayload);
+    const data = payloadData(header, payload, this.#maxPayload);
+    if (!Buffer.isBuffer(data)) {
+      this.reject(data.error, header.topic, sourceKey, data.detail, payload, now);
+      return;
+    }
+    // Socket payloads in JSON go the scanner's way first; what it leaves, from the record
+    // it was not sure of, goes the JSON.parse way below (whose verdicts are the ones).
+    let from = 0;
+    if (route === 'flow' && !header.tlv && typeof this.scanned === 'object') {
+      const left = this.scanned.records(data, (record) => this.#socketRecord(record, source, sink, false) === undefined);
+      if (left === undefined) return;
+      from = left;
+    }
+    const records = parseRecords(header, data);
     if ('error' in records) {
       this.reject(records.error, header.topic, sourceKey, records.detail, payload, now);
       return;
     }
-    for (const raw of records) {
+    for (let k = from; k < records.length; k++) {
+      const raw = records[k];
       // A template is read as sent: its numeric keys are the ids it (re)defines.
       if (route === 'template') {
         this.#fieldIds.learn(raw);
@@ -112,15 +134,18 @@ export class Ingest {
     }
   }
 
-  /** A validated socket record, oriented and checked, then packed straight from the record (built, for an array). */
-  #socketRecord(record: Record<string, unknown>, source: { events: number }, sink: EventSink): Refusal | undefined {
+  /**
+   * A validated socket record, oriented and checked, then packed straight from the record
+   * (built, for an array). `mayHaveExtra` false: a scanned record, which has no additional fields.
+   */
+  #socketRecord(record: Record<string, unknown>, source: { events: number }, sink: EventSink, mayHaveExtra = true): Refusal | undefined {
     let o: OrientedSocket;
     try {
       o = orientSocketRecord(record);
     } catch (err) {
       return normaliseRefusal(err);
     }
-    const extra = socketExtra(record);
+    const extra = mayHaveExtra ? socketExtra(record) : undefined;
     if (extra && nestedDeeperThan(extra, MAX_JSON_DEPTH)) return TOO_DEEP;
     this.#accepted(o.kind, source);
     if (Array.isArray(sink)) sink.push(socketEvent(record, o, extra));
@@ -146,6 +171,11 @@ export class Ingest {
   #accepted(kind: CollectedEvent['kind'], source: { events: number }): void {
     this.#events[kind] = (this.#events[kind] ?? 0) + 1;
     source.events++;
+  }
+
+  /** Frees the native scanner (the thread is ending). */
+  close(): void {
+    if (typeof this.scanned === 'object') this.scanned.close();
   }
 
   /**
@@ -182,6 +212,8 @@ export class Ingest {
   /** A snapshot; the hand-off's fill level is the caller's to tell. */
   stats(now = Date.now(), handoffBatches: Bound = { size: 0, max: 0, dropped: 0 }): CollectorStats {
     this.sources.expire(now);
+    const scanned = typeof this.scanned === 'object' ? this.scanned : undefined;
+    const strings = scanned?.strings();
     return {
       interfaceId: this.interfaceId,
       messages: { ...this.#messages },
@@ -197,7 +229,11 @@ export class Ingest {
         exporters: { size: this.sources.size, max: MAX_SOURCES, dropped: this.sources.overflow },
         learnedFieldIds: { size: this.#fieldIds.size, max: MAX_LEARNED_FIELDS, dropped: this.#fieldIds.dropped },
         handoffBatches,
+        internedStrings: strings ? { size: strings.size, max: strings.max, dropped: strings.resets } : { size: 0, max: 0, dropped: 0 },
       },
+      decoding: scanned
+        ? { scanner: 'native', scanned: scanned.scanned, fallbacks: { ...scanned.fallbacks } as Record<string, number> }
+        : { scanner: this.scanned as string, scanned: 0, fallbacks: {} },
     };
   }
 }

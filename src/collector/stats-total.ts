@@ -36,7 +36,9 @@ export function addStats(a: CollectorStats, b: CollectorStats): CollectorStats {
       exporters: bound(a.bounds.exporters, b.bounds.exporters),
       learnedFieldIds: bound(a.bounds.learnedFieldIds, b.bounds.learnedFieldIds),
       handoffBatches: bound(a.bounds.handoffBatches, b.bounds.handoffBatches),
+      internedStrings: bound(a.bounds.internedStrings, b.bounds.internedStrings),
     },
+    decoding: { scanner: b.decoding.scanner, scanned: a.decoding.scanned + b.decoding.scanned, fallbacks: addCounts(a.decoding.fallbacks, b.decoding.fallbacks) },
   };
 }
 
@@ -45,6 +47,9 @@ export function countersOnly(s: CollectorStats): CollectorStats {
   const none = { size: 0, max: 0, dropped: 0 };
   return {
     ...s, exporters: [],
-    bounds: { exporters: { ...none, dropped: s.bounds.exporters.dropped }, learnedFieldIds: { ...none, dropped: s.bounds.learnedFieldIds.dropped }, handoffBatches: { ...none, dropped: s.bounds.handoffBatches.dropped } },
+    bounds: {
+      exporters: { ...none, dropped: s.bounds.exporters.dropped }, learnedFieldIds: { ...none, dropped: s.bounds.learnedFieldIds.dropped },
+      handoffBatches: { ...none, dropped: s.bounds.handoffBatches.dropped }, internedStrings: { ...none, dropped: s.bounds.internedStrings.dropped },
+    },
   };
 }

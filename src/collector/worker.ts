@@ -153,6 +153,7 @@ function run(inputs: Input[]): void {
   }
   for (const input of inputs) monitorEvents(input);
   sender.stats(Date.now(), connections);
+  ingest.close();
 }
 
 const ctx = new ZmqContext();

@@ -72,6 +72,10 @@ export function createMetrics(telemetry: Telemetry, web?: () => WebStats): Metri
     () => zmqs().flatMap((z) => Object.entries(z.c.connections ?? {}).flatMap(([endpoint, counts]) => Object.entries(counts).map(([event, n]): Sample => [{ interface: z.name, endpoint, event }, n ?? 0]))));
   counter('flowbridge_zmq_thread_restarts_total', 'Receive threads of the ZMQ interface that died and were started again', ['interface'],
     () => zmqs().map((z) => [{ interface: z.name }, z.c.threadRestarts ?? 0]));
+  counter('flowbridge_zmq_scanned_records_total', 'Socket records read by the native JSON scanner (the rest went through JSON.parse)', ['interface'],
+    () => zmqs().map((z) => [{ interface: z.name }, z.c.decoding?.scanned ?? 0]));
+  counter('flowbridge_zmq_scanner_fallbacks_total', 'Socket payloads (or their rest, from a record on) the native JSON scanner left to JSON.parse, by reason (syntax, key, value, number, depth, full, shape, record)', ['interface', 'reason'],
+    () => zmqs().flatMap((z) => entries(z, 'reason', z.c.decoding?.fallbacks ?? {})));
   gauge('flowbridge_exporters', 'Producers seen in the last 10 s', ['interface'],
     () => zmqs().map((z) => [{ interface: z.name }, z.c.exporters.length]));
 

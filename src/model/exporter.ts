@@ -59,6 +59,16 @@ export interface ExporterStats {
   lastSeen: number;
 }
 
+/** How socket payloads were read (src/collector/events/scanned-records.ts). */
+export interface Decoding {
+  /** 'native', or why the scanner is not used (then every payload goes through JSON.parse). */
+  scanner: string;
+  /** Records read through the scanner. */
+  scanned: number;
+  /** Payloads (or, from a record on, their rest) left to JSON.parse, by reason. */
+  fallbacks: Record<string, number>;
+}
+
 /** Per ZMQ interface totals (for /metrics and the API). */
 export interface CollectorStats {
   interfaceId: number;
@@ -78,7 +88,11 @@ export interface CollectorStats {
     learnedFieldIds: Bound;
     /** Batches handed to the main thread and not yet consumed; their events are counted in rejected['handoff-full']. */
     handoffBatches: Bound;
+    /** Distinct strings the native scanner knows (dropped: times it forgot them all, being full). */
+    internedStrings: Bound;
   };
+  /** How socket payloads were read: records through the native JSON scanner, and what it left to JSON.parse. */
+  decoding: Decoding;
   lostMessages: number;
   /** Producer connections by endpoint (the endpoint as configured), then event. */
   connections: Record<string, Partial<Record<ConnectionEvent, number>>>;

@@ -14,7 +14,8 @@ export type Raw = Record<string, unknown>;
 /** A record that passed the schema but still cannot be an event (e.g. a non-canonical address). */
 export class NormaliseError extends Error {}
 
-const SOCKET_KEYS = new Set([
+/** The socket record fields normalisation reads; any other is an additional field (socketExtra). */
+export const SOCKET_KEYS: ReadonlySet<string> = new Set([
   'timestamp', 'INTERFACE_NAME', 'IF_NAME', 'IP_PROTOCOL_VERSION', 'PROTOCOL', 'TCP_EVENT_TYPE', 'UDP_EVENT_TYPE',
   'IPV4_SRC_ADDR', 'IPV4_DST_ADDR', 'IPV6_SRC_ADDR', 'IPV6_DST_ADDR', 'L4_SRC_PORT', 'L4_DST_PORT',
   'IPV4_LOCAL_ADDR', 'IPV4_REMOTE_ADDR', 'IPV6_LOCAL_ADDR', 'IPV6_REMOTE_ADDR', 'L4_LOCAL_PORT', 'L4_REMOTE_PORT',
@@ -27,7 +28,7 @@ const COUNTERS_KEYS = new Set([
   'ifInOctets', 'ifInPackets', 'ifInErrors', 'ifOutOctets', 'ifOutPackets', 'ifOutErrors', 'ifPromiscuousMode',
 ]);
 
-function extraOf(r: Raw, known: Set<string>, isKnown: (k: string) => boolean = () => false): Record<string, unknown> | undefined {
+function extraOf(r: Raw, known: ReadonlySet<string>, isKnown: (k: string) => boolean = () => false): Record<string, unknown> | undefined {
   let extra: Record<string, unknown> | undefined;
   for (const k in r) {
     if (known.has(k) || isKnown(k)) continue;

@@ -38,10 +38,12 @@ class Generator {
   readonly #byRef = new Map<string, string>();
   readonly #root: Schema;
   readonly #formats: Record<string, FormatCheck>;
+  readonly #everyName: boolean;
 
-  constructor(root: Schema, formats: Record<string, FormatCheck>) {
+  constructor(root: Schema, formats: Record<string, FormatCheck>, everyName: boolean) {
     this.#root = root;
     this.#formats = formats;
+    this.#everyName = everyName;
   }
 
   /** Generates the check of `schema`; returns its function's name. */
@@ -141,20 +143,26 @@ class Generator {
     const names = [...new Set([...(required as string[]), ...Object.keys(properties)])];
     // An inherited name would read Object.prototype's member, not the record's.
     for (const k of names) if (k in Object.prototype) throw new UnsupportedSchema(`property ${k}`);
-    // One pass over the record's keys (a keyed load in for-in reads the field by its index
-    // whatever the record's shape, where named loads of the schema's absent names on
-    // records of many shapes are megamorphic), each name checked where the switch finds
-    // it, the required ones marked in a bit set. A value that is undefined counts as absent.
-    const cases = names.map((k) => {
+    const test = (k: string) => {
       const bit = required.indexOf(k);
       const sub = properties[k] !== undefined ? this.check(properties[k]) : undefined;
-      return `case ${JSON.stringify(k)}: { const v = x[k]; if (v === undefined) break; ${sub ? `if (!${sub}(v)) return false; ` : ''}${bit >= 0 ? `seen |= ${1 << bit}; ` : ''}break; }`;
-    });
+      return `if (v !== undefined) { ${sub ? `if (!${sub}(v)) return false; ` : ''}${bit >= 0 ? `seen |= ${1 << bit}; ` : ''}}`;
+    };
     // Plain objects only (what JSON.parse makes): another prototype could hold a checked
     // name that for-in does not visit and ajv's reads would see.
     body.push(`const proto = Object.getPrototypeOf(x); if (proto !== Object.prototype && proto !== null) return false;`);
     body.push(`let seen = 0;`);
-    body.push(`for (const k in x) { switch (k) { ${cases.join(' ')} } }`);
+    if (this.#everyName) {
+      // Objects of one shape that own every name (scanned-records.ts's scratch records): a
+      // named load each, monomorphic there.
+      for (const k of names) body.push(`{ const v = x[${JSON.stringify(k)}]; ${test(k)} }`);
+    } else {
+      // One pass over the record's keys (a keyed load in for-in reads the field by its index
+      // whatever the record's shape, where named loads of the schema's absent names on
+      // records of many shapes are megamorphic), each name checked where the switch finds
+      // it, the required ones marked in a bit set. A value that is undefined counts as absent.
+      body.push(`for (const k in x) { switch (k) { ${names.map((k) => `case ${JSON.stringify(k)}: { const v = x[k]; ${test(k)}break; }`).join(' ')} } }`);
+    }
     if (required.length > 0) body.push(`if (seen !== ${(2 ** required.length) - 1}) return false;`);
   }
 
@@ -181,9 +189,11 @@ class Generator {
 /**
  * The schema's fast path, or undefined when the schema uses a keyword the generator
  * does not handle (ajv alone then). `formats` are the very checks ajv was given.
+ * `everyName`: for objects that own every name their schema's properties and required
+ * list (scratch records, never JSON.parse's), which it reads by name.
  */
-export function compileSchemaCheck(schema: object, formats: Record<string, FormatCheck>): SchemaCheck | undefined {
-  const g = new Generator(schema as Schema, formats);
+export function compileSchemaCheck(schema: object, formats: Record<string, FormatCheck>, o: { everyName?: boolean } = {}): SchemaCheck | undefined {
+  const g = new Generator(schema as Schema, formats, o.everyName === true);
   let root: string;
   try {
     root = g.check(schema);

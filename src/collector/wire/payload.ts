@@ -60,20 +60,17 @@ function parseJson(data: Buffer): Records | PayloadError {
   return { error: 'json', detail: `a payload must be a JSON object or array, not ${typeof value}` };
 }
 
-/** Decodes a payload according to its header, or says why it was rejected. */
-export function decodePayload(header: ZmqHeader, payload: Buffer, maxBytes = MAX_PAYLOAD_BYTES): Records | PayloadError {
+/** The payload's bytes as the producer encoded them: size checked, inflated when compressed. */
+export function payloadData(header: ZmqHeader, payload: Buffer, maxBytes = MAX_PAYLOAD_BYTES): Buffer | PayloadError {
   if (payload.length > maxBytes) return { error: 'oversize', detail: `payload larger than the ${maxBytes}-byte limit` };
-  let data = payload;
-  if (header.compressed === true) {
-    const out = inflate(data, maxBytes);
-    if (!Buffer.isBuffer(out)) return out;
-    data = out;
-  } else if (header.compressed === 'maybe' && data.length > 0 && data[0] === 0) {
-    // Legacy marker: a first byte 0x00 means "zlib stream from byte 1".
-    const out = inflate(data.subarray(1), maxBytes);
-    if (!Buffer.isBuffer(out)) return out;
-    data = out;
-  }
+  if (header.compressed === true) return inflate(payload, maxBytes);
+  // Legacy marker: a first byte 0x00 means "zlib stream from byte 1".
+  if (header.compressed === 'maybe' && payload.length > 0 && payload[0] === 0) return inflate(payload.subarray(1), maxBytes);
+  return payload;
+}
+
+/** The records of a payload's bytes (payloadData), TLV or JSON as the header says. */
+export function parseRecords(header: ZmqHeader, data: Buffer): Records | PayloadError {
   if (header.tlv) {
     try {
       return decodeTlv(data);
@@ -83,4 +80,10 @@ export function decodePayload(header: ZmqHeader, payload: Buffer, maxBytes = MAX
     }
   }
   return parseJson(data);
+}
+
+/** Decodes a payload according to its header, or says why it was rejected. */
+export function decodePayload(header: ZmqHeader, payload: Buffer, maxBytes = MAX_PAYLOAD_BYTES): Records | PayloadError {
+  const data = payloadData(header, payload, maxBytes);
+  return Buffer.isBuffer(data) ? parseRecords(header, data) : data;
 }
