@@ -11,6 +11,7 @@ import { HEADER_KEPT, RingWriter } from './frame-ring.ts';
 import { HandoffSender } from './handoff-sender.ts';
 import { shardOf } from './shard.ts';
 import { Ingest, TOPICS } from './ingest.ts';
+import { MessageBatch } from '../native/zmq-batch.ts';
 import { MonitorSocket, Poller, SubSocket, ZMQ_DONTWAIT, ZMQ_IPV6, ZMQ_MAXMSGSIZE, ZMQ_RCVHWM, ZMQ_RCVTIMEO, ZmqContext, ZmqError } from '../native/libzmq.ts';
 import { ConnectionCounts, MONITORED_EVENTS } from './connections.ts';
 import { CONTROL, type WorkerConfig, type WorkerMessage } from './worker-protocol.ts';
@@ -88,15 +89,20 @@ function run(inputs: Input[]): void {
       // Only the payload frame is kept; further frames only count.
       frames.push(frames.length === 1 ? payloadBuf.subarray(0, Math.min(m, payloadBuf.length)) : NO_BYTES);
     }
+    ingestOne(frames, endpoint.spec, header.peer);
+    return true;
+  };
+
+  /** Runs the ingest pipeline on one whole message, whose frames it is done with when it returns. */
+  const ingestOne = (frames: Buffer[], endpoint: string, peer: string | undefined): void => {
     sender.before(now);
     try {
-      ingest.message(frames, endpoint.spec, header.peer, sender.batch, now);
+      ingest.message(frames, endpoint, peer, sender.batch, now);
     } catch (err) {
       // Input must never stop the receive loop, not even through a bug of ours.
-      ingest.reject('internal-error', '', endpoint.spec, (err as Error).stack ?? String(err), frames[1], now);
+      ingest.reject('internal-error', '', endpoint, (err as Error).stack ?? String(err), frames[1], now);
     }
     sender.after(now);
-    return true;
   };
 
   /**
@@ -129,6 +135,15 @@ function run(inputs: Input[]): void {
   };
   const take = rings.length > 0 ? forward : receive;
 
+  // Without decode threads, messages come many per native call when flowbridge's library is built.
+  const batch = rings.length === 0 ? MessageBatch.open(FAIR_SHARE, HEADER_KEPT, payloadBuf.length) : undefined;
+  /** Receives and ingests the messages queued on one socket, up to FAIR_SHARE. */
+  const receiveBatch = ({ endpoint, socket }: Input, b: MessageBatch): void => {
+    const n = b.receive(socket);
+    if (n > 0) now = Date.now();
+    for (let k = 0; k < n; k++) ingestOne(b.frames(k), endpoint.spec, b.peer(k));
+  };
+
   /** Counts what the socket monitor saw; a producer libzmq cut mid-frame is an oversize frame. */
   const monitorEvents = ({ endpoint, monitor, connections }: Input) => {
     for (let e = monitor.next(); e; e = monitor.next()) {
@@ -145,7 +160,10 @@ function run(inputs: Input[]): void {
     if (Atomics.load(control, CONTROL.fail) === 1) throw new Error('told to fail (fault injection)');
     const idle = poller.wait(RECEIVE_TIMEOUT_MS) === 0;
     for (let i = 0; !idle && i < inputs.length; i++) {
-      if (poller.readable(i)) for (let k = 0; k < FAIR_SHARE && take(inputs[i], i, ZMQ_DONTWAIT); k++);
+      if (poller.readable(i)) {
+        if (batch) receiveBatch(inputs[i], batch);
+        else for (let k = 0; k < FAIR_SHARE && take(inputs[i], i, ZMQ_DONTWAIT); k++);
+      }
       if (poller.readable(inputs.length + i)) monitorEvents(inputs[i]);
     }
     now = Date.now();

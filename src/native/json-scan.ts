@@ -1,12 +1,7 @@
-// The binding to flowbridge's own JSON scanner (native/json-scan.c, built by
-// scripts/bootstrap.mjs into build/native/libflowbridge.so) through koffi. When the
-// library is not built (no compiler on the machine), `openJsonScanner` says why and
-// ingest reads every payload with JSON.parse, as before: slower, same verdicts.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import koffi from 'koffi';
-
-export const NATIVE_LIBRARY = join(import.meta.dirname, '..', '..', 'build', 'native', 'libflowbridge.so');
+// The binding to flowbridge's own JSON scanner (native/json-scan.c). When the library
+// is not built (no compiler on the machine), `openJsonScanner` says why and ingest
+// reads every payload with JSON.parse, as before: slower, same verdicts.
+import { flowbridgeLibrary, type FlowbridgeLibrary } from './flowbridge-lib.ts';
 
 /** Tape operations (json-scan.c): entry k is tape[2k] = op * 256 + key id, tape[2k + 1] = value. */
 export const OP_RECORD = 1;
@@ -22,41 +17,12 @@ export const FRESH_NON_ASCII = 2;
 export const DECLINE_REASONS = ['syntax', 'key', 'value', 'number', 'depth', 'full'] as const;
 export type DeclineReason = (typeof DECLINE_REASONS)[number];
 
-type Fn = ReturnType<ReturnType<typeof koffi.load>['func']>;
-interface Functions {
-  scannerNew: Fn;
-  scannerFree: Fn;
-  scannerStats: Fn;
-  scan: Fn;
-}
-
-let functions: Functions | string | undefined;
-
-/** The library's functions, or why they cannot be had. */
-function load(): Functions | string {
-  if (functions !== undefined) return functions;
-  if (!existsSync(NATIVE_LIBRARY)) return (functions = `${NATIVE_LIBRARY} is not built (scripts/bootstrap.mjs builds it with gcc)`);
-  try {
-    const lib = koffi.load(NATIVE_LIBRARY);
-    functions = {
-      scannerNew: lib.func('void *fb_scanner_new(const char *keys, int32_t count, uint32_t max_strings, uint32_t arena_bytes)'),
-      scannerFree: lib.func('void fb_scanner_free(void *s)'),
-      scannerStats: lib.func('void fb_scanner_stats(void *s, void *out)'),
-      // Pointer arguments as raw memory: koffi passes a typed array's bytes without conversion.
-      scan: lib.func('int32_t fb_scan(void *s, void *b, uint32_t n, void *tape, uint32_t tape_entries, void *fresh, uint32_t fresh_entries, void *info)'),
-    };
-  } catch (err) {
-    functions = `${NATIVE_LIBRARY} cannot be loaded: ${(err as Error).message}`;
-  }
-  return functions;
-}
-
 /** Interned strings: at most this many; then they are forgotten all at once and learned again. */
 export const MAX_INTERNED = 65536;
 const ARENA_BYTES = 4 * 1024 * 1024;
 
 /** Frees a scanner nobody closed (a test's, say) once it is garbage. */
-const unclosed = new FinalizationRegistry<{ fn: Functions; handle: unknown }>(({ fn, handle }) => fn.scannerFree(handle));
+const unclosed = new FinalizationRegistry<{ fn: FlowbridgeLibrary; handle: unknown }>(({ fn, handle }) => fn.scannerFree(handle));
 
 /** One scanner (one per thread): its tape, its fresh strings and its interned strings' table. */
 export class JsonScanner {
@@ -66,13 +32,13 @@ export class JsonScanner {
   readonly fresh: Int32Array;
   /** [records, tape entries, fresh strings, 1 if the interned strings were forgotten first]. */
   readonly info = new Int32Array(4);
-  readonly #fn: Functions;
+  readonly #fn: FlowbridgeLibrary;
   readonly #handle: unknown;
   readonly #tapeEntries: number;
   readonly #freshEntries: number;
   readonly #stats = new Int32Array(3);
 
-  constructor(fn: Functions, keys: string[], maxPayloadBytes: number) {
+  constructor(fn: FlowbridgeLibrary, keys: string[], maxPayloadBytes: number) {
     this.#fn = fn;
     this.#handle = fn.scannerNew(keys.map((k) => `${k}\0`).join(''), keys.length, MAX_INTERNED, ARENA_BYTES);
     if (!this.#handle) throw new Error('fb_scanner_new failed');
@@ -103,7 +69,7 @@ export class JsonScanner {
 
 /** A scanner for these key names, or why there is none (the library is not built). */
 export function openJsonScanner(keys: string[], maxPayloadBytes: number): JsonScanner | string {
-  const fn = load();
+  const fn = flowbridgeLibrary();
   if (typeof fn === 'string') return fn;
   return new JsonScanner(fn, keys, maxPayloadBytes);
 }
