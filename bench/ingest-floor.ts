@@ -1,12 +1,15 @@
 // The ingest bench's yardsticks on the very payloads the load generator sends
 // (loadgen --dump): the parse floor, a single-thread loop that only decodes UTF-8 and
 // JSON.parses each message (no JavaScript collector that reads JSON can go faster on
-// one thread), and the CPU time per event of each stage of the pipeline, each stage
-// run alone on the output of the one before, in this process:
-//   decode     header, payload checks, UTF-8, JSON.parse (what the floor does, and the checks)
-//   validate   field ids and the schema (ajv, compiled from schemas/)
-//   normalise  records → the event model
+// one thread), and the CPU time per event of each stage of the pipeline, in this process.
+// On the native scanner's path (the library built) the collector thread's stages run
+// record by record, each timed as what it adds to the run that stops before it:
+//   decode     the scanner's pass and the scratch records it fills (native/json-scan.c)
+//   validate   the schema's fast check (generated from schemas/)
+//   normalise  orientation (the rest of a record is read as it is packed)
 //   hand-off   packing a batch, the structured clone postMessage does, unpacking
+// On the JSON.parse path each runs alone on the output of the one before (decode: UTF-8
+// and JSON.parse; validate: field ids and the schema). The main thread's:
 //   dispatch   routing to the interfaces' queues (reference/dispatch.md)
 //   merge      FlowTable.applyEvent into the ZMQ interface's flow table
 import { execFileSync } from 'node:child_process';
@@ -16,10 +19,12 @@ import { join } from 'node:path';
 import { BatchPacker, transferListOf, unpackBatch } from '../src/collector/handoff.ts';
 import { Ingest } from '../src/collector/ingest.ts';
 import { FieldIds } from '../src/collector/events/field-ids.ts';
-import { normaliseSocketEvent, orientSocketRecord, socketExtra } from '../src/collector/events/normalise.ts';
+import { normaliseSocketEvent, orientSocketRecord, SOCKET_KEYS, socketExtra, type Raw } from '../src/collector/events/normalise.ts';
+import { ScannedRecords } from '../src/collector/events/scanned-records.ts';
 import { compileValidators } from '../src/collector/events/validate.ts';
-import { parseHeader } from '../src/collector/wire/header.ts';
-import { decodePayload } from '../src/collector/wire/payload.ts';
+import { parseHeader, type ZmqHeader } from '../src/collector/wire/header.ts';
+import { decodePayload, MAX_PAYLOAD_BYTES } from '../src/collector/wire/payload.ts';
+import socketSchema from '../schemas/socket-event.schema.json' with { type: 'json' };
 import { CompanionSettings } from '../src/dispatch/companions.ts';
 import { Dispatcher } from '../src/dispatch/dispatcher.ts';
 import { SettingsStore } from '../src/dispatch/settings-store.ts';
@@ -127,13 +132,15 @@ export interface StageCosts {
   merge: number;
   /** The whole collector thread as it runs (Ingest.message: decode + validate + normalise + packing), for comparison with the sum. */
   collectorThread: number;
+  /** How payloads were decoded: flowbridge's native scanner, or JSON.parse where the library is not built. */
+  path: 'native scanner' | 'JSON.parse';
 }
 
 /** Each stage alone over the payloads: the lower of two rounds (the first also warms the code up). */
 export function stageCosts(payloads: Buffer[], batch: number, version: 0 | 3): StageCosts {
   const a = stageCostsOnce(payloads, batch, version);
   const b = stageCostsOnce(payloads, batch, version);
-  return Object.fromEntries(Object.entries(a).map(([k, v]) => [k, Math.min(v, b[k as keyof StageCosts])])) as unknown as StageCosts;
+  return Object.fromEntries(Object.entries(a).map(([k, v]) => [k, typeof v === 'number' ? Math.min(v, b[k as keyof StageCosts] as number) : v])) as unknown as StageCosts;
 }
 
 function stageCostsOnce(payloads: Buffer[], batch: number, version: 0 | 3): StageCosts {
@@ -141,45 +148,20 @@ function stageCostsOnce(payloads: Buffer[], batch: number, version: 0 | 3): Stag
   const events = payloads.length * batch;
   const parsedHeader = parseHeader(header);
   if ('error' in parsedHeader) throw new Error(parsedHeader.detail);
+  const scanned = scannedRecords();
 
   const decodeAll = () => payloads.map((p) => decodePayload(parsedHeader, p)).flatMap((r) => ('error' in r ? [] : r));
-  const decode = cpuPerEvent(() => {
-    for (const p of payloads) {
-      parseHeader(header);
-      decodePayload(parsedHeader, p);
-    }
-  }, events);
-
   const records = decodeAll();
   if (records.length !== events) throw new Error(`decoded ${records.length} of ${events} events`);
-  const fieldIds = new FieldIds();
-  const validators = compileValidators();
-  const validate = cpuPerEvent(() => {
-    for (const r of records) if (!validators['socket-event'](fieldIds.resolve(r))) throw new Error('a fixture failed its schema');
-  }, events);
-  // Normalise as the collector thread does it: orientation and the additional fields; the
-  // rest of the record is read when it is packed (BatchPacker.addSocketRecord).
-  const normalise = cpuPerEvent(() => {
-    for (const r of records) {
-      orientSocketRecord(r);
-      socketExtra(r);
-    }
-  }, events);
-
-  const oriented = records.map((r) => ({ r, o: orientSocketRecord(r), extra: socketExtra(r) }));
   const normalised: SocketEvent[] = records.map((r) => normaliseSocketEvent(r));
   const BATCH = 512;
   const packer = new BatchPacker();
-  const handoff = cpuPerEvent(() => {
-    for (let i = 0; i < oriented.length; i += BATCH) {
-      for (const { r, o, extra } of oriented.slice(i, i + BATCH)) packer.addSocketRecord(r, o, extra);
-      const packed = packer.take();
-      // What postMessage does: the slots move, the rest is cloned.
-      const moved = structuredClone(packed, { transfer: transferListOf(packed) });
-      unpackBatch(moved);
-    }
-  }, events);
-
+  /** What postMessage does with a batch (the slots move, the rest is cloned), and the main thread's unpacking. */
+  const handOver = () => {
+    const packed = packer.take();
+    unpackBatch(structuredClone(packed, { transfer: transferListOf(packed) }));
+  };
+  const { collector, path } = scanned === undefined ? jsonParseStages(payloads, parsedHeader, records, events, packer, handOver) : scannedStages(scanned, payloads, events, packer, handOver);
   const batches: CollectedEvent[][] = [];
   for (let i = 0; i < normalised.length; i += BATCH) batches.push(normalised.slice(i, i + BATCH));
   // dispatch() merges at once past half the queue's bound: the bound is twice the pass, and merge is timed apart by flush().
@@ -212,7 +194,77 @@ function stageCostsOnce(payloads: Buffer[], batch: number, version: 0 | 3): Stag
       if (sink.count >= BATCH) sink.take();
     }
   }, events);
-  return { decode, validate, normalise, handoff, dispatch, merge, collectorThread };
+  return { ...collector, dispatch, merge, collectorThread, path };
+}
+
+/** The scanner's path as Ingest opens it, and the same without the schema check; undefined without the native library. */
+function scannedRecords(): { withCheck: ScannedRecords; unchecked: ScannedRecords } | undefined {
+  const check = compileValidators()['socket-event'].fastOwningEveryName;
+  const withCheck = ScannedRecords.open(socketSchema, check, SOCKET_KEYS, MAX_PAYLOAD_BYTES);
+  const unchecked = ScannedRecords.open(socketSchema, ALWAYS, SOCKET_KEYS, MAX_PAYLOAD_BYTES);
+  return typeof withCheck === 'string' || typeof unchecked === 'string' ? undefined : { withCheck, unchecked };
+}
+
+type CollectorStages = Pick<StageCosts, 'decode' | 'validate' | 'normalise' | 'handoff'>;
+const ALWAYS = () => true;
+
+/**
+ * The collector thread's stages on the native scanner's path: decode is the scanner's
+ * pass and the scratch records it fills; the later stages run alone over copies of those
+ * records (one shape, as the scratch records are), each on the output of the one before.
+ */
+function scannedStages(scanned: { withCheck: ScannedRecords; unchecked: ScannedRecords }, payloads: Buffer[], events: number, packer: BatchPacker, handOver: () => void) {
+  const decode = cpuPerEvent(() => {
+    for (const p of payloads) if (scanned.unchecked.records(p, ALWAYS) !== undefined) throw new Error('a payload left the scanner\'s path');
+  }, events);
+  const records: Raw[] = [];
+  for (const p of payloads) scanned.withCheck.records(p, (r) => records.push(structuredClone(r)) > 0);
+  if (records.length !== events) throw new Error(`scanned ${records.length} of ${events} events`);
+  const check = compileValidators()['socket-event'].fastOwningEveryName!;
+  const validate = cpuPerEvent(() => {
+    for (const r of records) if (!check(r)) throw new Error('a fixture failed its schema');
+  }, events);
+  const normalise = cpuPerEvent(() => {
+    for (const r of records) orientSocketRecord(r);
+  }, events);
+  const oriented = records.map((r) => ({ r, o: orientSocketRecord(r) }));
+  const handoff = cpuPerEvent(() => {
+    for (const { r, o } of oriented) {
+      packer.addSocketRecord(r, o, undefined);
+      if (packer.count >= 512) handOver();
+    }
+  }, events);
+  const collector: CollectorStages = { decode, validate, normalise, handoff };
+  return { collector, path: 'native scanner' as const };
+}
+
+/** The collector thread's stages on the JSON.parse path (no native library): each stage alone on the output of the one before. */
+function jsonParseStages(payloads: Buffer[], parsedHeader: ZmqHeader, records: Raw[], events: number, packer: BatchPacker, handOver: () => void) {
+  const decode = cpuPerEvent(() => {
+    for (const p of payloads) decodePayload(parsedHeader, p);
+  }, events);
+  const fieldIds = new FieldIds();
+  const validators = compileValidators();
+  const validate = cpuPerEvent(() => {
+    for (const r of records) if (!validators['socket-event'](fieldIds.resolve(r))) throw new Error('a fixture failed its schema');
+  }, events);
+  // Normalise as the collector thread does it: orientation and the additional fields; the
+  // rest of the record is read when it is packed (BatchPacker.addSocketRecord).
+  const normalise = cpuPerEvent(() => {
+    for (const r of records) {
+      orientSocketRecord(r);
+      socketExtra(r);
+    }
+  }, events);
+  const oriented = records.map((r) => ({ r, o: orientSocketRecord(r), extra: socketExtra(r) }));
+  const handoff = cpuPerEvent(() => {
+    for (const { r, o, extra } of oriented) {
+      packer.addSocketRecord(r, o, extra);
+      if (packer.count >= 512) handOver();
+    }
+  }, events);
+  const collector: CollectorStages = { decode, validate, normalise, handoff };
+  return { collector, path: 'JSON.parse' as const };
 }
 
 /**
