@@ -92,6 +92,12 @@ typedef struct {
   uint8_t *arena;
   uint32_t arena_bytes, used;
   uint32_t resets;
+  /* Where fb_scan writes (JavaScript's typed arrays, whose memory stays put): fb_scanner_output. */
+  double *tape;
+  uint32_t tape_entries;
+  int32_t *fresh;
+  uint32_t fresh_entries;
+  int32_t *info;
 } fb_scanner;
 
 static const double POW10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
@@ -140,6 +146,15 @@ static void forget_strings(fb_scanner *s) {
   s->count = 0;
   s->used = 0;
   s->resets++;
+}
+
+/* Where fb_scan writes: set once, so that each scan passes only the payload. */
+void fb_scanner_output(fb_scanner *s, double *tape, uint32_t tape_entries, int32_t *fresh, uint32_t fresh_entries, int32_t *info) {
+  s->tape = tape;
+  s->tape_entries = tape_entries;
+  s->fresh = fresh;
+  s->fresh_entries = fresh_entries;
+  s->info = info;
 }
 
 /* [count, max, resets] of the interned strings. */
@@ -282,13 +297,16 @@ static int number(const uint8_t *b, uint32_t n, uint32_t *pi, double *out) {
   } while (0)
 
 /*
- * Scans one payload. info (out): [records, tape entries, fresh strings, 1 if the
+ * Scans one payload into the output set by fb_scanner_output. info: [records, tape entries, fresh strings, 1 if the
  * interned strings were forgotten first]. Returns the record count, or a negative
  * reason (the fresh strings in info are still to be read: they stay interned).
  * `fresh` holds 4 ints per string: id, offset, length, flags.
  */
-int32_t fb_scan(fb_scanner *s, const uint8_t *b, uint32_t n, double *tape, uint32_t tape_entries, int32_t *fresh,
-                uint32_t fresh_entries, int32_t *info) {
+int32_t fb_scan(fb_scanner *s, const uint8_t *b, uint32_t n) {
+  double *tape = s->tape;
+  int32_t *fresh = s->fresh, *info = s->info;
+  uint32_t tape_entries = s->tape_entries, fresh_entries = s->fresh_entries;
+  if (!tape || !fresh || !info) return FB_FULL;
   uint32_t i = 0, t = 0, nfresh = 0;
   int32_t records = 0;
   info[3] = 0;

@@ -90,10 +90,10 @@ function ensureNativeLibrary() {
   const out = join(root, 'build', 'native', 'libflowbridge.so');
   if (existsSync(out) && sources.every((f) => statSync(f).mtimeMs <= statSync(out).mtimeMs)) return;
   if (spawnSync('gcc', ['--version']).status !== 0) {
-    console.warn('[bootstrap] gcc not found: the native JSON scanner is not built (payloads go through JSON.parse); install gcc for it');
+    console.warn("[bootstrap] gcc not found: flowbridge's native library is not built (payloads go through JSON.parse, messages are received one call at a time); install gcc for it");
     return;
   }
-  console.log('[bootstrap] building the native JSON scanner (build/native/libflowbridge.so)');
+  console.log("[bootstrap] building flowbridge's native library (build/native/libflowbridge.so)");
   mkdirSync(dirname(out), { recursive: true });
   const tmp = `${out}.${process.pid}.tmp`;
   execFileSync('gcc', ['-O2', '-Wall', '-shared', '-fPIC', '-o', tmp, ...sources], { stdio: 'inherit' });

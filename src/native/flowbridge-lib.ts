@@ -13,6 +13,7 @@ export interface FlowbridgeLibrary {
   scannerNew: Fn;
   scannerFree: Fn;
   scannerStats: Fn;
+  scannerOutput: Fn;
   scan: Fn;
   /** Whole ZMQ messages in one call (native/zmq-receive.c); undefined when libzmq's functions were not found. */
   recvBatch: Fn | undefined;
@@ -32,7 +33,8 @@ export function flowbridgeLibrary(): FlowbridgeLibrary | string {
       scannerNew: lib.func('void *fb_scanner_new(const char *keys, int32_t count, uint32_t max_strings, uint32_t arena_bytes)'),
       scannerFree: lib.func('void fb_scanner_free(void *s)'),
       scannerStats: lib.func('void fb_scanner_stats(void *s, void *out)'),
-      scan: lib.func('int32_t fb_scan(void *s, void *b, uint32_t n, void *tape, uint32_t tape_entries, void *fresh, uint32_t fresh_entries, void *info)'),
+      scannerOutput: lib.func('void fb_scanner_output(void *s, void *tape, uint32_t tape_entries, void *fresh, uint32_t fresh_entries, void *info)'),
+      scan: lib.func('int32_t fb_scan(void *s, void *b, uint32_t n)'),
       recvBatch: zmqOpen() === 0
         ? lib.func('int32_t fb_recv_batch(void *socket, void *buf, uint32_t cap, void *meta, uint32_t max_messages, uint32_t header_cap, uint32_t payload_cap)')
         : undefined,

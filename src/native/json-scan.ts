@@ -31,11 +31,9 @@ export class JsonScanner {
   /** Strings first seen in the last scan: id, offset, length, flags each. */
   readonly fresh: Int32Array;
   /** [records, tape entries, fresh strings, 1 if the interned strings were forgotten first]. */
-  readonly info = new Int32Array(4);
+  readonly info: Int32Array;
   readonly #fn: FlowbridgeLibrary;
   readonly #handle: unknown;
-  readonly #tapeEntries: number;
-  readonly #freshEntries: number;
   readonly #stats = new Int32Array(3);
 
   constructor(fn: FlowbridgeLibrary, keys: string[], maxPayloadBytes: number) {
@@ -44,15 +42,18 @@ export class JsonScanner {
     if (!this.#handle) throw new Error('fb_scanner_new failed');
     unclosed.register(this, { fn, handle: this.#handle }, this);
     // Every entry takes at least 2 bytes of JSON ({} or "k":1,), every string value 4.
-    this.#tapeEntries = (maxPayloadBytes >> 1) + 16;
-    this.#freshEntries = (maxPayloadBytes >> 2) + 16;
-    this.tape = new Float64Array(this.#tapeEntries * 2);
-    this.fresh = new Int32Array(this.#freshEntries * 4);
+    const tapeEntries = (maxPayloadBytes >> 1) + 16;
+    const freshEntries = (maxPayloadBytes >> 2) + 16;
+    // Each over an ArrayBuffer of its own, whose memory never moves: the scanner keeps their addresses.
+    this.tape = new Float64Array(new ArrayBuffer(tapeEntries * 16));
+    this.fresh = new Int32Array(new ArrayBuffer(freshEntries * 16));
+    this.info = new Int32Array(new ArrayBuffer(16));
+    fn.scannerOutput(this.#handle, this.tape, tapeEntries, this.fresh, freshEntries, this.info);
   }
 
   /** Records scanned (≥ 0), or the reason (a negative index into DECLINE_REASONS, from -1). */
   scan(data: Uint8Array): number {
-    return this.#fn.scan(this.#handle, data, data.length, this.tape, this.#tapeEntries, this.fresh, this.#freshEntries, this.info) as number;
+    return this.#fn.scan(this.#handle, data, data.length) as number;
   }
 
   /** The interned strings' table: how many, the bound, how many times it was forgotten. */
