@@ -18,23 +18,26 @@ type Schema = Record<string, unknown>;
 /** Why a payload or record went the JSON.parse way: the scanner's reasons, or the record's. */
 export type FallbackReason = DeclineReason | 'shape' | 'record';
 
-/** One object of the scratch record: the object, a setter by key id, its nested objects by key id. */
+/** One object of the scratch records: its names, and its nested objects' indexes by name. */
 interface Scratch {
-  readonly record: Raw;
-  /** Sets the field with this key id; false when the object has no such field or it is set already. */
-  readonly set: (record: Raw, key: number, value: unknown) => boolean;
-  readonly clear: (record: Raw) => void;
-  readonly nested: (Scratch | undefined)[];
+  readonly index: number;
+  readonly names: string[];
+  readonly nested: Map<string, number>;
 }
 
 const MAX_NESTING = 8;
 const MAX_KEYS = 255;
+/** Objects in the scratch records: which were used is kept in a 31-bit mask. */
+const MAX_OBJECTS = 31;
 
 /** Cannot build the scratch records of this schema: payloads go the JSON.parse way. */
 class Unsupported extends Error {}
 
-/** The scratch objects of `schema` (nested ones for properties that are objects with properties). */
-function scratchOf(schema: unknown, root: Schema, keys: Map<string, number>, depth: number): Scratch {
+/**
+ * The objects of the scratch records of `schema`, depth first (the root first): one for
+ * every property whose schema is an object with properties, at every place it occurs.
+ */
+function scratchOf(schema: unknown, root: Schema, keys: Map<string, number>, depth: number, out: Scratch[]): number {
   let s = schema as Schema;
   if (typeof s.$ref === 'string' && s.$ref.startsWith('#/definitions/')) s = (root.definitions as Record<string, Schema>)[s.$ref.slice(14)];
   const properties = (s?.properties ?? {}) as Record<string, unknown>;
@@ -44,39 +47,102 @@ function scratchOf(schema: unknown, root: Schema, keys: Map<string, number>, dep
     if (!keys.has(name)) keys.set(name, keys.size);
   }
   if (keys.size > MAX_KEYS) throw new Unsupported('more than 255 property names');
-  const field = (name: string) => `o[${JSON.stringify(name)}]`;
-  // Generated, so that every load and store names its field (one shape: monomorphic).
-  /* eslint-disable @typescript-eslint/no-implied-eval */
-  const make = new Function(`return { ${names.map((n) => `${JSON.stringify(n)}: undefined`).join(', ')} };`) as () => Raw;
-  const set = new Function('o', 'key', 'v', `switch (key) {\n${names.map((n) => `  case ${keys.get(n)}: if (${field(n)} !== undefined) return false; ${field(n)} = v; return true;`).join('\n')}\n  default: return false;\n}`) as Scratch['set'];
-  const clear = new Function('o', names.map((n) => `${field(n)} = undefined;`).join('\n')) as Scratch['clear'];
-  /* eslint-enable @typescript-eslint/no-implied-eval */
-  const nested: (Scratch | undefined)[] = [];
+  const scratch: Scratch = { index: out.length, names, nested: new Map() };
+  out.push(scratch);
+  if (out.length > MAX_OBJECTS) throw new Unsupported('more than 31 nested objects');
   for (const name of names) {
     let p = properties[name] as Schema;
     if (typeof p?.$ref === 'string' && p.$ref.startsWith('#/definitions/')) p = (root.definitions as Record<string, Schema>)[p.$ref.slice(14)];
-    if (p?.properties !== undefined && depth < MAX_NESTING) nested[keys.get(name)!] = scratchOf(p, root, keys, depth + 1);
+    if (p?.properties !== undefined && depth < MAX_NESTING) scratch.nested.set(name, scratchOf(p, root, keys, depth + 1, out));
   }
-  return { record: make(), set, clear, nested };
+  return scratch.index;
+}
+
+/**
+ * Walks a tape: sets each value into its scratch object and gives each complete record to
+ * `check` then `take`. Returns -1 when every record was taken, else (records taken) * 2
+ * + 1 when a record was refused, or + 0 when a key came twice or where the schema does not put it.
+ */
+type Walk = (tape: Float64Array, entries: number, strings: string[], check: SchemaCheck, take: (record: Raw) => boolean) => number;
+
+/**
+ * The walk of these scratch objects, generated: one switch on (object, key id) whose every
+ * load and store names its field (objects of one shape each: monomorphic).
+ */
+function walkOf(objects: Scratch[], keys: Map<string, number>): { walk: Walk; root: Raw } {
+  const field = (o: number, name: string) => `r${o}[${JSON.stringify(name)}]`;
+  const fallback = (reason: 0 | 1) => `{ clear(touched); return taken * 2 + ${reason}; }`;
+  const values: string[] = [];
+  const opens: string[] = [];
+  for (const o of objects) {
+    for (const name of o.names) {
+      const c = (o.index << 8) | keys.get(name)!;
+      values.push(`case ${c}: if (${field(o.index, name)} !== undefined) ${fallback(0)} ${field(o.index, name)} = v; break;`);
+      const inner = o.nested.get(name);
+      if (inner !== undefined) {
+        opens.push(`case ${c}: if (${field(o.index, name)} !== undefined) ${fallback(0)} ${field(o.index, name)} = r${inner}; stack[depth++] = at; at = ${inner}; touched |= ${1 << inner}; break;`);
+      }
+    }
+  }
+  const source = `
+${objects.map((o) => `const r${o.index} = { ${o.names.map((n) => `${JSON.stringify(n)}: undefined`).join(', ')} };`).join('\n')}
+const stack = new Int32Array(${MAX_NESTING + 1});
+function clear(touched) {
+  ${objects[0].names.map((n) => `${field(0, n)} = undefined;`).join(' ')}
+  ${objects.slice(1).map((o) => `if (touched & ${1 << o.index}) { ${o.names.map((n) => `${field(o.index, n)} = undefined;`).join(' ')} }`).join('\n  ')}
+}
+function walk(tape, entries, strings, check, take) {
+  let at = 0, depth = 0, taken = 0, touched = 0;
+  for (let e = 0; e < entries; e++) {
+    const code = tape[2 * e];
+    const op = code >> 8;
+    if (op === ${OP_NUMBER} || op === ${OP_STRING}) {
+      const v = op === ${OP_NUMBER} ? tape[2 * e + 1] : strings[tape[2 * e + 1]];
+      switch ((at << 8) | (code & 255)) {
+        ${values.join('\n        ')}
+        default: ${fallback(0)}
+      }
+    } else if (op === ${OP_OBJECT}) {
+      switch ((at << 8) | (code & 255)) {
+        ${opens.join('\n        ')}
+        default: ${fallback(0)}
+      }
+    } else if (op === ${OP_END}) {
+      if (depth > 0) {
+        at = stack[--depth];
+        continue;
+      }
+      const ok = check(r0) && take(r0);
+      clear(touched);
+      touched = 0;
+      if (!ok) return taken * 2 + 1;
+      taken++;
+    } else if (op === ${OP_RECORD}) {
+      at = 0;
+    }
+  }
+  return -1;
+}
+return { walk, root: r0 };`;
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  return new Function(source)() as { walk: Walk; root: Raw };
 }
 
 export class ScannedRecords {
   readonly #scanner: JsonScanner;
   readonly #check: SchemaCheck;
-  readonly #root: Scratch;
+  readonly #walk: Walk;
   /** Interned strings by the scanner's ids. */
   readonly #strings: string[] = [];
-  readonly #stack: Scratch[] = [];
-  readonly #touched: Scratch[] = [];
   /** Payloads and records that went the JSON.parse way, by reason. */
   readonly fallbacks: Partial<Record<FallbackReason, number>> = {};
   /** Records that went this way. */
   scanned = 0;
 
-  private constructor(scanner: JsonScanner, check: SchemaCheck, root: Scratch) {
+  private constructor(scanner: JsonScanner, check: SchemaCheck, walk: Walk) {
     this.#scanner = scanner;
     this.#check = check;
-    this.#root = root;
+    this.#walk = walk;
   }
 
   /**
@@ -87,18 +153,18 @@ export class ScannedRecords {
   static open(schema: object, check: SchemaCheck | undefined, known: ReadonlySet<string>, maxPayloadBytes: number): ScannedRecords | string {
     if (!check) return 'the schema has no fast check';
     const keys = new Map<string, number>();
-    let root: Scratch;
+    const objects: Scratch[] = [];
     try {
-      root = scratchOf(schema, schema as Schema, keys, 0);
+      scratchOf(schema, schema as Schema, keys, 0, objects);
     } catch (err) {
       if (err instanceof Unsupported) return `the schema's ${err.message} cannot be scanned`;
       throw err;
     }
-    const names = Object.keys(root.record);
+    const names = objects[0].names;
     if (names.length !== known.size || !names.every((n) => known.has(n))) return "the schema's properties are not the fields normalisation reads";
     const scanner = openJsonScanner([...keys.keys()], maxPayloadBytes);
     if (typeof scanner === 'string') return scanner;
-    return new ScannedRecords(scanner, check, root);
+    return new ScannedRecords(scanner, check, walkOf(objects, keys).walk);
   }
 
   /**
@@ -111,42 +177,12 @@ export class ScannedRecords {
     const result = scanner.scan(data);
     this.#learn(data);
     if (result < 0) return this.#fallback(0, DECLINE_REASONS[-result - 1]);
-    const tape = scanner.tape;
-    const entries = scanner.info[1];
-    const strings = this.#strings;
-    const stack = this.#stack;
-    const touched = this.#touched;
-    const root = this.#root;
-    let at: Scratch = root;
-    let depth = 0;
-    let taken = 0;
-    for (let e = 0; e < entries; e++) {
-      const code = tape[2 * e];
-      const op = code >> 8;
-      const key = code & 255;
-      if (op === OP_NUMBER || op === OP_STRING) {
-        if (!at.set(at.record, key, op === OP_NUMBER ? tape[2 * e + 1] : strings[tape[2 * e + 1]])) return this.#fallback(taken, 'shape');
-      } else if (op === OP_OBJECT) {
-        const inner = at.nested[key];
-        if (inner === undefined || !at.set(at.record, key, inner.record)) return this.#fallback(taken, 'shape');
-        stack[depth++] = at;
-        at = inner;
-        touched.push(inner);
-      } else if (op === OP_END) {
-        if (depth > 0) {
-          at = stack[--depth];
-          continue;
-        }
-        const ok = this.#check(root.record) && take(root.record);
-        this.#clear();
-        if (!ok) return this.#fallback(taken, 'record');
-        taken++;
-      } else if (op === OP_RECORD) {
-        at = root;
-      }
+    const walked = this.#walk(scanner.tape, scanner.info[1], this.#strings, this.#check, take);
+    if (walked < 0) {
+      this.scanned += result;
+      return undefined;
     }
-    this.scanned += taken;
-    return undefined;
+    return this.#fallback(walked >> 1, walked & 1 ? 'record' : 'shape');
   }
 
   /** The interned strings' table (size, bound, and how often it was forgotten as a whole). */
@@ -172,16 +208,8 @@ export class ScannedRecords {
   }
 
   #fallback(taken: number, reason: FallbackReason): number {
-    this.#clear();
     this.scanned += taken;
     this.fallbacks[reason] = (this.fallbacks[reason] ?? 0) + 1;
     return taken;
-  }
-
-  #clear(): void {
-    const root = this.#root;
-    root.clear(root.record);
-    for (const s of this.#touched) s.clear(s.record);
-    this.#touched.length = 0;
   }
 }
