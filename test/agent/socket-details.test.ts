@@ -130,7 +130,10 @@ describeAsRoot('host agent: socket counters, python clients, a namespace, UDP', 
     expect([serverGot, received]).toEqual([100_000, 5000]);
     const flow = await waitFor(async () => (await flowsOf('lo', BYTES_PORT)).find((f) => f.client.port === localPort && f.tcp?.bytesAcked !== undefined), 'the client\'s CLOSE with its counters', 15_000);
     // Sent: 100 000 data bytes + SYN + FIN acknowledged; received: 5000 data bytes + FIN.
-    expect(flow.tcp).toMatchObject({ state: 'CLOSE', bytesAcked: 100_002, bytesReceived: 5001, retransmittedPackets: 0 });
+    // Retransmissions are counted (the next test provokes one); on lo they are rare but not
+    // impossible (a tail loss probe fires when a loaded machine delays the ACK): present, not zero.
+    expect(flow.tcp).toMatchObject({ state: 'CLOSE', bytesAcked: 100_002, bytesReceived: 5001, retransmittedPackets: expect.any(Number) });
+    expect(flow.tcp!.retransmittedPackets).toBeGreaterThanOrEqual(0);
     expect(flow.tcp!.segsOut).toBeGreaterThanOrEqual(3);
     expect(flow.tcp!.segsIn).toBeGreaterThanOrEqual(3);
     expect(flow.recentEvents).toEqual(expect.arrayContaining([expect.objectContaining({ eventType: 'CLOSE', pid: process.pid })]));
