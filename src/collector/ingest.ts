@@ -23,7 +23,12 @@ export { SAMPLE_COUNT } from './samples.ts';
  * Counters use these names, a bounded set of labels whatever producers send.
  */
 export const TOPICS = ['flow', 'event', 'counter', 'template', 'option', 'hello', 'listening-ports', 'snmp-ifaces', 'message'] as const;
-const topicOf = (topic: string) => TOPICS.find((t) => topic.startsWith(t));
+let lastTopic: { topic: string; route: string | undefined } = { topic: '', route: undefined };
+/** The topic flowbridge reads that `topic` starts with (the last answer kept: producers repeat their topic). */
+function topicOf(topic: string): string | undefined {
+  if (topic !== lastTopic.topic) lastTopic = { topic, route: TOPICS.find((t) => topic.startsWith(t)) };
+  return lastTopic.route;
+}
 /** The topic label of rejections that happened before a topic could be read. */
 export const NO_TOPIC = '-';
 

@@ -32,9 +32,20 @@ const LENGTH_TO_LAYOUT = new Map<number, HeaderVersion>([
   [36, 3],
 ]);
 
+/** The last topic read: a producer sends one topic message after message, read once. */
+let lastTopic = '';
+
+/** The topic: the bytes before the first NUL, at most `max`. */
 function topicOf(frame: Buffer, max: number): string {
-  const end = frame.indexOf(0, 0);
-  return frame.toString('latin1', 0, end < 0 || end > max ? max : end);
+  let end = 0;
+  let same = true;
+  for (; end < max; end++) {
+    const c = frame[end];
+    if (c === 0) break;
+    if (same && c !== lastTopic.charCodeAt(end)) same = false;
+  }
+  if (same && end === lastTopic.length) return lastTopic;
+  return (lastTopic = frame.toString('latin1', 0, end));
 }
 
 /** Parses a header frame, or says why it is not one we accept. */
