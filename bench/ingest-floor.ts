@@ -164,7 +164,8 @@ function stageCostsOnce(payloads: Buffer[], batch: number, version: 0 | 3): Stag
   const { collector, path } = scanned === undefined ? jsonParseStages(payloads, parsedHeader, records, events, packer, handOver) : scannedStages(scanned, payloads, events, packer, handOver);
   const batches: CollectedEvent[][] = [];
   for (let i = 0; i < normalised.length; i += BATCH) batches.push(normalised.slice(i, i + BATCH));
-  // dispatch() merges at once past half the queue's bound: the bound is twice the pass, and merge is timed apart by flush().
+  // dispatch() merges at once a turn's worth of events or past half the queue's bound: both are
+  // set past the pass (withHomeDispatcher), and merge is timed apart by flush().
   const { dispatch, merge } = withHomeDispatcher(2 * events + BATCH, (dispatcher, zmq) => {
     let dispatchCpu = 0;
     let mergeCpu = 0;
@@ -278,7 +279,7 @@ export function withHomeDispatcher<T>(queueBound: number, use: (dispatcher: Disp
     const companions = new CompanionSettings(registry, new SettingsStore(dir));
     const zmq = new ZmqInterface({ id: 0, name: 'tcp://127.0.0.1:17000c', endpoints: 'tcp://127.0.0.1:17000c' }, () => {});
     registry.add(zmq);
-    return use(new Dispatcher(registry, companions, { queueBound }), zmq);
+    return use(new Dispatcher(registry, companions, { queueBound, drainBatch: queueBound }), zmq);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

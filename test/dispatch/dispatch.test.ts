@@ -15,7 +15,7 @@ import type { SocketEvent } from '../../src/model/event.ts';
 import { fixture } from '../support/fixtures.ts';
 
 /** The collector of `ntopng -i tcp://*:1234c -i lo -i ens3 -i cbr0` (+ a second ZMQ interface). */
-function setup(options: { queueBound?: number; dataDir?: string } = {}) {
+function setup(options: { queueBound?: number; drainBatch?: number; dataDir?: string } = {}) {
   const registry = new InterfaceRegistry();
   const noop = () => {};
   const flowTable = { maxFlows: 1000 };
@@ -29,7 +29,7 @@ function setup(options: { queueBound?: number; dataDir?: string } = {}) {
   const store = new SettingsStore(dataDir);
   const companions = new CompanionSettings(registry, store);
   companions.init(store.load().settings, { mirrored: [], companions: {} });
-  const dispatcher = new Dispatcher(registry, companions, { queueBound: options.queueBound });
+  const dispatcher = new Dispatcher(registry, companions, { queueBound: options.queueBound, drainBatch: options.drainBatch });
   const send = (events: SocketEvent[], from = zmq) => {
     dispatcher.dispatch(from, events);
     dispatcher.flush();
@@ -167,6 +167,16 @@ describe('rule 7: bounded and counted', () => {
     // A queue past half its bound is merged before dispatch returns.
     expect(delivered(dispatcher, zmq.id)?.queueSize).toBe(0);
     expect(zmq.flows.stats().active).toBe(4);
+  });
+
+  it('merges at once a queue holding a turn\'s worth of events, and leaves a smaller one to the next turn', () => {
+    const { zmq, dispatcher } = setup({ queueBound: 1000, drainBatch: 5 });
+    const events = (from: number, n: number) => Array.from({ length: n }, (_, i) => event('nprobe-mini-connect', { L4_LOCAL_PORT: from + i }));
+    dispatcher.dispatch(zmq, events(50000, 3));
+    expect(delivered(dispatcher, zmq.id)?.queueSize).toBe(3);
+    dispatcher.dispatch(zmq, events(50010, 2));
+    expect(delivered(dispatcher, zmq.id)?.queueSize).toBe(0);
+    expect(zmq.flows.stats().active).toBe(5);
   });
 });
 
