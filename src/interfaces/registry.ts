@@ -3,11 +3,14 @@ import type { MonitoredInterface, PacketInterface, ZmqInterface } from './interf
 
 export class InterfaceRegistry {
   readonly #byId = new Map<number, MonitoredInterface>();
+  /** Packet interfaces by device, the first added for each (dispatch asks this for every event). */
+  readonly #byDevice = new Map<string, PacketInterface>();
 
   add(iface: MonitoredInterface): void {
     if (this.#byId.has(iface.id)) throw new Error(`interface id ${iface.id} is already taken`);
     if (this.byName(iface.name)) throw new Error(`interface ${iface.name} is given twice`);
     this.#byId.set(iface.id, iface);
+    if (iface.kind === 'packet' && !this.#byDevice.has((iface as PacketInterface).device)) this.#byDevice.set((iface as PacketInterface).device, iface as PacketInterface);
   }
 
   list(): MonitoredInterface[] {
@@ -42,7 +45,6 @@ export class InterfaceRegistry {
 
   /** The packet interface capturing on `device` (what an event's INTERFACE_NAME names). */
   packetByDevice(device: string): PacketInterface | undefined {
-    for (const iface of this.packetInterfaces()) if (iface.device === device) return iface;
-    return undefined;
+    return this.#byDevice.get(device);
   }
 }
