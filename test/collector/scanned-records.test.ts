@@ -10,6 +10,9 @@ import { deflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Ingest } from '../../src/collector/ingest.ts';
 import { MAX_INTERNED, openJsonScanner } from '../../src/native/json-scan.ts';
+import { ScannedRecords } from '../../src/collector/events/scanned-records.ts';
+import { SOCKET_KEYS } from '../../src/collector/events/normalise.ts';
+import socketSchema from '../../schemas/socket-event.schema.json' with { type: 'json' };
 import type { CollectedEvent } from '../../src/model/event.ts';
 import { fixture } from '../support/fixtures.ts';
 import { encodeHeader } from '../support/producer.ts';
@@ -173,6 +176,23 @@ describe('native scanner path', () => {
     expect(s.bounds.internedStrings.max).toBe(MAX_INTERNED);
     expect(s.bounds.internedStrings.dropped).toBeGreaterThanOrEqual(1);
     expect(s.bounds.internedStrings.size).toBeLessThanOrEqual(MAX_INTERNED);
+  });
+
+  it('starts the next payload clean when taking a record throws (a bug, which the caller counts)', () => {
+    const records = ScannedRecords.open(socketSchema, () => true, SOCKET_KEYS, 1 << 17);
+    if (typeof records === 'string') throw new Error(records);
+    const docker = Buffer.from(JSON.stringify(fixture('ebpflowexport-connect-docker')));
+    expect(() => records.records(docker, () => {
+      throw new Error('a bug');
+    })).toThrow('a bug');
+    const seen: Record<string, unknown>[] = [];
+    const netstat = Buffer.from(JSON.stringify(fixture('netstat-established')));
+    expect(records.records(netstat, (r) => seen.push(structuredClone(r)) > 0)).toBeUndefined();
+    // Nothing of the first payload's record is left in the second's.
+    expect(seen[0].LOCAL_CONTAINER).toBeUndefined();
+    expect(seen[0].LOCAL_FATHER_PROCESS).toBeUndefined();
+    expect(seen[0].TCP).toMatchObject({ CONN_STATE: 'ESTABLISHED' });
+    records.close();
   });
 
   it('says why payloads go through JSON.parse when asked to', () => {

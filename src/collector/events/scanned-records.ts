@@ -112,9 +112,14 @@ function walk(tape, entries, strings, check, take) {
         at = stack[--depth];
         continue;
       }
-      const ok = check(r0) && take(r0);
-      clear(touched);
-      touched = 0;
+      let ok = false;
+      try {
+        ok = check(r0) && take(r0);
+      } finally {
+        // Also when take throws (a bug of ours, counted by the caller): the next payload starts clean.
+        clear(touched);
+        touched = 0;
+      }
       if (!ok) return taken * 2 + 1;
       taken++;
     } else if (op === ${OP_RECORD}) {
