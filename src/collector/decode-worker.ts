@@ -24,30 +24,34 @@ const ingest = new Ingest(config.interfaceId, config.maxPayloadBytes);
 const sender = new HandoffSender({ control, maxInflight: config.maxInflightBatches, ingest, post, where: config.endpoints });
 
 post({ type: 'ready' });
-// Stops once asked to and the ring is empty (the receive thread has stopped first).
-for (;;) {
-  if (Atomics.load(control, CONTROL.fail) === 1) throw new Error('told to fail (fault injection)');
-  const r = ring.next();
-  const now = Date.now();
-  if (!r) {
-    sender.tick(now, true);
-    if (Atomics.load(control, CONTROL.stop) !== 0) break;
-    ring.waitForRecord(WAIT_MS);
-    continue;
+try {
+  // Stops once asked to and the ring is empty (the receive thread has stopped first).
+  for (;;) {
+    if (Atomics.load(control, CONTROL.fail) === 1) throw new Error('told to fail (fault injection)');
+    const r = ring.next();
+    const now = Date.now();
+    if (!r) {
+      sender.tick(now, true);
+      if (Atomics.load(control, CONTROL.stop) !== 0) break;
+      ring.waitForRecord(WAIT_MS);
+      continue;
+    }
+    const frames = r.frameCount <= 1 ? [r.header] : [r.header, r.payload];
+    for (let k = 2; k < r.frameCount; k++) frames.push(NO_BYTES);
+    const endpoint = endpoints[r.endpoint] ?? config.endpoints;
+    sender.before(now);
+    try {
+      ingest.message(frames, endpoint, r.peer, sender.batch, now);
+    } catch (err) {
+      // Input must never stop the decode loop, not even through a bug of ours.
+      ingest.reject('internal-error', '', endpoint, (err as Error).stack ?? String(err), r.payload, now);
+    }
+    ring.release();
+    sender.after(now);
+    sender.tick(now, false);
   }
-  const frames = r.frameCount <= 1 ? [r.header] : [r.header, r.payload];
-  for (let k = 2; k < r.frameCount; k++) frames.push(NO_BYTES);
-  const endpoint = endpoints[r.endpoint] ?? config.endpoints;
-  sender.before(now);
-  try {
-    ingest.message(frames, endpoint, r.peer, sender.batch, now);
-  } catch (err) {
-    // Input must never stop the decode loop, not even through a bug of ours.
-    ingest.reject('internal-error', '', endpoint, (err as Error).stack ?? String(err), r.payload, now);
-  }
-  ring.release();
-  sender.after(now);
-  sender.tick(now, false);
+  sender.stats(Date.now());
+} finally {
+  // Also when the thread dies: the native scanner's memory is not the isolate's.
+  ingest.close();
 }
-sender.stats(Date.now());
-ingest.close();

@@ -62,8 +62,7 @@ function open(ctx: ZmqContext): Input[] {
   });
 }
 
-function run(inputs: Input[]): void {
-  const ingest = new Ingest(config.interfaceId, config.maxPayloadBytes);
+function run(inputs: Input[], ingest: Ingest): void {
   const headerBuf = Buffer.alloc(HEADER_KEPT);
   const payloadBuf = Buffer.alloc(config.maxPayloadBytes + 1);
   const rings = (config.decodeRings ?? []).map((r) => new RingWriter(r));
@@ -171,10 +170,10 @@ function run(inputs: Input[]): void {
   }
   for (const input of inputs) monitorEvents(input);
   sender.stats(Date.now(), connections);
-  ingest.close();
 }
 
 const ctx = new ZmqContext();
+const ingest = new Ingest(config.interfaceId, config.maxPayloadBytes);
 let inputs: Input[] | undefined;
 try {
   inputs = open(ctx);
@@ -183,8 +182,10 @@ try {
   post({ type: 'error', message: (err as Error).message });
 }
 try {
-  if (inputs) run(inputs);
+  if (inputs) run(inputs, ingest);
 } finally {
+  // Also when the thread dies: the native scanner's memory is not the isolate's, and the supervisor starts a new thread.
+  ingest.close();
   for (const input of inputs ?? []) input.connections.close();
   ctx.term();
 }
