@@ -33,14 +33,19 @@ const MAX_OBJECTS = 31;
 /** Cannot build the scratch records of this schema: payloads go the JSON.parse way. */
 class Unsupported extends Error {}
 
+/** The schema a local `$ref` points to, or the schema itself. */
+function resolved(schema: unknown, root: Schema): Schema | undefined {
+  const s = schema as Schema | undefined;
+  const ref = s?.$ref;
+  return typeof ref === 'string' && ref.startsWith('#/definitions/') ? (root.definitions as Record<string, Schema> | undefined)?.[ref.slice('#/definitions/'.length)] : s;
+}
+
 /**
  * The objects of the scratch records of `schema`, depth first (the root first): one for
  * every property whose schema is an object with properties, at every place it occurs.
  */
 function scratchOf(schema: unknown, root: Schema, keys: Map<string, number>, depth: number, out: Scratch[]): number {
-  let s = schema as Schema;
-  if (typeof s.$ref === 'string' && s.$ref.startsWith('#/definitions/')) s = (root.definitions as Record<string, Schema>)[s.$ref.slice(14)];
-  const properties = (s?.properties ?? {}) as Record<string, unknown>;
+  const properties = (resolved(schema, root)?.properties ?? {}) as Record<string, unknown>;
   const names = Object.keys(properties);
   for (const name of names) {
     if (name in Object.prototype) throw new Unsupported(`property ${name}`);
@@ -51,8 +56,7 @@ function scratchOf(schema: unknown, root: Schema, keys: Map<string, number>, dep
   out.push(scratch);
   if (out.length > MAX_OBJECTS) throw new Unsupported('more than 31 nested objects');
   for (const name of names) {
-    let p = properties[name] as Schema;
-    if (typeof p?.$ref === 'string' && p.$ref.startsWith('#/definitions/')) p = (root.definitions as Record<string, Schema>)[p.$ref.slice(14)];
+    const p = resolved(properties[name], root);
     if (p?.properties !== undefined && depth < MAX_NESTING) scratch.nested.set(name, scratchOf(p, root, keys, depth + 1, out));
   }
   return scratch.index;
