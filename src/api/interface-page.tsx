@@ -79,6 +79,12 @@ function Collector({ c }: { c: NonNullable<InterfaceView['collector']> }) {
       </p>
       <Counts title="Events accepted, by kind" values={c.events} empty="No events yet." />
       <Counts title="Rejected, by reason" values={c.rejected} empty="Nothing rejected." />
+      <p id="decoding">
+        {c.decoding.scanner === 'native'
+          ? <>Socket payloads: {fmt(c.decoding.scanned)} records read by the native JSON scanner; what it was not sure of went through <code>JSON.parse</code> (below).</>
+          : <>Socket payloads go through <code>JSON.parse</code>: {c.decoding.scanner}.</>}
+      </p>
+      {c.decoding.scanner === 'native' && <Counts title="Left to JSON.parse, by reason" values={c.decoding.fallbacks} empty="Nothing left to JSON.parse." />}
     </section>
   );
 }

@@ -27,6 +27,8 @@ it('shows a ZMQ interface\'s state, host interface counters with rates, and list
   await rig.page.getByRole('link', { name: ZMQ }).click();
   expect(await rig.page.locator('#state').innerText()).toBe('State: running');
   expect(await rig.page.locator('#collector').innerText()).toMatch(/1 exporter seen in the last 10 s, 4 events accepted/);
+  // How they were read: the socket events by the native scanner.
+  expect(await rig.page.locator('#decoding').innerText()).toMatch(/Socket payloads: [1-9][0-9]* records read by the native JSON scanner/);
 
   const host = rig.page.locator('#host-interfaces tbody tr', { hasText: 'veth1a2b3c' });
   const cells = await host.locator('td').allInnerTexts();
