@@ -111,15 +111,8 @@ function run(inputs: Input[], ingest: Ingest): void {
   const forward = ({ endpoint, socket }: Input, index: number, flags: number): boolean => {
     const header = socket.recvWithPeer(headerBuf, flags);
     if (!header) return false;
-    const ring = rings[shardOf(headerBuf, header.size, header.peer, index, rings.length)];
-    const room = payloadBuf.length;
-    // No room: the decode thread is behind; libzmq queues meanwhile (its receive high-water mark).
-    let open = ring.reserve(room);
-    while (!open && !stopping()) {
-      ring.waitForRoom(RECEIVE_TIMEOUT_MS);
-      open = ring.reserve(room);
-    }
-    const area = open ? ring.begin(index, headerBuf, header.size, header.peer, room) : payloadBuf;
+    const ring = ringFor(headerBuf, header.size, header.peer, index);
+    const area = ring ? ring.begin(index, headerBuf, header.size, header.peer, payloadBuf.length) : payloadBuf;
     let frames = 1;
     let payloadSize = 0;
     for (let more = header.more; more; more = socket.more()) {
@@ -128,14 +121,47 @@ function run(inputs: Input[], ingest: Ingest): void {
       if (frames === 1) payloadSize = m;
       frames++;
     }
-    if (open) ring.commit(frames, payloadSize, Math.min(payloadSize, room));
+    if (ring) ring.commit(frames, payloadSize, Math.min(payloadSize, payloadBuf.length));
     else ingest.reject('handoff-full', '', endpoint.spec, 'stopping: a message left undecoded', undefined, Date.now());
     return true;
   };
+
+  /**
+   * The ring of the decode thread this message's source belongs to (shard.ts), with room
+   * reserved for the largest message; undefined when stopping and there is none.
+   */
+  const ringFor = (header: Buffer, headerSize: number, peer: string | undefined, index: number): RingWriter | undefined => {
+    const ring = rings[shardOf(header, headerSize, peer, index, rings.length)];
+    // No room: the decode thread is behind; libzmq queues meanwhile (its receive high-water mark).
+    let open = ring.reserve(payloadBuf.length);
+    while (!open && !stopping()) {
+      ring.waitForRoom(RECEIVE_TIMEOUT_MS);
+      open = ring.reserve(payloadBuf.length);
+    }
+    return open ? ring : undefined;
+  };
+
+  /** With decode threads: the messages queued on one socket, many per native call, each copied into its ring. */
+  const forwardBatch = ({ endpoint, socket }: Input, index: number, b: MessageBatch): void => {
+    const n = b.receive(socket);
+    for (let k = 0; k < n; k++) {
+      const frames = b.frames(k);
+      const size = b.sizes(k);
+      const peer = b.peer(k);
+      const ring = ringFor(frames[0], size.header, peer, index);
+      if (!ring) {
+        ingest.reject('handoff-full', '', endpoint.spec, 'stopping: a message left undecoded', undefined, Date.now());
+        continue;
+      }
+      const area = ring.begin(index, frames[0], size.header, peer, payloadBuf.length);
+      const stored = frames.length > 1 ? frames[1].copy(area) : 0;
+      ring.commit(size.frames, size.payload, stored);
+    }
+  };
   const take = rings.length > 0 ? forward : receive;
 
-  // Without decode threads, messages come many per native call when flowbridge's library is built.
-  const batch = rings.length === 0 ? MessageBatch.open(FAIR_SHARE, HEADER_KEPT, payloadBuf.length) : undefined;
+  // Messages come many per native call when flowbridge's library is built.
+  const batch = MessageBatch.open(FAIR_SHARE, HEADER_KEPT, payloadBuf.length);
   /** Receives and ingests the messages queued on one socket, up to FAIR_SHARE. */
   const receiveBatch = ({ endpoint, socket }: Input, b: MessageBatch): void => {
     const n = b.receive(socket);
@@ -160,7 +186,8 @@ function run(inputs: Input[], ingest: Ingest): void {
     const idle = poller.wait(RECEIVE_TIMEOUT_MS) === 0;
     for (let i = 0; !idle && i < inputs.length; i++) {
       if (poller.readable(i)) {
-        if (batch) receiveBatch(inputs[i], batch);
+        if (batch && rings.length > 0) forwardBatch(inputs[i], i, batch);
+        else if (batch) receiveBatch(inputs[i], batch);
         else for (let k = 0; k < FAIR_SHARE && take(inputs[i], i, ZMQ_DONTWAIT); k++);
       }
       if (poller.readable(inputs.length + i)) monitorEvents(inputs[i]);

@@ -63,6 +63,12 @@ export class MessageBatch {
     return frames;
   }
 
+  /** Message k's header frame size and payload frame size as sent, and its frame count. */
+  sizes(k: number): { header: number; payload: number; frames: number } {
+    const at = k * META_INTS;
+    return { header: this.#meta[at + 1], payload: this.#meta[at + 3], frames: this.#meta[at + 4] };
+  }
+
   /** Message k's sender (libzmq's Peer-Address) when its header is v0's, else undefined. */
   peer(k: number): string | undefined {
     const at = k * META_INTS;
