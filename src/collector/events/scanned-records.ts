@@ -73,7 +73,7 @@ type Walk = (tape: Float64Array, entries: number, strings: string[], check: Sche
  * The walk of these scratch objects, generated: one switch on (object, key id) whose every
  * load and store names its field (objects of one shape each: monomorphic).
  */
-function walkOf(objects: Scratch[], keys: Map<string, number>): { walk: Walk; root: Raw } {
+function walkOf(objects: Scratch[], keys: Map<string, number>): Walk {
   const field = (o: number, name: string) => `r${o}[${JSON.stringify(name)}]`;
   const fallback = (reason: 0 | 1) => `{ clear(touched); return taken * 2 + ${reason}; }`;
   const values: string[] = [];
@@ -132,9 +132,9 @@ function walk(tape, entries, strings, check, take) {
   }
   return -1;
 }
-return { walk, root: r0 };`;
+return walk;`;
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
-  return new Function(source)() as { walk: Walk; root: Raw };
+  return new Function(source)() as Walk;
 }
 
 export class ScannedRecords {
@@ -173,7 +173,7 @@ export class ScannedRecords {
     if (names.length !== known.size || !names.every((n) => known.has(n))) return "the schema's properties are not the fields normalisation reads";
     const scanner = openJsonScanner([...keys.keys()], maxPayloadBytes);
     if (typeof scanner === 'string') return scanner;
-    return new ScannedRecords(scanner, check, walkOf(objects, keys).walk);
+    return new ScannedRecords(scanner, check, walkOf(objects, keys));
   }
 
   /**
