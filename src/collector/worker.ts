@@ -122,9 +122,12 @@ function run(inputs: Input[], ingest: Ingest): void {
       frames++;
     }
     if (ring) ring.commit(frames, payloadSize, Math.min(payloadSize, payloadBuf.length));
-    else ingest.reject('handoff-full', '', endpoint.spec, 'stopping: a message left undecoded', undefined, Date.now());
+    else leftUndecoded(endpoint);
     return true;
   };
+
+  /** Counts a message received while stopping with no room in its decode thread's ring. */
+  const leftUndecoded = (endpoint: ZmqEndpoint) => ingest.reject('handoff-full', '', endpoint.spec, 'stopping: a message left undecoded', undefined, Date.now());
 
   /**
    * The ring of the decode thread this message's source belongs to (shard.ts), with room
@@ -150,7 +153,7 @@ function run(inputs: Input[], ingest: Ingest): void {
       const peer = b.peer(k);
       const ring = ringFor(frames[0], size.header, peer, index);
       if (!ring) {
-        ingest.reject('handoff-full', '', endpoint.spec, 'stopping: a message left undecoded', undefined, Date.now());
+        leftUndecoded(endpoint);
         continue;
       }
       const area = ring.begin(index, frames[0], size.header, peer, payloadBuf.length);
